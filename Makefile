@@ -1,0 +1,149 @@
+# ctrx — plain Makefile + pkg-config.
+#   make                 build ./ctrx (warnings are errors: DEVELOPER=1 is the default)
+#   make unit            unit suites only (no daemon needed)
+#   make check           deps if missing, build, unit + end-to-end suites on the test bed
+#   make demo            deps if missing, build, the main job on a throwaway containerd
+#   make bench           ctrx against ctr, side by side
+#   make install PREFIX=/usr/local
+#   SANITIZE=address,undefined   build for the sanitizers
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+DEVELOPER ?= 1
+SANITIZE ?=
+B ?= build
+FUZZ_SECONDS ?= 20
+
+PKGS := libnghttp2 libprotobuf-c jansson libcrypto
+PROTOBUF_INCLUDE := $(shell pkg-config --variable=includedir protobuf 2>/dev/null || echo /usr/include)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -pthread -Isrc -I$(B)/proto -I$(B)/tests/unit -fno-strict-aliasing
+CFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ifeq ($(DEVELOPER),1)
+CFLAGS += -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings \
+	-Wno-unused-parameter -Wno-missing-field-initializers
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread
+
+# Debian packages the build, the tests and the test bed need.
+DEB_BUILD := build-essential pkg-config libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler \
+	libprotobuf-dev libjansson-dev libssl-dev libcurl4-openssl-dev check
+DEB_TESTBED := containerd runc docker-registry busybox-static openssl curl
+DEB_EXTRA := clang valgrind cppcheck clang-tidy clang-format
+DEB_ALL := $(DEB_BUILD) $(DEB_TESTBED)
+
+PROTOS := $(wildcard proto/*.proto)
+WKT := any timestamp empty field_mask
+PROTO_C := $(patsubst proto/%.proto,$(B)/proto/%.pb-c.c,$(PROTOS)) \
+	$(patsubst %,$(B)/proto/google/protobuf/%.pb-c.c,$(WKT))
+PROTO_O := $(PROTO_C:.c=.o)
+
+CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c src/ctd/*.c src/cmd/*.c))
+CORE_O := $(patsubst %.c,$(B)/%.o,$(CORE_SRC)) $(PROTO_O)
+MAIN_O := $(B)/src/main.o
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_O := $(patsubst %.c,$(B)/%.o,$(UNIT_SRC) tests/unit/main.c)
+E2E_SRC := $(wildcard tests/e2e/*.c)
+E2E_O := $(patsubst %.c,$(B)/%.o,$(E2E_SRC))
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+
+.PHONY: all deps deps-if-missing unit e2e check demo bench install clean format format-check lint fuzz
+.SECONDARY:
+
+all: ctrx
+
+ctrx: $(MAIN_O) $(B)/libctrx.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libctrx.a: $(CORE_O)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Generated protobuf code is built, never committed.
+$(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(B)/proto
+	protoc-c --proto_path=proto --proto_path=$(PROTOBUF_INCLUDE) --c_out=$(B)/proto $<
+
+$(B)/proto/google/protobuf/%.pb-c.c $(B)/proto/google/protobuf/%.pb-c.h: $(PROTOBUF_INCLUDE)/google/protobuf/%.proto
+	@mkdir -p $(B)/proto
+	protoc-c --proto_path=$(PROTOBUF_INCLUDE) --c_out=$(B)/proto $<
+
+$(B)/proto/%.o: $(B)/proto/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -W%,$(CFLAGS)) -c -o $@ $<
+
+$(B)/%.o: %.c $(PROTO_C) | $(B)/.dirs
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/.dirs:
+	@mkdir -p $(B)
+	@touch $@
+
+# Every tests/unit/test_NAME.c defines Suite *NAME_suite(void); the list is generated.
+$(B)/tests/unit/suites.h: $(UNIT_SRC)
+	@mkdir -p $(dir $@)
+	@for f in $(UNIT_SRC); do n=$${f#tests/unit/test_}; echo "SUITE($${n%.c})"; done > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(B)/tests/unit/main.o: $(B)/tests/unit/suites.h
+
+$(B)/unit-tests: $(UNIT_O) $(B)/libctrx.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+$(B)/e2e-tests: $(E2E_O) $(B)/libctrx.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+unit: $(B)/unit-tests
+	CK_TAP_LOG_FILE_NAME= $(B)/unit-tests
+
+e2e: ctrx $(B)/e2e-tests
+	tests/testbed/run-e2e $(B)/e2e-tests
+
+check: deps-if-missing
+	$(MAKE) ctrx $(B)/unit-tests $(B)/e2e-tests
+	$(MAKE) unit
+	$(MAKE) e2e
+
+demo: deps-if-missing
+	$(MAKE) ctrx
+	tests/testbed/demo
+
+bench: deps-if-missing
+	$(MAKE) ctrx
+	bench/run
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "make deps needs root; install these Debian packages:"; echo "  $(DEB_ALL)"; exit 1; fi
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_ALL)
+
+deps-if-missing:
+	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "missing packages:" $$missing; $(MAKE) deps; fi
+
+install: ctrx
+	install -D -m 0755 ctrx $(DESTDIR)$(PREFIX)/bin/ctrx
+	@if [ -f man/ctrx.1 ]; then install -D -m 0644 man/ctrx.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrx.1; fi
+	@if [ -f completion/ctrx.bash ]; then install -D -m 0644 completion/ctrx.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctrx; fi
+
+format:
+	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
+
+clean:
+	rm -rf $(B) ctrx
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

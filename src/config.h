@@ -1,0 +1,30 @@
+/* ctrx's own configuration file: /etc/ctrx/config.toml, then
+ * $XDG_CONFIG_HOME/ctrx/config.toml (or ~/.config/ctrx/config.toml); a key in
+ * the later file overrides the same key of the earlier one. */
+#ifndef CTRX_CONFIG_H
+#define CTRX_CONFIG_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "util.h"
+
+struct ctrx_config {
+  char *namespace;         /* "namespace", NULL if unset */
+  struct strv hosts_dirs;  /* "hosts_dir": a string or an array of strings */
+  char *containerd_config; /* "containerd_config": path of containerd's config.toml */
+  char *ctr;               /* "ctr": path of the real ctr */
+  /* [mirror] timeouts in milliseconds, -1 when unset */
+  int64_t connect_timeout_ms;    /* mirror.connect_timeout = "5s" */
+  int64_t first_byte_timeout_ms; /* mirror.first_byte_timeout */
+  int64_t stall_timeout_ms;      /* mirror.stall_timeout */
+  struct strv files;             /* the files that were read, in order */
+};
+
+/* Read the config files that exist. A file that does not parse, or a key of the
+ * wrong type, is an error naming FILE:LINE:COL. Missing files are not errors.
+ * The environment variable CTRX_CONFIG, when set, names the only file read. */
+int config_load(struct ctrx_config *cfg, struct error **err);
+void config_release(struct ctrx_config *cfg);
+
+#endif
