@@ -19,6 +19,8 @@ PKGS := libnghttp2 libprotobuf-c jansson libcrypto
 PROTOBUF_INCLUDE := $(shell pkg-config --variable=includedir protobuf 2>/dev/null || echo /usr/include)
 
 CFLAGS ?= -O2 -g
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CFLAGS += -DCTRX_REVISION=\"$(REVISION)\"
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -pthread -Isrc -I$(B)/proto -I$(B)/tests/unit -fno-strict-aliasing
 CFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ifeq ($(DEVELOPER),1)

@@ -133,6 +133,18 @@ buf_add(struct buf *b, const void *p, size_t n)
   b->data[b->len] = '\0';
 }
 
+void *
+buf_append_space(struct buf *b, size_t n)
+{
+  void *at;
+
+  buf_grow(b, n);
+  at = b->data + b->len;
+  b->len += n;
+  b->data[b->len] = '\0';
+  return at;
+}
+
 void
 buf_addstr(struct buf *b, const char *s)
 {

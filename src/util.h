@@ -8,7 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+/* Last, after the system headers whose inline bodies use the banned names. */
 #include "banned.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,6 +62,8 @@ struct buf {
 #define BUF_INIT {NULL, 0, 0}
 void buf_add(struct buf *b, const void *p, size_t n);
 void buf_addstr(struct buf *b, const char *s);
+/* Extend by n bytes and return where they start, for the caller to fill. */
+void *buf_append_space(struct buf *b, size_t n);
 void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_consume(struct buf *b, size_t n); /* drop the first n bytes */
 char *buf_steal(struct buf *b);            /* caller frees; b is reset */

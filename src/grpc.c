@@ -1,0 +1,779 @@
+#include "grpc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <nghttp2/nghttp2.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "version.h"
+
+/* Unsent bytes a stream may queue before grpc_stream_send waits: enough for a
+ * few 1 MiB content chunks in flight, little enough to bound memory. */
+#define SEND_QUEUE_LIMIT (4u << 20)
+/* Our receive windows: large, so a server stream is never throttled by us. */
+#define RECV_WINDOW (16 << 20)
+#define CONN_WINDOW (64 << 20)
+
+struct grpc_conn {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int fd;
+  int wake_fd;
+  nghttp2_session *session;
+  bool polling;      /* a thread is inside poll() for everyone */
+  bool got_settings; /* the server's SETTINGS arrived: the handshake is done */
+  char *dead;        /* why the connection is unusable, NULL while it is fine */
+  char *address;
+  char *ns;
+  int64_t deadline_ms;
+  bool debug;
+};
+
+struct grpc_stream {
+  struct grpc_conn *conn;
+  int32_t id;
+  char *path;
+  int64_t deadline_ms;
+  /* sending */
+  struct buf sendq;
+  size_t send_off;
+  bool send_eof;
+  bool deferred;
+  /* receiving */
+  struct buf rx;
+  int http_status;
+  int grpc_status; /* -1 until the trailers say */
+  char *grpc_message;
+  bool closed;
+  uint32_t rst_code;
+};
+
+static void
+conn_kill(struct grpc_conn *c, const char *why)
+{
+  if (c->dead == NULL)
+    c->dead = xstrdup(why);
+  pthread_cond_broadcast(&c->cond);
+}
+
+static ssize_t
+cb_send(nghttp2_session *session, const uint8_t *data, size_t length, int flags, void *user_data)
+{
+  struct grpc_conn *c = user_data;
+  ssize_t w;
+
+  do
+    w = send(c->fd, data, length, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  if (w < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return NGHTTP2_ERR_WOULDBLOCK;
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return w;
+}
+
+static ssize_t
+cb_recv(nghttp2_session *session, uint8_t *buf, size_t length, int flags, void *user_data)
+{
+  struct grpc_conn *c = user_data;
+  ssize_t r;
+
+  do
+    r = recv(c->fd, buf, length, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return NGHTTP2_ERR_WOULDBLOCK;
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  if (r == 0)
+    return NGHTTP2_ERR_EOF;
+  return r;
+}
+
+static int
+cb_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+  struct grpc_conn *c = user_data;
+
+  if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
+    c->got_settings = true;
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR)
+    conn_kill(c, "containerd closed the connection (GOAWAY)");
+  return 0;
+}
+
+static int
+cb_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+          size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
+{
+  struct grpc_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+
+  if (s == NULL)
+    return 0;
+  if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
+    int64_t v = 0;
+    char tmp[8] = {0};
+    memcpy(tmp, value, valuelen < 7 ? valuelen : 7);
+    if (parse_int64(tmp, 10, &v) == 0)
+      s->http_status = (int)v;
+  } else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0) {
+    int64_t v = 0;
+    char tmp[12] = {0};
+    memcpy(tmp, value, valuelen < 11 ? valuelen : 11);
+    s->grpc_status = parse_int64(tmp, 10, &v) == 0 ? (int)v : ERR_UNKNOWN;
+  } else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
+    free(s->grpc_message);
+    s->grpc_message = grpc_percent_decode((const char *)value, valuelen);
+  }
+  return 0;
+}
+
+static int
+cb_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
+              size_t len, void *user_data)
+{
+  struct grpc_stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+
+  if (s != NULL)
+    buf_add(&s->rx, data, len);
+  return 0;
+}
+
+static int
+cb_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
+                void *user_data)
+{
+  struct grpc_stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+
+  if (s != NULL) {
+    s->closed = true;
+    s->rst_code = error_code;
+  }
+  return 0;
+}
+
+static ssize_t
+cb_data_read(nghttp2_session *session, int32_t stream_id, uint8_t *out, size_t length,
+             uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
+{
+  struct grpc_stream *s = source->ptr;
+  size_t avail = s->sendq.len - s->send_off;
+  size_t n = avail < length ? avail : length;
+
+  if (n > 0) {
+    memcpy(out, s->sendq.data + s->send_off, n);
+    s->send_off += n;
+    if (s->send_off == s->sendq.len) {
+      s->sendq.len = 0;
+      s->send_off = 0;
+    } else if (s->send_off > (1u << 20)) {
+      buf_consume(&s->sendq, s->send_off);
+      s->send_off = 0;
+    }
+  }
+  if (s->send_off == s->sendq.len && s->send_eof) {
+    *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+  }
+  if (n == 0) {
+    s->deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  return (ssize_t)n;
+}
+
+/* Flush what nghttp2 has to send; with the lock held. */
+static void
+conn_flush(struct grpc_conn *c)
+{
+  int rv;
+
+  if (c->dead)
+    return;
+  rv = nghttp2_session_send(c->session);
+  if (rv != 0)
+    conn_kill(c, nghttp2_strerror(rv));
+  else if (c->polling && nghttp2_session_want_write(c->session)) {
+    /* The poller may be waiting without POLLOUT: make it look again. */
+    uint64_t one = 1;
+    if (write(c->wake_fd, &one, sizeof(one)) < 0) {
+      /* the counter is full: the poller wakes anyway */
+    }
+  }
+}
+
+/* Drive the socket for at most timeout_ms (-1: no limit). With the lock held;
+ * releases it around poll(). */
+static void
+conn_pump(struct grpc_conn *c, int timeout_ms)
+{
+  struct pollfd pfd[2];
+  int rv;
+
+  c->polling = true;
+  pfd[0].fd = c->fd;
+  pfd[0].events = POLLIN;
+  if (nghttp2_session_want_write(c->session))
+    pfd[0].events |= POLLOUT;
+  pfd[1].fd = c->wake_fd;
+  pfd[1].events = POLLIN;
+  pthread_mutex_unlock(&c->mu);
+  rv = poll(pfd, 2, timeout_ms);
+  pthread_mutex_lock(&c->mu);
+  c->polling = false;
+  if (rv < 0 && errno != EINTR) {
+    conn_kill(c, strerror(errno));
+  } else if (rv > 0) {
+    if (pfd[1].revents & POLLIN) {
+      uint64_t v;
+      if (read(c->wake_fd, &v, sizeof(v)) < 0) {
+        /* nothing to drain */
+      }
+    }
+    if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      rv = nghttp2_session_recv(c->session);
+      if (rv == NGHTTP2_ERR_EOF)
+        conn_kill(c, "containerd closed the connection");
+      else if (rv != 0)
+        conn_kill(c, nghttp2_strerror(rv));
+    }
+    conn_flush(c);
+  }
+  pthread_cond_broadcast(&c->cond);
+}
+
+static int
+ms_until(int64_t deadline)
+{
+  int64_t left;
+
+  if (deadline <= 0)
+    return -1;
+  left = deadline - now_ms();
+  if (left < 0)
+    return 0;
+  return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Wait until done(arg) holds, the connection dies, or the deadline passes.
+ * With the lock held. Returns 0 when done, -1 on death (*why set) or -2 on
+ * timeout. */
+static int
+conn_wait(struct grpc_conn *c, bool (*done)(void *), void *arg, int64_t deadline)
+{
+  for (;;) {
+    int left;
+
+    if (done(arg))
+      return 0;
+    if (c->dead)
+      return -1;
+    left = ms_until(deadline);
+    if (left == 0)
+      return -2;
+    if (!c->polling) {
+      conn_pump(c, left);
+    } else {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      /* Wake at least every 100 ms: the poller may leave without news for us. */
+      int step = left < 0 || left > 100 ? 100 : left;
+      ts.tv_sec += step / 1000;
+      ts.tv_nsec += (long)(step % 1000) * 1000000L;
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+    }
+  }
+}
+
+static const char *
+socket_path(const char *address)
+{
+  if (str_has_prefix(address, "unix://"))
+    return address + 7;
+  if (str_has_prefix(address, "unix:"))
+    return address + 5;
+  return address;
+}
+
+static bool
+handshake_done(void *arg)
+{
+  return ((struct grpc_conn *)arg)->got_settings;
+}
+
+int
+grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn **out,
+             struct error **err)
+{
+  const char *path = socket_path(address);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  nghttp2_session_callbacks *cbs = NULL;
+  nghttp2_settings_entry iv[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, RECV_WINDOW},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 1 << 20},
+  };
+  struct grpc_conn *c;
+  int64_t deadline;
+  int rv;
+
+  if (strlen(path) >= sizeof(sa.sun_path))
+    return error_setc(err, ERR_INVALID, "address '%s': socket path too long", address);
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+
+  c = xcalloc(1, sizeof(*c));
+  pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->cond, NULL);
+  c->wake_fd = -1;
+  c->address = xstrdup(address);
+  c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (c->fd < 0) {
+    error_set(err, errno, "connect to containerd at '%s'", address);
+    goto fail;
+  }
+  if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS &&
+      errno != EAGAIN) {
+    int e = errno;
+    error_setc(err, ERR_UNAVAILABLE,
+               "connect to containerd at '%s': %s (is containerd running? give its socket "
+               "with -a or CONTAINERD_ADDRESS)",
+               address, strerror(e));
+    goto fail;
+  }
+  c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (c->wake_fd < 0) {
+    error_set(err, errno, "eventfd");
+    goto fail;
+  }
+
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_send_callback(cbs, cb_send);
+  nghttp2_session_callbacks_set_recv_callback(cbs, cb_recv);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, cb_frame_recv);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, cb_header);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, cb_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, cb_stream_close);
+  rv = nghttp2_session_client_new(&c->session, cbs, c);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) {
+    error_setc(err, ERR_INTERNAL, "http/2 session: %s", nghttp2_strerror(rv));
+    goto fail;
+  }
+  nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv));
+  nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
+
+  if (connect_timeout_ms <= 0)
+    connect_timeout_ms = 10000;
+  deadline = now_ms() + connect_timeout_ms;
+  pthread_mutex_lock(&c->mu);
+  conn_flush(c);
+  rv = conn_wait(c, handshake_done, c, deadline);
+  pthread_mutex_unlock(&c->mu);
+  if (rv == -2) {
+    error_setc(err, ERR_DEADLINE,
+               "connect to containerd at '%s': no answer within %" PRId64
+               " ms (is it containerd's gRPC socket? raise --connect-timeout if it is busy)",
+               address, connect_timeout_ms);
+    goto fail;
+  }
+  if (rv == -1) {
+    error_setc(err, ERR_UNAVAILABLE, "connect to containerd at '%s': %s", address, c->dead);
+    goto fail;
+  }
+  *out = c;
+  return 0;
+
+fail:
+  grpc_conn_free(c);
+  return -1;
+}
+
+void
+grpc_conn_free(struct grpc_conn *c)
+{
+  if (c == NULL)
+    return;
+  if (c->session) {
+    pthread_mutex_lock(&c->mu);
+    if (!c->dead) {
+      nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
+      nghttp2_session_send(c->session);
+    }
+    pthread_mutex_unlock(&c->mu);
+    nghttp2_session_del(c->session);
+  }
+  if (c->fd >= 0)
+    close(c->fd);
+  if (c->wake_fd >= 0)
+    close(c->wake_fd);
+  pthread_mutex_destroy(&c->mu);
+  pthread_cond_destroy(&c->cond);
+  free(c->dead);
+  free(c->address);
+  free(c->ns);
+  free(c);
+}
+
+void
+grpc_conn_set_namespace(struct grpc_conn *c, const char *ns)
+{
+  free(c->ns);
+  c->ns = ns ? xstrdup(ns) : NULL;
+}
+
+void
+grpc_conn_set_deadline(struct grpc_conn *c, int64_t deadline_ms)
+{
+  c->deadline_ms = deadline_ms;
+}
+
+void
+grpc_conn_set_debug(struct grpc_conn *c, bool debug)
+{
+  c->debug = debug;
+}
+
+#define NV(n, v)                                                                                 \
+  {                                                                                              \
+    (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v),                                    \
+        NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                             \
+  }
+
+int
+grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_opts *opts,
+                 struct grpc_stream **out, struct error **err)
+{
+  const char *ns = opts && opts->ns ? opts->ns : c->ns;
+  const char *lease = opts ? opts->lease : NULL;
+  char timeout[32] = "";
+  nghttp2_nv nva[10];
+  size_t n = 0;
+  nghttp2_data_provider prd;
+  struct grpc_stream *s;
+  int64_t deadline = opts && opts->deadline_ms ? opts->deadline_ms : c->deadline_ms;
+
+  if (c->deadline_ms && (deadline == 0 || c->deadline_ms < deadline))
+    deadline = c->deadline_ms;
+
+  s = xcalloc(1, sizeof(*s));
+  s->conn = c;
+  s->path = xstrdup(path);
+  s->grpc_status = -1;
+  s->deadline_ms = deadline;
+
+  nva[n++] = (nghttp2_nv)NV(":method", "POST");
+  nva[n++] = (nghttp2_nv)NV(":scheme", "http");
+  nva[n++] = (nghttp2_nv)NV(":path", s->path);
+  nva[n++] = (nghttp2_nv)NV(":authority", "localhost");
+  nva[n++] = (nghttp2_nv)NV("content-type", "application/grpc");
+  nva[n++] = (nghttp2_nv)NV("te", "trailers");
+  nva[n++] = (nghttp2_nv)NV("user-agent", "ctrx/" CTRX_VERSION);
+  if (deadline > 0) {
+    int64_t left = deadline - now_ms();
+    snprintf(timeout, sizeof(timeout), "%" PRId64 "m", left > 0 ? left : 1);
+    nva[n++] = (nghttp2_nv)NV("grpc-timeout", timeout);
+  }
+  if (ns && *ns)
+    nva[n++] = (nghttp2_nv)NV("containerd-namespace", ns);
+  if (lease && *lease)
+    nva[n++] = (nghttp2_nv)NV("containerd-lease", lease);
+
+  prd.source.ptr = s;
+  prd.read_callback = cb_data_read;
+
+  pthread_mutex_lock(&c->mu);
+  if (c->dead) {
+    error_setc(err, ERR_UNAVAILABLE, "%s: containerd at '%s': %s", path, c->address, c->dead);
+    pthread_mutex_unlock(&c->mu);
+    grpc_stream_free(s);
+    return -1;
+  }
+  s->id = nghttp2_submit_request(c->session, NULL, nva, n, &prd, s);
+  if (s->id < 0) {
+    error_setc(err, ERR_INTERNAL, "%s: %s", path, nghttp2_strerror(s->id));
+    pthread_mutex_unlock(&c->mu);
+    s->id = 0;
+    grpc_stream_free(s);
+    return -1;
+  }
+  conn_flush(c);
+  pthread_mutex_unlock(&c->mu);
+  if (c->debug)
+    fprintf(stderr, "ctrx: grpc %s (namespace %s%s%s)\n", path, ns ? ns : "-",
+            lease ? ", lease " : "", lease ? lease : "");
+  *out = s;
+  return 0;
+}
+
+static bool
+sendq_drained(void *arg)
+{
+  struct grpc_stream *s = arg;
+  return s->closed || s->sendq.len - s->send_off <= SEND_QUEUE_LIMIT;
+}
+
+static int
+stream_failure(struct grpc_stream *s, int rv, struct error **err)
+{
+  struct grpc_conn *c = s->conn;
+
+  if (rv == -2)
+    return error_setc(err, ERR_DEADLINE, "%s: deadline exceeded", s->path);
+  return error_setc(err, ERR_UNAVAILABLE, "%s: containerd at '%s': %s", s->path, c->address,
+                    c->dead ? c->dead : "connection lost");
+}
+
+static void
+stream_resume(struct grpc_stream *s)
+{
+  if (s->deferred && !s->closed) {
+    s->deferred = false;
+    nghttp2_session_resume_data(s->conn->session, s->id);
+  }
+  conn_flush(s->conn);
+}
+
+int
+grpc_stream_send(struct grpc_stream *s, const ProtobufCMessage *msg, struct error **err)
+{
+  struct grpc_conn *c = s->conn;
+  size_t len = protobuf_c_message_get_packed_size(msg);
+  uint8_t hdr[5];
+  int rv = 0;
+
+  if (len > GRPC_MAX_MESSAGE)
+    return error_setc(err, ERR_INVALID, "%s: message of %zu bytes is too large", s->path, len);
+  hdr[0] = 0;
+  hdr[1] = (uint8_t)(len >> 24);
+  hdr[2] = (uint8_t)(len >> 16);
+  hdr[3] = (uint8_t)(len >> 8);
+  hdr[4] = (uint8_t)len;
+
+  pthread_mutex_lock(&c->mu);
+  if (s->send_eof) {
+    pthread_mutex_unlock(&c->mu);
+    return error_setc(err, ERR_INTERNAL, "%s: send after close", s->path);
+  }
+  buf_add(&s->sendq, hdr, sizeof(hdr));
+  if (len > 0)
+    protobuf_c_message_pack(msg, buf_append_space(&s->sendq, len));
+  stream_resume(s);
+  if (!sendq_drained(s))
+    rv = conn_wait(c, sendq_drained, s, s->deadline_ms);
+  pthread_mutex_unlock(&c->mu);
+  if (rv < 0)
+    return stream_failure(s, rv, err);
+  return 0;
+}
+
+int
+grpc_stream_close_send(struct grpc_stream *s, struct error **err)
+{
+  struct grpc_conn *c = s->conn;
+
+  pthread_mutex_lock(&c->mu);
+  s->send_eof = true;
+  stream_resume(s);
+  pthread_mutex_unlock(&c->mu);
+  return 0;
+}
+
+int
+grpc_frame_parse(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msg_len,
+                 struct error **err)
+{
+  uint32_t n;
+
+  if (len < 5)
+    return 0;
+  if (buf[0] != 0)
+    return error_setc(err, ERR_INTERNAL, "compressed gRPC message (flag %u) not supported",
+                      buf[0]);
+  n = ((uint32_t)buf[1] << 24) | ((uint32_t)buf[2] << 16) | ((uint32_t)buf[3] << 8) | buf[4];
+  if (n > GRPC_MAX_MESSAGE)
+    return error_setc(err, ERR_EXHAUSTED, "gRPC message of %" PRIu32 " bytes exceeds %u", n,
+                      GRPC_MAX_MESSAGE);
+  if (len - 5 < n)
+    return 0;
+  *msg = buf + 5;
+  *msg_len = n;
+  return 1;
+}
+
+static bool
+frame_or_end(void *arg)
+{
+  struct grpc_stream *s = arg;
+  const uint8_t *m;
+  size_t ml;
+
+  if (s->closed)
+    return true;
+  return grpc_frame_parse((const uint8_t *)s->rx.data, s->rx.len, &m, &ml, NULL) != 0;
+}
+
+int
+grpc_status_error(struct error **err, int status, const char *message, const char *path)
+{
+  const char *m = message && *message ? message : NULL;
+
+  if (m)
+    return error_setc(err, status, "%s", m);
+  return error_setc(err, status, "%s: gRPC status %d", path ? path : "call", status);
+}
+
+int
+grpc_stream_recv(struct grpc_stream *s, const ProtobufCMessageDescriptor *desc,
+                 ProtobufCMessage **out, struct error **err)
+{
+  struct grpc_conn *c = s->conn;
+  const uint8_t *m = NULL;
+  size_t ml = 0;
+  int rv;
+
+  if (out)
+    *out = NULL;
+  pthread_mutex_lock(&c->mu);
+  rv = conn_wait(c, frame_or_end, s, s->deadline_ms);
+  if (rv < 0) {
+    pthread_mutex_unlock(&c->mu);
+    return stream_failure(s, rv, err);
+  }
+  rv = grpc_frame_parse((const uint8_t *)s->rx.data, s->rx.len, &m, &ml, err);
+  if (rv < 0) {
+    pthread_mutex_unlock(&c->mu);
+    return error_wrap(err, "%s", s->path);
+  }
+  if (rv == 1) {
+    ProtobufCMessage *msg = NULL;
+    if (desc) {
+      msg = protobuf_c_message_unpack(desc, NULL, ml, m);
+      if (msg == NULL) {
+        pthread_mutex_unlock(&c->mu);
+        return error_setc(err, ERR_INTERNAL, "%s: cannot decode the %s answer", s->path,
+                          desc->name);
+      }
+    }
+    buf_consume(&s->rx, 5 + ml);
+    pthread_mutex_unlock(&c->mu);
+    if (out)
+      *out = msg;
+    else if (msg)
+      protobuf_c_message_free_unpacked(msg, NULL);
+    return 1;
+  }
+  /* The stream is closed and holds no whole message. */
+  pthread_mutex_unlock(&c->mu);
+  if (s->grpc_status == 0)
+    return 0;
+  if (s->grpc_status > 0)
+    return grpc_status_error(err, s->grpc_status, s->grpc_message, s->path);
+  if (s->http_status != 0 && s->http_status != 200)
+    return error_setc(err, ERR_UNKNOWN, "%s: HTTP status %d from containerd", s->path,
+                      s->http_status);
+  return error_setc(err, ERR_UNAVAILABLE, "%s: stream reset by containerd (%s)", s->path,
+                    nghttp2_http2_strerror(s->rst_code));
+}
+
+void
+grpc_stream_free(struct grpc_stream *s)
+{
+  struct grpc_conn *c;
+
+  if (s == NULL)
+    return;
+  c = s->conn;
+  pthread_mutex_lock(&c->mu);
+  if (s->id > 0) {
+    nghttp2_session_set_stream_user_data(c->session, s->id, NULL);
+    if (!s->closed && !c->dead) {
+      nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+      conn_flush(c);
+    }
+  }
+  pthread_mutex_unlock(&c->mu);
+  buf_release(&s->sendq);
+  buf_release(&s->rx);
+  free(s->grpc_message);
+  free(s->path);
+  free(s);
+}
+
+void
+grpc_stream_freep(struct grpc_stream **s)
+{
+  grpc_stream_free(*s);
+  *s = NULL;
+}
+
+int
+grpc_unary(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
+           const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+           const struct grpc_call_opts *opts, struct error **err)
+{
+  cleanup_grpc_stream struct grpc_stream *s = NULL;
+  ProtobufCMessage *msg = NULL;
+  int rv;
+
+  if (resp)
+    *resp = NULL;
+  if (grpc_stream_open(c, path, opts, &s, err) < 0)
+    return -1;
+  if (grpc_stream_send(s, req, err) < 0 || grpc_stream_close_send(s, err) < 0)
+    return -1;
+  rv = grpc_stream_recv(s, resp_desc, &msg, err);
+  if (rv < 0)
+    return -1;
+  if (rv == 0)
+    return error_setc(err, ERR_INTERNAL, "%s: no answer from containerd", path);
+  /* Drain to the trailers: a non-OK status after the message still fails. */
+  rv = grpc_stream_recv(s, NULL, NULL, err);
+  if (rv < 0) {
+    if (msg)
+      protobuf_c_message_free_unpacked(msg, NULL);
+    return -1;
+  }
+  if (resp)
+    *resp = msg;
+  else if (msg)
+    protobuf_c_message_free_unpacked(msg, NULL);
+  return 0;
+}
+
+char *
+grpc_percent_decode(const char *s, size_t len)
+{
+  struct buf b = BUF_INIT;
+
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '%' && i + 2 < len) {
+      char hex[3] = {s[i + 1], s[i + 2], 0};
+      uint64_t v;
+      if (parse_uint64(hex, 16, &v) == 0) {
+        char ch = (char)v;
+        buf_add(&b, &ch, 1);
+        i += 2;
+        continue;
+      }
+    }
+    buf_add(&b, &s[i], 1);
+  }
+  return buf_steal(&b);
+}

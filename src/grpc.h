@@ -1,0 +1,78 @@
+/* gRPC over one HTTP/2 connection (nghttp2) on containerd's unix socket.
+ *
+ * One connection per process, shared by every call and safe to use from
+ * several threads at once: whichever thread is waiting drives the socket and
+ * the others sleep until their stream has news (leader/followers). Messages
+ * are protobuf-c messages; a non-OK grpc-status becomes an error whose code is
+ * that status (error_is(err, ERR_NOT_FOUND)) and whose message is
+ * containerd's own grpc-message. */
+#ifndef CTRX_GRPC_H
+#define CTRX_GRPC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct grpc_conn;
+struct grpc_stream;
+
+/* Per-call options; a NULL pointer means all defaults. */
+struct grpc_call_opts {
+  const char *ns;      /* containerd-namespace; NULL: the connection's */
+  const char *lease;   /* containerd-lease, NULL for none */
+  int64_t deadline_ms; /* absolute, on now_ms()'s clock; 0: the connection's */
+};
+
+/* Largest message accepted from the server (containerd's own send limit). */
+#define GRPC_MAX_MESSAGE (16u << 20)
+
+/* Connect to ADDRESS ("/path", "unix:///path" or "unix:/path") and complete the
+ * HTTP/2 handshake within connect_timeout_ms. A socket that is missing,
+ * refuses, or does not answer in time is an error naming the address. */
+int grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn **out,
+                 struct error **err);
+void grpc_conn_free(struct grpc_conn *c);
+/* Defaults for every later call: namespace (copied) and an absolute deadline
+ * (0 = none) such as ctr's --timeout. */
+void grpc_conn_set_namespace(struct grpc_conn *c, const char *ns);
+void grpc_conn_set_deadline(struct grpc_conn *c, int64_t deadline_ms);
+/* Log each call's path and status to stderr. */
+void grpc_conn_set_debug(struct grpc_conn *c, bool debug);
+
+/* One request, one response. *resp is allocated by protobuf-c; free it with
+ * protobuf_c_message_free_unpacked(). resp_desc may be NULL for calls that
+ * answer google.protobuf.Empty (then resp may be NULL too). */
+int grpc_unary(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+               const struct grpc_call_opts *opts, struct error **err);
+
+/* Streams: open, send any number of messages, close the sending side, receive
+ * until grpc_stream_recv returns 0 (the server ended the stream with OK).
+ * A server-streaming call sends one request and closes the sending side. */
+int grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_opts *opts,
+                     struct grpc_stream **out, struct error **err);
+/* Queues the message; blocks while more than a few MiB are still unsent. */
+int grpc_stream_send(struct grpc_stream *s, const ProtobufCMessage *msg, struct error **err);
+int grpc_stream_close_send(struct grpc_stream *s, struct error **err);
+/* 1 with *out set, 0 at the end of a stream that ended OK, -1 on error. */
+int grpc_stream_recv(struct grpc_stream *s, const ProtobufCMessageDescriptor *desc,
+                     ProtobufCMessage **out, struct error **err);
+/* Frees the stream; one still open is cancelled (RST_STREAM). */
+void grpc_stream_free(struct grpc_stream *s);
+void grpc_stream_freep(struct grpc_stream **s);
+#define cleanup_grpc_stream __attribute__((cleanup(grpc_stream_freep)))
+
+/* Encode a gRPC status into our error (used by the transport and its tests):
+ * message is containerd's grpc-message, percent-decoded. */
+int grpc_status_error(struct error **err, int status, const char *message, const char *path);
+/* Percent-decoding of grpc-message; caller frees. */
+char *grpc_percent_decode(const char *s, size_t len);
+/* Parse one length-prefixed message from buf. Returns 1 and sets *msg_len and
+ * *msg when a whole frame is there, 0 when more bytes are needed, -1 with *err
+ * for a compressed or oversized frame. */
+int grpc_frame_parse(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msg_len,
+                     struct error **err);
+
+#endif

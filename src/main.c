@@ -1,0 +1,300 @@
+/* ctrx: global flags, the command table, and turning errors into
+ * "ctrx: …" and an exit status. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "grpc.h"
+#include "version.h"
+
+static const struct cmd images_cmds[] = {
+    {"pull", "", cmd_pull, NULL, "pull an image by its Docker-style name, through hosts.toml mirrors",
+     "Usage: ctrx images pull [ctr pull flags] REF\n"
+     "\n"
+     "REF may be a short name (nginx, nginx:alpine, bitnami/redis); it is expanded by\n"
+     "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"
+     "Same as 'ctrx pull'.\n"},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct cmd hosts_cmds[] = {
+    {"add", "", cmd_hosts_add, NULL, "add a mirror to a registry's hosts.toml",
+     "Usage: ctrx hosts add REGISTRY URL [--capabilities pull,resolve] [--skip-verify]\n"
+     "                      [--ca FILE] [--override-path]\n"
+     "\n"
+     "Creates or extends <first hosts dir>/REGISTRY/hosts.toml with a [host.\"URL\"]\n"
+     "table, keeping the lines already there. A URL already listed is refused.\n"},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+const struct cmd cmd_table[] = {
+    {"version", "", cmd_version, NULL, "print the client and server versions",
+     "Usage: ctrx version\n"},
+    {"pull", "", cmd_pull, NULL, "pull an image by its Docker-style name, through hosts.toml mirrors",
+     "Usage: ctrx pull [ctr pull flags] REF\n"
+     "\n"
+     "REF may be a short name (nginx, nginx:alpine, bitnami/redis); it is expanded by\n"
+     "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"},
+    {"images", "image i", NULL, images_cmds, "manage images (pull is ctrx's; the rest is ctr's)",
+     "Usage: ctrx images COMMAND [flags] [args]\n"
+     "\n"
+     "'pull' is run by ctrx; every other images command is handed to ctr with image\n"
+     "names expanded (see 'ctr images --help').\n"},
+    {"run", "", cmd_run, NULL, "run a container, pulling its image first when it is missing",
+     "Usage: ctrx run [ctr run flags] IMAGE ID [COMMAND] [ARG...]\n"},
+    {"ref", "", cmd_ref, NULL, "print the normalized form of image references",
+     "Usage: ctrx ref [--familiar] [--] NAME...\n"
+     "\n"
+     "Prints each NAME as Docker normalizes it (nginx -> docker.io/library/nginx:latest),\n"
+     "or with --familiar in its short form. An invalid NAME is reported and the exit\n"
+     "status is 1; the valid ones are still printed.\n"},
+    {"hosts", "", cmd_hosts, hosts_cmds, "show the registry endpoints a pull will try",
+     "Usage: ctrx hosts REGISTRY|REF\n"
+     "       ctrx hosts add REGISTRY URL [flags]\n"
+     "\n"
+     "Lists, in the order they are tried, the endpoints of REGISTRY (or of the\n"
+     "registry of REF) from hosts.toml, with capabilities, TLS settings, headers\n"
+     "(secrets redacted) and the file each came from.\n"},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+enum {
+  G_ADDRESS,
+  G_NAMESPACE,
+  G_TIMEOUT,
+  G_CONNECT_TIMEOUT,
+  G_DEBUG,
+  G_K8S,
+  G_HOSTS_DIR,
+  G_HELP,
+  G_VERSION,
+};
+
+static const struct flag global_flags[] = {
+    {"a address", FLAG_VALUE, G_ADDRESS},
+    {"n namespace", FLAG_VALUE, G_NAMESPACE},
+    {"timeout", FLAG_VALUE, G_TIMEOUT},
+    {"connect-timeout", FLAG_VALUE, G_CONNECT_TIMEOUT},
+    {"debug", FLAG_BOOL, G_DEBUG},
+    {"k8s", FLAG_BOOL, G_K8S},
+    {"hosts-dir", FLAG_VALUE, G_HOSTS_DIR},
+    {"h help", FLAG_BOOL, G_HELP},
+    {"v version", FLAG_BOOL, G_VERSION},
+    {NULL, FLAG_BOOL, 0},
+};
+
+struct global_parse {
+  struct global_opts *g;
+  bool help;
+  bool version;
+};
+
+static int
+global_flag(int id, const char *value, void *data, struct error **err)
+{
+  struct global_parse *p = data;
+  struct global_opts *g = p->g;
+  bool b = false;
+
+  switch (id) {
+  case G_ADDRESS:
+    free(g->address);
+    g->address = xstrdup(value);
+    break;
+  case G_NAMESPACE:
+    g->namespace_flag = value;
+    break;
+  case G_TIMEOUT:
+  case G_CONNECT_TIMEOUT: {
+    int64_t ms;
+    if (parse_duration_ms(value, &ms) < 0)
+      return error_setc(err, ERR_USAGE, "invalid value \"%s\" for flag --%s: parse error", value,
+                        id == G_TIMEOUT ? "timeout" : "connect-timeout");
+    if (id == G_TIMEOUT) {
+      g->timeout_ms = ms;
+      g->timeout_arg = value;
+    } else {
+      g->connect_timeout_ms = ms;
+      g->connect_timeout_arg = value;
+    }
+    break;
+  }
+  case G_DEBUG:
+  case G_K8S:
+  case G_HELP:
+  case G_VERSION:
+    if (cli_parse_bool(value, &b) < 0)
+      return error_setc(err, ERR_USAGE, "invalid boolean value \"%s\"", value);
+    if (id == G_DEBUG)
+      g->debug = b;
+    else if (id == G_K8S && b)
+      g->namespace_flag = "k8s.io";
+    else if (id == G_HELP)
+      p->help = b;
+    else if (id == G_VERSION)
+      p->version = b;
+    break;
+  case G_HOSTS_DIR:
+    strv_push(&g->hosts_dirs, value);
+    break;
+  }
+  return 0;
+}
+
+static void
+print_top_help(FILE *out)
+{
+  fprintf(out,
+          "ctrx - containerd's ctr, with Docker-style names, hosts.toml mirrors and namespaces\n"
+          "\n"
+          "Usage: ctrx [global flags] COMMAND [flags] [args]\n"
+          "\n"
+          "Commands run by ctrx:\n");
+  for (const struct cmd *c = cmd_table; c->name; c++)
+    fprintf(out, "  %-10s %s\n", c->name, c->summary);
+  fprintf(out,
+          "\n"
+          "Every other command (containers, content, tasks, snapshots, ...) is handed to the\n"
+          "real ctr with the same flags, the address and namespace made explicit and image\n"
+          "names expanded.\n"
+          "\n"
+          "Global flags:\n"
+          "  -a, --address ADDR      containerd's socket [$CONTAINERD_ADDRESS] (default %s)\n"
+          "  -n, --namespace NS      namespace [$CONTAINERD_NAMESPACE, then ctrx config, then "
+          "\"default\"]\n"
+          "      --k8s               same as -n k8s.io, kubelet's namespace\n"
+          "      --hosts-dir DIR     registry hosts directory (repeatable; default: ctrx config,\n"
+          "                          containerd's CRI config_path, /etc/containerd/certs.d,\n"
+          "                          /etc/docker/certs.d)\n"
+          "      --timeout DUR       total timeout for the command (e.g. 30s)\n"
+          "      --connect-timeout DUR  timeout for connecting to containerd (default 10s)\n"
+          "      --debug             log gRPC calls and registry requests\n"
+          "  -h, --help              this help; 'ctrx COMMAND --help' for a command's\n"
+          "  -v, --version           print ctrx's version\n"
+          "\n"
+          "Environment: CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE, CTRX_CTR (the real ctr),\n"
+          "CTRX_CONFIG, CTRX_CONTAINERD_CONFIG. See ctrx(1).\n",
+          CTRX_DEFAULT_ADDRESS);
+}
+
+static int
+resolve_namespace(struct cli *cli, struct error **err)
+{
+  const char *env = getenv("CONTAINERD_NAMESPACE");
+  const struct ctrx_config *cfg = NULL;
+
+  if (cli->g.namespace_flag) {
+    cli->g.namespace = xstrdup(cli->g.namespace_flag);
+    return 0;
+  }
+  if (env && *env) {
+    cli->g.namespace = xstrdup(env);
+    return 0;
+  }
+  if (cli_config(cli, &cfg, err) < 0)
+    return -1;
+  cli->g.namespace = xstrdup(cfg->namespace ? cfg->namespace : CTRX_DEFAULT_NAMESPACE);
+  return 0;
+}
+
+static int
+run(struct cli *cli, int argc, char **argv, struct error **err)
+{
+  struct global_parse gp = {.g = &cli->g};
+  const char *env_addr = getenv("CONTAINERD_ADDRESS");
+  const struct cmd *c;
+  int optind = 1;
+  int unknown = -1;
+  int rv;
+
+  cli->g.address = xstrdup(env_addr && *env_addr ? env_addr : CTRX_DEFAULT_ADDRESS);
+  rv = cli_parse_flags(global_flags, argc, argv, &optind, global_flag, &gp, &unknown, err);
+  if (rv < 0)
+    return -1;
+  if (cli->g.timeout_ms > 0)
+    cli->deadline_ms = now_ms() + cli->g.timeout_ms;
+  if (rv == 1) {
+    /* A global flag we do not know: ctr reports it exactly as ctr does. */
+    if (resolve_namespace(cli, err) < 0)
+      return -1;
+    return cli_passthru(cli, argc - 1, argv + 1, err);
+  }
+  if (gp.version) {
+    printf("ctrx version %s (%s)\n", CTRX_VERSION, CTRX_REVISION);
+    return 0;
+  }
+  if (gp.help || optind >= argc || strcmp(argv[optind], "help") == 0 ||
+      strcmp(argv[optind], "h") == 0) {
+    if (!gp.help && optind < argc && optind + 1 < argc) {
+      /* "ctrx help CMD": ours for our commands, ctr's for the others */
+      c = cmd_find(cmd_table, argv[optind + 1]);
+      if (c && (c->fn || c->sub)) {
+        cmd_print_help(stdout, c, c->name);
+        return 0;
+      }
+      if (resolve_namespace(cli, err) < 0)
+        return -1;
+      return cli_passthru(cli, argc - optind, argv + optind, err);
+    }
+    print_top_help(stdout);
+    return optind >= argc && !gp.help ? 1 : 0;
+  }
+  if (resolve_namespace(cli, err) < 0)
+    return -1;
+
+  argc -= optind;
+  argv += optind;
+  c = cmd_find(cmd_table, argv[0]);
+  if (c == NULL)
+    return cli_passthru(cli, argc, argv, err);
+  if (c->sub)
+    return cmd_dispatch_sub(cli, c, argc, argv, err);
+  if (cli_wants_help(argc, argv)) {
+    cmd_print_help(stdout, c, c->name);
+    return 0;
+  }
+  return c->fn(cli, argc, argv, err);
+}
+
+static void
+cli_release(struct cli *cli)
+{
+  grpc_conn_free(cli->conn);
+  if (cli->cfg_loaded)
+    config_release(&cli->cfg);
+  free(cli->g.address);
+  free(cli->g.namespace);
+  strv_release(&cli->g.hosts_dirs);
+  free(cli->self_path);
+}
+
+int
+main(int argc, char **argv)
+{
+  struct cli cli = {0};
+  struct error *err = NULL;
+  int status;
+
+  status = run(&cli, argc, argv, &err);
+  if (status < 0) {
+    if (err && err->code == ERR_EXIT) {
+      status = err->status;
+    } else {
+      fflush(stdout);
+      fprintf(stderr, "ctrx: %s\n", err ? err->msg : "unknown error");
+      if (err && err->code == ERR_USAGE)
+        fprintf(stderr, "ctrx: see 'ctrx --help'\n");
+      status = 1;
+    }
+  }
+  if (fflush(stdout) != 0 && errno != EPIPE && status == 0) {
+    fprintf(stderr, "ctrx: write error: %s\n", strerror(errno));
+    status = 1;
+  }
+  error_free(err);
+  cli_release(&cli);
+  return status;
+}

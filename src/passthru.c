@@ -1,0 +1,124 @@
+#include "passthru.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool
+same_file(const struct stat *a, const char *path)
+{
+  struct stat b;
+  return stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+}
+
+static bool
+is_executable(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+int
+passthru_find_ctr(const char *configured, char **out, struct error **err)
+{
+  const char *env = getenv("CTRX_CTR");
+  const char *path = getenv("PATH");
+  struct stat self;
+  bool have_self = stat("/proc/self/exe", &self) == 0;
+  const char *p;
+
+  if (env && *env) {
+    if (!is_executable(env))
+      return error_setc(err, ERR_NOT_FOUND, "CTRX_CTR='%s' is not an executable file", env);
+    if (have_self && same_file(&self, env))
+      return error_setc(err, ERR_INVALID,
+                        "CTRX_CTR='%s' is ctrx itself; point it at containerd's ctr", env);
+    *out = xstrdup(env);
+    return 0;
+  }
+  if (configured && *configured) {
+    if (!is_executable(configured))
+      return error_setc(err, ERR_NOT_FOUND, "ctr '%s' from the ctrx config is not executable",
+                        configured);
+    if (have_self && same_file(&self, configured))
+      return error_setc(err, ERR_INVALID, "ctr '%s' from the ctrx config is ctrx itself",
+                        configured);
+    *out = xstrdup(configured);
+    return 0;
+  }
+  p = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  while (*p) {
+    size_t n = strcspn(p, ":");
+    cleanup_free char *cand = xasprintf("%.*s/ctr", (int)n, n ? p : ".");
+    if (is_executable(cand) && !(have_self && same_file(&self, cand))) {
+      *out = steal_pointer(&cand);
+      return 0;
+    }
+    p += n;
+    if (*p == ':')
+      p++;
+  }
+  return error_setc(err, ERR_NOT_FOUND,
+                    "no ctr found on PATH to run this command; install containerd's ctr or set "
+                    "CTRX_CTR to its path");
+}
+
+void
+passthru_build_argv(const struct global_opts *g, const char *ctr, const struct strv *args,
+                    struct strv *out)
+{
+  strv_push(out, ctr);
+  strv_push(out, "--address");
+  strv_push(out, g->address);
+  strv_push(out, "--namespace");
+  strv_push(out, g->namespace ? g->namespace : CTRX_DEFAULT_NAMESPACE);
+  if (g->timeout_arg) {
+    strv_push(out, "--timeout");
+    strv_push(out, g->timeout_arg);
+  }
+  if (g->connect_timeout_arg) {
+    strv_push(out, "--connect-timeout");
+    strv_push(out, g->connect_timeout_arg);
+  }
+  if (g->debug)
+    strv_push(out, "--debug");
+  for (size_t i = 0; i < args->n; i++)
+    strv_push(out, args->v[i]);
+}
+
+int
+passthru_prepare(struct cli *cli, struct strv *args, struct error **err)
+{
+  return 0;
+}
+
+int
+cli_passthru(struct cli *cli, int argc, char **argv, struct error **err)
+{
+  const struct ctrx_config *cfg = NULL;
+  cleanup_free char *ctr = NULL;
+  cleanup_strv struct strv args = STRV_INIT;
+  cleanup_strv struct strv full = STRV_INIT;
+
+  if (cli_config(cli, &cfg, err) < 0)
+    return -1;
+  if (passthru_find_ctr(cfg->ctr, &ctr, err) < 0)
+    return -1;
+  for (int i = 0; i < argc; i++)
+    strv_push(&args, argv[i]);
+  if (passthru_prepare(cli, &args, err) < 0)
+    return -1;
+  passthru_build_argv(&cli->g, ctr, &args, &full);
+  if (cli->g.debug) {
+    fprintf(stderr, "ctrx: exec");
+    for (size_t i = 0; i < full.n; i++)
+      fprintf(stderr, " %s", full.v[i]);
+    fprintf(stderr, "\n");
+  }
+  fflush(stdout);
+  fflush(stderr);
+  execv(ctr, full.v);
+  return error_set(err, errno, "exec '%s'", ctr);
+}
