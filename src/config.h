@@ -4,6 +4,7 @@
 #ifndef CTRX_CONFIG_H
 #define CTRX_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -25,6 +26,10 @@ struct ctrx_config {
  * wrong type, is an error naming FILE:LINE:COL. Missing files are not errors.
  * The environment variable CTRX_CONFIG, when set, names the only file read. */
 int config_load(struct ctrx_config *cfg, struct error **err);
+/* As config_load, from the given files in order (later ones override earlier
+ * ones key by key); for tests and tools that name their files. */
+int config_load_paths(struct ctrx_config *cfg, const char *const *paths, size_t n,
+                      struct error **err);
 void config_release(struct ctrx_config *cfg);
 
 #endif

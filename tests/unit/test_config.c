@@ -1,0 +1,252 @@
+/* ctrx's own config file: keys, types, per-key overriding, CTRX_CONFIG. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+Suite *config_suite(void);
+
+static char tmpdir[] = "/tmp/ctrx-config-test-XXXXXX";
+
+/* The tests change these; other suites in the same process must not notice. */
+static const char *const saved_names[] = {"CTRX_CONFIG", "XDG_CONFIG_HOME", "HOME"};
+static char *saved[ARRAY_SIZE(saved_names)];
+
+static void
+setup(void)
+{
+  for (size_t i = 0; i < ARRAY_SIZE(saved_names); i++) {
+    const char *v = getenv(saved_names[i]);
+    saved[i] = v ? xstrdup(v) : NULL;
+  }
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+  for (size_t i = 0; i < ARRAY_SIZE(saved_names); i++) {
+    if (saved[i])
+      setenv(saved_names[i], saved[i], 1);
+    else
+      unsetenv(saved_names[i]);
+    free(saved[i]);
+    saved[i] = NULL;
+  }
+  cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+  ck_assert_int_eq(system(cmd), 0);
+  memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+}
+
+static char *
+write_tmp(const char *name, const char *text)
+{
+  char *path = xasprintf("%s/%s", tmpdir, name);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+START_TEST(test_all_keys)
+{
+  cleanup_free char *path = write_tmp("c.toml", "namespace = \"k8s.io\"\n"
+                                                "hosts_dir = [\"/a/certs.d\", \"/b\"]\n"
+                                                "containerd_config = \"/etc/cd.toml\"\n"
+                                                "ctr = \"/usr/bin/ctr\"\n"
+                                                "unknown_key = 1 # ignored\n"
+                                                "[mirror]\n"
+                                                "connect_timeout = \"2s\"\n"
+                                                "first_byte_timeout = \"1m30s\"\n"
+                                                "stall_timeout = \"500ms\"\n");
+  const char *paths[] = {path};
+  cleanup_error struct error *err = NULL;
+  struct ctrx_config cfg;
+
+  ck_assert_int_eq(config_load_paths(&cfg, paths, 1, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "k8s.io");
+  ck_assert_uint_eq(cfg.hosts_dirs.n, 2);
+  ck_assert_str_eq(cfg.hosts_dirs.v[0], "/a/certs.d");
+  ck_assert_str_eq(cfg.hosts_dirs.v[1], "/b");
+  ck_assert_str_eq(cfg.containerd_config, "/etc/cd.toml");
+  ck_assert_str_eq(cfg.ctr, "/usr/bin/ctr");
+  ck_assert_int_eq(cfg.connect_timeout_ms, 2000);
+  ck_assert_int_eq(cfg.first_byte_timeout_ms, 90000);
+  ck_assert_int_eq(cfg.stall_timeout_ms, 500);
+  ck_assert_uint_eq(cfg.files.n, 1);
+  ck_assert_str_eq(cfg.files.v[0], path);
+  config_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_override_per_key)
+{
+  cleanup_free char *sys = write_tmp("sys.toml", "namespace = \"a\"\nctr = \"/x/ctr\"\n"
+                                                 "hosts_dir = [\"/1\", \"/2\"]\n"
+                                                 "[mirror]\nconnect_timeout = \"1s\"\n"
+                                                 "stall_timeout = \"9s\"\n");
+  cleanup_free char *user = write_tmp("user.toml", "namespace = \"b\"\nhosts_dir = \"/3\"\n"
+                                                   "mirror.stall_timeout = \"3s\"\n");
+  cleanup_free char *missing = xasprintf("%s/missing.toml", tmpdir);
+  const char *paths[] = {sys, missing, user};
+  cleanup_error struct error *err = NULL;
+  struct ctrx_config cfg;
+
+  ck_assert_int_eq(config_load_paths(&cfg, paths, 3, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "b");
+  ck_assert_str_eq(cfg.ctr, "/x/ctr");
+  ck_assert_uint_eq(cfg.hosts_dirs.n, 1);
+  ck_assert_str_eq(cfg.hosts_dirs.v[0], "/3");
+  ck_assert_int_eq(cfg.connect_timeout_ms, 1000);
+  ck_assert_int_eq(cfg.stall_timeout_ms, 3000);
+  ck_assert_int_eq(cfg.first_byte_timeout_ms, -1);
+  ck_assert_ptr_null(cfg.containerd_config);
+  ck_assert_uint_eq(cfg.files.n, 2);
+  ck_assert_str_eq(cfg.files.v[1], user);
+  config_release(&cfg);
+}
+END_TEST
+
+static const struct {
+  const char *text;
+  const char *want; /* after "ctrx config: <file>" */
+} bad[] = {
+    {"namespace = 1\n", ":1:13: namespace must be a string, not integer"},
+    {"namespace = \"\"\n", ":1:13: namespace must not be empty or hold NUL characters"},
+    {"hosts_dir = true\n", ":1:13: hosts_dir must be a string or an array of strings, not boolean"},
+    {"hosts_dir = [\"/a\", 2]\n", ":1:20: hosts_dir must be a string, not integer"},
+    {"ctr = [\"x\"]\n", ":1:7: ctr must be a string, not array"},
+    {"containerd_config = {}\n", ":1:21: containerd_config must be a string, not table"},
+    {"mirror = 5\n", ":1:10: mirror must be a table, not integer"},
+    {"[mirror]\nconnect_timeout = 5\n",
+     ":2:19: mirror.connect_timeout must be a string, not integer"},
+    {"[mirror]\nstall_timeout = \"5 s\"\n",
+     ":2:17: mirror.stall_timeout: invalid duration \"5 s\" (want e.g. \"5s\", \"500ms\")"},
+    {"[mirror]\nfirst_byte_timeout = \"-1s\"\n",
+     ":2:22: mirror.first_byte_timeout: invalid duration \"-1s\" (want e.g. \"5s\", \"500ms\")"},
+    {"namespace = \"a\"\nnamespace = \"b\"\n",
+     ":2:1: duplicate key namespace (first defined at line 1)"},
+    {"[mirror\n", ":1:8: expected ']' closing the table header, found end of line"},
+};
+
+START_TEST(test_bad)
+{
+  cleanup_free char *path = write_tmp("bad.toml", bad[_i].text);
+  cleanup_free char *want = xasprintf("ctrx config: %s%s", path, bad[_i].want);
+  const char *paths[] = {path};
+  cleanup_error struct error *err = NULL;
+  struct ctrx_config cfg;
+
+  ck_assert_int_lt(config_load_paths(&cfg, paths, 1, &err), 0);
+  ck_assert_str_eq(err->msg, want);
+  /* nothing is left allocated after a failure */
+  ck_assert_ptr_null(cfg.namespace);
+  ck_assert_uint_eq(cfg.files.n, 0);
+}
+END_TEST
+
+START_TEST(test_env_names_only_file)
+{
+  cleanup_free char *path = write_tmp("env.toml", "namespace = \"from-env\"\n");
+  cleanup_free char *xdg = xasprintf("%s/xdg", tmpdir);
+  cleanup_free char *xdgdir = xasprintf("%s/xdg/ctrx", tmpdir);
+  cleanup_free char *xdgfile = NULL;
+  cleanup_error struct error *err = NULL;
+  struct ctrx_config cfg;
+
+  ck_assert_int_eq(mkdir(xdg, 0755), 0);
+  ck_assert_int_eq(mkdir(xdgdir, 0755), 0);
+  xdgfile = write_tmp("xdg/ctrx/config.toml", "namespace = \"from-xdg\"\nctr = \"/xdg/ctr\"\n");
+  setenv("XDG_CONFIG_HOME", xdg, 1);
+
+  setenv("CTRX_CONFIG", path, 1);
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "from-env");
+  ck_assert_ptr_null(cfg.ctr);
+  ck_assert_uint_eq(cfg.files.n, 1);
+  config_release(&cfg);
+
+  /* set but empty: no file at all */
+  setenv("CTRX_CONFIG", "", 1);
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_ptr_null(cfg.namespace);
+  ck_assert_uint_eq(cfg.files.n, 0);
+  config_release(&cfg);
+
+  /* a missing file named by CTRX_CONFIG is not an error */
+  setenv("CTRX_CONFIG", "/nonexistent/ctrx.toml", 1);
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_uint_eq(cfg.files.n, 0);
+  config_release(&cfg);
+
+  /* unset: /etc/ctrx/config.toml (if any), then $XDG_CONFIG_HOME/ctrx/config.toml */
+  unsetenv("CTRX_CONFIG");
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "from-xdg");
+  ck_assert_str_eq(cfg.ctr, "/xdg/ctr");
+  ck_assert_str_eq(cfg.files.v[cfg.files.n - 1], xdgfile);
+  config_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_home_fallback)
+{
+  cleanup_free char *dot = xasprintf("%s/.config", tmpdir);
+  cleanup_free char *dir = xasprintf("%s/.config/ctrx", tmpdir);
+  cleanup_free char *file = NULL;
+  cleanup_error struct error *err = NULL;
+  struct ctrx_config cfg;
+
+  ck_assert_int_eq(mkdir(dot, 0755), 0);
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  file = write_tmp(".config/ctrx/config.toml", "namespace = \"home\"\n");
+  unsetenv("CTRX_CONFIG");
+  unsetenv("XDG_CONFIG_HOME");
+  setenv("HOME", tmpdir, 1);
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "home");
+  config_release(&cfg);
+
+  /* a relative XDG_CONFIG_HOME is ignored */
+  setenv("XDG_CONFIG_HOME", "relative", 1);
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "home");
+  config_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_release_twice)
+{
+  struct ctrx_config cfg;
+  const char *none[] = {"/nonexistent/a.toml"};
+  cleanup_error struct error *err = NULL;
+
+  ck_assert_int_eq(config_load_paths(&cfg, none, 1, &err), 0);
+  ck_assert_int_eq(cfg.connect_timeout_ms, -1);
+  config_release(&cfg);
+  config_release(&cfg);
+}
+END_TEST
+
+Suite *
+config_suite(void)
+{
+  Suite *s = suite_create("config");
+  TCase *tc = tcase_create("load");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_all_keys);
+  tcase_add_test(tc, test_override_per_key);
+  tcase_add_loop_test(tc, test_bad, 0, ARRAY_SIZE(bad));
+  tcase_add_test(tc, test_env_names_only_file);
+  tcase_add_test(tc, test_home_fallback);
+  tcase_add_test(tc, test_release_twice);
+  suite_add_tcase(s, tc);
+  return s;
+}
