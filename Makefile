@@ -21,7 +21,7 @@ PROTOBUF_INCLUDE := $(shell pkg-config --variable=includedir protobuf 2>/dev/nul
 CFLAGS ?= -O2 -g
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS += -DCTRX_REVISION=\"$(REVISION)\"
-CFLAGS += -std=gnu11 -D_GNU_SOURCE -pthread -Isrc -I$(B)/proto -I$(B)/tests/unit -fno-strict-aliasing
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -pthread -Isrc -I$(B)/proto -fno-strict-aliasing
 CFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ifeq ($(DEVELOPER),1)
 CFLAGS += -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings \
@@ -52,8 +52,8 @@ MAIN_O := $(B)/src/main.o
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_O := $(patsubst %.c,$(B)/%.o,$(UNIT_SRC) tests/unit/main.c)
-E2E_SRC := $(wildcard tests/e2e/*.c)
-E2E_O := $(patsubst %.c,$(B)/%.o,$(E2E_SRC))
+E2E_TESTS := $(wildcard tests/e2e/test_*.c)
+E2E_O := $(patsubst %.c,$(B)/%.o,$(E2E_TESTS) tests/e2e/main.c tests/e2e/e2e.c)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 
@@ -90,13 +90,25 @@ $(B)/.dirs:
 	@mkdir -p $(B)
 	@touch $@
 
-# Every tests/unit/test_NAME.c defines Suite *NAME_suite(void); the list is generated.
-$(B)/tests/unit/suites.h: $(UNIT_SRC)
+# Every tests/{unit,e2e}/test_NAME.c defines Suite *NAME_suite(void); the lists
+# are generated from the file names.
+define suites_h
 	@mkdir -p $(dir $@)
-	@for f in $(UNIT_SRC); do n=$${f#tests/unit/test_}; echo "SUITE($${n%.c})"; done > $@.tmp
+	@for f in $(filter-out FORCE,$^); do n=$${f##*/test_}; echo "SUITE($${n%.c})"; done > $@.tmp
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+endef
+$(B)/tests/unit/suites.h: $(UNIT_SRC) FORCE
+	$(suites_h)
+$(B)/tests/e2e/suites.h: $(E2E_TESTS) FORCE
+	$(suites_h)
+FORCE:
 
 $(B)/tests/unit/main.o: $(B)/tests/unit/suites.h
+$(B)/tests/unit/main.o: CFLAGS += -I$(B)/tests/unit
+$(B)/tests/e2e/main.o: $(B)/tests/e2e/suites.h
+$(B)/tests/e2e/main.o: CFLAGS += -I$(B)/tests/e2e
+# Suites are found by name, not through a header.
+$(B)/tests/%.o: CFLAGS += -Wno-missing-prototypes
 
 $(B)/unit-tests: $(UNIT_O) $(B)/libctrx.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
