@@ -1,0 +1,194 @@
+/* The flag parser follows Go's flag package as ctr uses it; and the small
+ * parsers of util.c and the gRPC framing. */
+#include <check.h>
+#include <errno.h>
+
+#include "cli.h"
+#include "grpc.h"
+#include "util.h"
+
+enum { F_A, F_N, F_DEBUG, F_T };
+static const struct flag flags[] = {
+    {"a address", FLAG_VALUE, F_A},
+    {"n namespace", FLAG_VALUE, F_N},
+    {"debug", FLAG_BOOL, F_DEBUG},
+    {"t tty", FLAG_BOOL, F_T},
+    {NULL, FLAG_BOOL, 0},
+};
+
+static int
+record(int id, const char *value, void *data, struct error **err)
+{
+  struct buf *b = data;
+  buf_addf(b, "%d=%s;", id, value);
+  return 0;
+}
+
+struct flag_case {
+  const char *argv; /* space separated */
+  const char *seen;
+  int rv;
+  int stop; /* index of the first argument left, or of the unknown flag */
+};
+
+static const struct flag_case cases[] = {
+    {"x -a s1 run", "0=s1;", 0, 3},
+    {"x --address s1 run", "0=s1;", 0, 3},
+    {"x -address=s1 run", "0=s1;", 0, 2},
+    {"x --address=s1 run", "0=s1;", 0, 2},
+    {"x -n=ns --debug run", "1=ns;2=true;", 0, 3},
+    {"x -debug=false run", "2=false;", 0, 2},
+    {"x --debug run -a s", "2=true;", 0, 2},
+    {"x -- -a s", "", 0, 2},
+    {"x - -a s", "", 0, 1},
+    {"x --bogus run", "", 1, 1},
+    {"x -a s --bogus=1 run", "0=s;", 1, 3},
+    {"x ---a s", "", 1, 1},
+    {"x -t -n k8s.io images", "3=true;1=k8s.io;", 0, 4},
+    {"x -a", "", -1, 1},
+    {"x", "", 0, 1},
+    {"x run -a s", "", 0, 1},
+    {"x -a= run", "0=;", 0, 2},
+};
+
+START_TEST(go_flag_rules)
+{
+  const struct flag_case *c = &cases[_i];
+  cleanup_free char *copy = xstrdup(c->argv);
+  char *argv[16];
+  int argc = 0, optind = 1, unknown = -1, rv;
+  struct buf seen = BUF_INIT;
+  struct error *err = NULL;
+
+  for (char *p = copy, *save = NULL, *t; (t = strtok_r(p, " ", &save)); p = NULL)
+    argv[argc++] = t;
+  argv[argc] = NULL;
+  buf_addstr(&seen, "");
+  rv = cli_parse_flags(flags, argc, argv, &optind, record, &seen, &unknown, &err);
+  ck_assert_msg(rv == c->rv, "%s: rv %d", c->argv, rv);
+  ck_assert_str_eq(seen.data, c->seen);
+  if (rv == 1)
+    ck_assert_int_eq(unknown, c->stop);
+  else if (rv == 0)
+    ck_assert_int_eq(optind, c->stop);
+  else
+    ck_assert_ptr_nonnull(err);
+  error_free(err);
+  buf_release(&seen);
+}
+END_TEST
+
+START_TEST(bools)
+{
+  bool b;
+  ck_assert(cli_parse_bool("true", &b) == 0 && b);
+  ck_assert(cli_parse_bool("T", &b) == 0 && b);
+  ck_assert(cli_parse_bool("0", &b) == 0 && !b);
+  ck_assert(cli_parse_bool("False", &b) == 0 && !b);
+  ck_assert(cli_parse_bool("yes", &b) < 0);
+}
+END_TEST
+
+struct dur_case {
+  const char *in;
+  int64_t ms;
+  int rv;
+};
+static const struct dur_case durs[] = {
+    {"0", 0, 0},        {"10s", 10000, 0}, {"1m30s", 90000, 0}, {"500ms", 500, 0},
+    {"1.5s", 1500, 0},  {"2h", 7200000, 0}, {"", 0, -1},         {"10", 0, -1},
+    {"s", 0, -1},       {"-1s", 0, -1},     {"1x", 0, -1},       {"3000us", 3, 0},
+};
+
+START_TEST(durations)
+{
+  int64_t ms = -1;
+  int rv = parse_duration_ms(durs[_i].in, &ms);
+  ck_assert_msg(rv == durs[_i].rv, "%s", durs[_i].in);
+  if (rv == 0)
+    ck_assert_int_eq(ms, durs[_i].ms);
+}
+END_TEST
+
+START_TEST(numbers)
+{
+  int64_t v;
+  uint64_t u;
+  ck_assert(parse_int64("42", 10, &v) == 0 && v == 42);
+  ck_assert(parse_int64("-7", 10, &v) == 0 && v == -7);
+  ck_assert(parse_int64("4x", 10, &v) < 0 && errno == EINVAL);
+  ck_assert(parse_int64("", 10, &v) < 0);
+  ck_assert(parse_int64("99999999999999999999", 10, &v) < 0 && errno == ERANGE);
+  ck_assert(parse_uint64("ff", 16, &u) == 0 && u == 255);
+  ck_assert(parse_uint64("-1", 10, &u) < 0);
+}
+END_TEST
+
+START_TEST(grpc_frames)
+{
+  static const uint8_t two[] = {0, 0, 0, 0, 2, 'h', 'i', 0, 0, 0};
+  static const uint8_t zip[] = {1, 0, 0, 0, 0};
+  static const uint8_t huge[] = {0, 0x7f, 0xff, 0xff, 0xff};
+  const uint8_t *m = NULL;
+  size_t ml = 0;
+  struct error *err = NULL;
+
+  ck_assert_int_eq(grpc_frame_parse(two, 4, &m, &ml, &err), 0);
+  ck_assert_int_eq(grpc_frame_parse(two, 6, &m, &ml, &err), 0);
+  ck_assert_int_eq(grpc_frame_parse(two, 7, &m, &ml, &err), 1);
+  ck_assert_uint_eq(ml, 2);
+  ck_assert(memcmp(m, "hi", 2) == 0);
+  ck_assert_int_eq(grpc_frame_parse(zip, 5, &m, &ml, &err), -1);
+  error_freep(&err);
+  ck_assert_int_eq(grpc_frame_parse(huge, 5, &m, &ml, &err), -1);
+  ck_assert(error_is(err, ERR_EXHAUSTED));
+  error_freep(&err);
+}
+END_TEST
+
+START_TEST(grpc_messages)
+{
+  char *d = grpc_percent_decode("image %22x%22: not found%", 25);
+  struct error *err = NULL;
+
+  ck_assert_str_eq(d, "image \"x\": not found%");
+  free(d);
+  grpc_status_error(&err, 5, "image \"x\": not found", "/p");
+  ck_assert(error_is(err, ERR_NOT_FOUND));
+  ck_assert_str_eq(err->msg, "image \"x\": not found");
+  error_freep(&err);
+  grpc_status_error(&err, 14, "", "/containerd.services.images.v1.Images/Get");
+  ck_assert_str_eq(err->msg, "/containerd.services.images.v1.Images/Get: gRPC status 14");
+  error_freep(&err);
+}
+END_TEST
+
+START_TEST(error_chain)
+{
+  struct error *err = NULL;
+  ck_assert_int_eq(error_set(&err, ENOENT, "open '%s'", "/x"), -1);
+  ck_assert_int_eq(error_wrap(&err, "load config"), -1);
+  ck_assert_str_eq(err->msg, "load config: open '/x': No such file or directory");
+  /* the first error is the cause; a later one does not replace it */
+  error_setc(&err, ERR_INVALID, "later");
+  ck_assert_str_eq(err->msg, "load config: open '/x': No such file or directory");
+  error_freep(&err);
+}
+END_TEST
+
+Suite *
+cli_suite(void)
+{
+  Suite *s = suite_create("cli");
+  TCase *t = tcase_create("parse");
+
+  tcase_add_loop_test(t, go_flag_rules, 0, (int)ARRAY_SIZE(cases));
+  tcase_add_test(t, bools);
+  tcase_add_loop_test(t, durations, 0, (int)ARRAY_SIZE(durs));
+  tcase_add_test(t, numbers);
+  tcase_add_test(t, grpc_frames);
+  tcase_add_test(t, grpc_messages);
+  tcase_add_test(t, error_chain);
+  suite_add_tcase(s, t);
+  return s;
+}
