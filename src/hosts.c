@@ -1,0 +1,1206 @@
+#include "hosts.h"
+
+#include "ref.h"
+#include "toml.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HOSTS_TOML_MAX_BYTES (1u << 20)
+
+static const char *const cap_names[] = {"pull", "resolve", "push", "referrers"};
+
+/* ---- small helpers ---- */
+
+static bool
+is_dir(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *
+path_join(const char *dir, const char *name)
+{
+  if (dir == NULL || *dir == '\0' || name[0] == '/')
+    return xstrdup(name);
+  return xasprintf("%s%s%s", dir, str_has_suffix(dir, "/") ? "" : "/", name);
+}
+
+static void
+strv_push_unique(struct strv *s, const char *str)
+{
+  if (!strv_contains(s, str))
+    strv_push(s, str);
+}
+
+/* The port of host[:port] ("[v6]:port" too), or NULL. */
+static const char *
+host_port(const char *host)
+{
+  const char *colon = strrchr(host, ':');
+  const char *close = strrchr(host, ']');
+
+  if (colon == NULL || colon == host || colon[1] == '\0')
+    return NULL;
+  if (host[0] == '[' && (close == NULL || close + 1 != colon))
+    return NULL;
+  if (host[0] != '[' && strchr(host, ':') != colon)
+    return NULL; /* a bare IPv6 address */
+  for (const char *p = colon + 1; *p; p++)
+    if (*p < '0' || *p > '9')
+      return NULL;
+  return colon + 1;
+}
+
+bool
+hosts_is_localhost(const char *host)
+{
+  cleanup_free char *h = NULL;
+  const char *port = host_port(host);
+  size_t len = port ? (size_t)(port - 1 - host) : strlen(host);
+  struct in_addr a4;
+  struct in6_addr a6;
+
+  if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
+    h = xstrndup(host + 1, len - 2);
+  else
+    h = xstrndup(host, len);
+  if (strcasecmp(h, "localhost") == 0)
+    return true;
+  if (inet_pton(AF_INET, h, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, h, &a6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&a6);
+  return false;
+}
+
+int
+hosts_caps_parse(const char *list, unsigned *out, struct error **err)
+{
+  unsigned caps = 0;
+  const char *p = list;
+
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    const char *s = p;
+    size_t len = n;
+    bool found = false;
+
+    while (len > 0 && (*s == ' ' || *s == '\t')) {
+      s++;
+      len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+      len--;
+    for (size_t i = 0; i < ARRAY_SIZE(cap_names) && len > 0; i++) {
+      if (strlen(cap_names[i]) == len && strncasecmp(s, cap_names[i], len) == 0) {
+        caps |= 1u << i;
+        found = true;
+      }
+    }
+    if (!found)
+      return error_setc(err, ERR_INVALID,
+                        "unknown capability \"%.*s\" (known: pull, resolve, push, referrers)",
+                        (int)len, s);
+    p += n;
+    if (*p == ',')
+      p++;
+  }
+  *out = caps;
+  return 0;
+}
+
+char *
+hosts_caps_string(unsigned caps)
+{
+  struct buf b = BUF_INIT;
+
+  for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++) {
+    if (caps & (1u << i)) {
+      if (b.len)
+        buf_add(&b, ",", 1);
+      buf_addstr(&b, cap_names[i]);
+    }
+  }
+  if (b.len == 0)
+    buf_addstr(&b, "none");
+  return buf_steal(&b);
+}
+
+bool
+hosts_header_is_secret(const char *name)
+{
+  static const char *const exact[] = {"authorization", "proxy-authorization", "cookie",
+                                      "set-cookie"};
+  static const char *const parts[] = {"token", "secret", "key",    "password",
+                                      "auth",  "cred",   "session"};
+
+  for (size_t i = 0; i < ARRAY_SIZE(exact); i++)
+    if (strcasecmp(name, exact[i]) == 0)
+      return true;
+  for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+    if (strcasestr(name, parts[i]) != NULL)
+      return true;
+  return false;
+}
+
+/* ---- endpoints ---- */
+
+static void
+endpoint_release(struct hosts_endpoint *e)
+{
+  free(e->scheme);
+  free(e->host);
+  free(e->path);
+  strv_release(&e->ca);
+  for (size_t i = 0; i < e->n_clients; i++) {
+    free(e->clients[i].cert);
+    free(e->clients[i].key);
+  }
+  free(e->clients);
+  for (size_t i = 0; i < e->n_headers; i++) {
+    free(e->headers[i].name);
+    strv_release(&e->headers[i].values);
+  }
+  free(e->headers);
+  free(e->file);
+  memset(e, 0, sizeof(*e));
+}
+
+void
+hosts_list_release(struct hosts_list *l)
+{
+  for (size_t i = 0; i < l->n; i++)
+    endpoint_release(&l->v[i]);
+  free(l->v);
+  l->v = NULL;
+  l->n = 0;
+}
+
+void
+hosts_config_release(struct hosts_config *c)
+{
+  free(c->registry);
+  strv_release(&c->dirs);
+  free(c->host_dir);
+  free(c->file);
+  hosts_list_release(&c->endpoints);
+  memset(c, 0, sizeof(*c));
+}
+
+static struct hosts_endpoint *
+list_add(struct hosts_list *l)
+{
+  struct hosts_endpoint *e;
+
+  l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+  e = &l->v[l->n++];
+  memset(e, 0, sizeof(*e));
+  e->skip_verify = -1;
+  e->dial_timeout_ms = -1;
+  e->caps = HOSTS_CAP_ALL;
+  return e;
+}
+
+static void
+add_client(struct hosts_endpoint *e, char *cert, char *key)
+{
+  e->clients = xrealloc(e->clients, (e->n_clients + 1) * sizeof(*e->clients));
+  e->clients[e->n_clients].cert = cert;
+  e->clients[e->n_clients].key = key;
+  e->n_clients++;
+}
+
+char *
+hosts_endpoint_url(const struct hosts_endpoint *e)
+{
+  return xasprintf("%s://%s%s", e->scheme ? e->scheme : "", e->host ? e->host : "",
+                   e->path ? e->path : "");
+}
+
+/* The upstream endpoint when nothing names it (PROTOCOL.md §5.5). For
+ * localhost-like registries this is containerd 1.6.20's behaviour (the
+ * installed daemon's): plain http with TLS verification skipped, and no
+ * https-first fallback; 1.6.25+/1.7.8+/2.x try https first instead. */
+static void
+fill_default(struct hosts_endpoint *e, const char *registry)
+{
+  free(e->scheme);
+  free(e->host);
+  free(e->path);
+  if (strcmp(registry, "docker.io") == 0) {
+    e->scheme = xstrdup("https");
+    e->host = xstrdup("registry-1.docker.io");
+  } else if (hosts_is_localhost(registry)) {
+    e->scheme = xstrdup("http");
+    e->host = xstrdup(registry);
+    e->skip_verify = 1;
+  } else {
+    e->scheme = xstrdup("https");
+    e->host = xstrdup(registry);
+  }
+  e->path = xstrdup("/v2");
+  e->caps = HOSTS_CAP_ALL;
+  e->upstream = true;
+}
+
+static void
+mark_ns(struct hosts_list *l, const char *registry)
+{
+  for (size_t i = 0; i < l->n; i++) {
+    struct hosts_endpoint *e = &l->v[i];
+    bool docker_hub = strcmp(registry, "docker.io") == 0 && e->host &&
+                      strcmp(e->host, "registry-1.docker.io") == 0;
+    e->ns = e->host && strcmp(e->host, registry) != 0 && !docker_hub;
+  }
+}
+
+void
+hosts_default(const char *registry, struct hosts_list *out)
+{
+  struct hosts_endpoint *e = list_add(out);
+  fill_default(e, registry);
+  mark_ns(out, registry);
+}
+
+/* ---- hosts.toml ---- */
+
+struct hctx {
+  const char *registry;
+  const char *host_dir;
+  const char *file;
+  struct error **err;
+};
+
+/* Split an endpoint URL into scheme, host and path; a URL without a scheme is
+ * https, as in containerd. */
+static int
+split_url(struct hctx *c, const struct toml_value *at, const char *url, struct hosts_endpoint *e)
+{
+  const char *sep = strstr(url, "://");
+  const char *rest = sep ? sep + 3 : url;
+  size_t hl = strcspn(rest, "/?#");
+  size_t pl = strcspn(rest + hl, "?#");
+
+  free(e->scheme);
+  free(e->host);
+  free(e->path);
+  e->scheme = sep ? xstrndup(url, (size_t)(sep - url)) : xstrdup("https");
+  e->host = xstrndup(rest, hl);
+  e->path = xstrndup(rest + hl, pl);
+  for (char *p = e->scheme; *p; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      *p = (char)(*p - 'A' + 'a');
+  if (strcmp(e->scheme, "http") != 0 && strcmp(e->scheme, "https") != 0)
+    return toml_error_at(c->err, c->file, at, "\"%s\": scheme must be http or https", url);
+  if (e->host[0] == '\0')
+    return toml_error_at(c->err, c->file, at, "\"%s\": no host in URL", url);
+  for (const char *p = e->host; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch <= ' ' || ch == 0x7F || ch == '@' || ch == '\\')
+      return toml_error_at(c->err, c->file, at, "\"%s\": invalid host \"%s\"", url, e->host);
+  }
+  for (const char *p = e->path; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch <= ' ' || ch == 0x7F)
+      return toml_error_at(c->err, c->file, at, "\"%s\": invalid character in path", url);
+  }
+  return 0;
+}
+
+/* "/v2" is appended unless override_path, or the path already ends in /v2. */
+static void
+finish_path(struct hosts_endpoint *e)
+{
+  size_t n;
+
+  if (e->override_path)
+    return;
+  n = strlen(e->path);
+  while (n > 0 && e->path[n - 1] == '/')
+    e->path[--n] = '\0';
+  if (!str_has_suffix(e->path, "/v2")) {
+    char *p = xasprintf("%s/v2", e->path);
+    free(e->path);
+    e->path = p;
+  }
+}
+
+static int
+want_type(struct hctx *c, const struct toml_value *v, enum toml_type t, const char *key)
+{
+  if (v->type != t)
+    return toml_error_at(c->err, c->file, v, "%s must be a %s, not %s", key, toml_type_name(t),
+                         toml_type_name(v->type));
+  return 0;
+}
+
+static int
+want_path(struct hctx *c, const struct toml_value *v, const char *key)
+{
+  if (want_type(c, v, TOML_STRING, key) < 0)
+    return -1;
+  if (v->u.str.len == 0 || strlen(v->u.str.ptr) != v->u.str.len)
+    return toml_error_at(c->err, c->file, v, "%s: empty or invalid file name", key);
+  return 0;
+}
+
+static int
+parse_caps(struct hctx *c, const struct toml_value *v, unsigned *out)
+{
+  unsigned caps = 0;
+
+  if (want_type(c, v, TOML_ARRAY, "capabilities") < 0)
+    return -1;
+  for (size_t i = 0; i < toml_len(v); i++) {
+    const struct toml_value *item = toml_at(v, i);
+    bool found = false;
+    if (want_type(c, item, TOML_STRING, "a capability") < 0)
+      return -1;
+    for (size_t k = 0; k < ARRAY_SIZE(cap_names); k++) {
+      if (strcasecmp(item->u.str.ptr, cap_names[k]) == 0 &&
+          item->u.str.len == strlen(cap_names[k])) {
+        caps |= 1u << k;
+        found = true;
+      }
+    }
+    if (!found)
+      return toml_error_at(c->err, c->file, item,
+                           "unknown capability \"%s\" (known: pull, resolve, push, referrers)",
+                           item->u.str.ptr);
+  }
+  *out = caps;
+  return 0;
+}
+
+static int
+parse_ca(struct hctx *c, const struct toml_value *v, struct hosts_endpoint *e)
+{
+  if (v->type == TOML_STRING) {
+    if (want_path(c, v, "ca") < 0)
+      return -1;
+    strv_push_owned(&e->ca, path_join(c->host_dir, v->u.str.ptr));
+    return 0;
+  }
+  if (v->type != TOML_ARRAY)
+    return toml_error_at(c->err, c->file, v, "ca must be a string or an array of strings, not %s",
+                         toml_type_name(v->type));
+  for (size_t i = 0; i < toml_len(v); i++) {
+    const struct toml_value *item = toml_at(v, i);
+    if (want_path(c, item, "ca") < 0)
+      return -1;
+    strv_push_owned(&e->ca, path_join(c->host_dir, item->u.str.ptr));
+  }
+  return 0;
+}
+
+/* client = "both.pem" | ["a.pem", "b.pem"] | [["cert", "key"], ["both.pem", ""]] */
+static int
+parse_client(struct hctx *c, const struct toml_value *v, struct hosts_endpoint *e)
+{
+  if (v->type == TOML_STRING) {
+    if (want_path(c, v, "client") < 0)
+      return -1;
+    add_client(e, path_join(c->host_dir, v->u.str.ptr), xstrdup(""));
+    return 0;
+  }
+  if (v->type != TOML_ARRAY)
+    return toml_error_at(c->err, c->file, v,
+                         "client must be a string, an array of strings or of [cert, key] pairs, "
+                         "not %s",
+                         toml_type_name(v->type));
+  for (size_t i = 0; i < toml_len(v); i++) {
+    const struct toml_value *item = toml_at(v, i);
+    const struct toml_value *cert, *key;
+
+    if (item->type == TOML_STRING) {
+      if (want_path(c, item, "client") < 0)
+        return -1;
+      add_client(e, path_join(c->host_dir, item->u.str.ptr), xstrdup(""));
+      continue;
+    }
+    if (item->type != TOML_ARRAY || toml_len(item) < 1 || toml_len(item) > 2)
+      return toml_error_at(c->err, c->file, item,
+                           "client entries must be file names or [cert, key] pairs");
+    cert = toml_at(item, 0);
+    key = toml_at(item, 1);
+    if (want_path(c, cert, "client certificate") < 0)
+      return -1;
+    if (key && (want_type(c, key, TOML_STRING, "client key") < 0 ||
+                strlen(key->u.str.ptr) != key->u.str.len))
+      return key->type == TOML_STRING
+                 ? toml_error_at(c->err, c->file, key, "client key: invalid file name")
+                 : -1;
+    add_client(e, path_join(c->host_dir, cert->u.str.ptr),
+               key && key->u.str.len ? path_join(c->host_dir, key->u.str.ptr) : xstrdup(""));
+  }
+  return 0;
+}
+
+static bool
+is_token_char(unsigned char ch)
+{
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+         (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static int
+check_header_value(struct hctx *c, const struct toml_value *v, const char *name)
+{
+  if (want_type(c, v, TOML_STRING, "a header value") < 0)
+    return -1;
+  for (size_t i = 0; i < v->u.str.len; i++) {
+    unsigned char ch = (unsigned char)v->u.str.ptr[i];
+    if ((ch < 0x20 && ch != '\t') || ch == 0x7F)
+      return toml_error_at(c->err, c->file, v, "header %s: control character in value", name);
+  }
+  return 0;
+}
+
+static int
+parse_headers(struct hctx *c, const struct toml_value *t, struct hosts_endpoint *e)
+{
+  if (want_type(c, t, TOML_TABLE, "header") < 0)
+    return -1;
+  for (size_t i = 0; i < toml_len(t); i++) {
+    const char *name = toml_key_at(t, i);
+    const struct toml_value *v = toml_at(t, i);
+    struct hosts_header *h;
+
+    if (*name == '\0' || strlen(name) != t->u.table.items[i].key_len)
+      return toml_error_at(c->err, c->file, v, "empty or invalid header name");
+    for (const char *p = name; *p; p++)
+      if (!is_token_char((unsigned char)*p))
+        return toml_error_at(c->err, c->file, v, "invalid header name \"%s\"", name);
+    if (v->type == TOML_ARRAY) {
+      if (toml_len(v) == 0)
+        return toml_error_at(c->err, c->file, v, "header %s has no values", name);
+      for (size_t k = 0; k < toml_len(v); k++)
+        if (check_header_value(c, toml_at(v, k), name) < 0)
+          return -1;
+    } else if (v->type != TOML_STRING) {
+      return toml_error_at(c->err, c->file, v,
+                           "header %s must be a string or an array of strings, not %s", name,
+                           toml_type_name(v->type));
+    } else if (check_header_value(c, v, name) < 0) {
+      return -1;
+    }
+    e->headers = xrealloc(e->headers, (e->n_headers + 1) * sizeof(*e->headers));
+    h = &e->headers[e->n_headers++];
+    h->name = xstrdup(name);
+    h->values = (struct strv)STRV_INIT;
+    if (v->type == TOML_STRING)
+      strv_push(&h->values, v->u.str.ptr);
+    for (size_t k = 0; v->type == TOML_ARRAY && k < toml_len(v); k++)
+      strv_push(&h->values, toml_at(v, k)->u.str.ptr);
+  }
+  return 0;
+}
+
+/* The keys shared by the top level and [host."URL"] tables. url is NULL for
+ * a top level without `server`. Unknown keys are ignored, as in containerd. */
+static int
+parse_host_table(struct hctx *c, const struct toml_value *t, const char *url,
+                 const struct toml_value *url_at, struct hosts_endpoint *e)
+{
+  const struct toml_value *v;
+
+  if (url && split_url(c, url_at, url, e) < 0)
+    return -1;
+  if ((v = toml_get(t, "capabilities")) && parse_caps(c, v, &e->caps) < 0)
+    return -1;
+  if ((v = toml_get(t, "ca")) && parse_ca(c, v, e) < 0)
+    return -1;
+  if ((v = toml_get(t, "client")) && parse_client(c, v, e) < 0)
+    return -1;
+  if ((v = toml_get(t, "skip_verify"))) {
+    if (want_type(c, v, TOML_BOOL, "skip_verify") < 0)
+      return -1;
+    e->skip_verify = v->u.boolean ? 1 : 0;
+  }
+  if ((v = toml_get(t, "header")) && parse_headers(c, v, e) < 0)
+    return -1;
+  if ((v = toml_get(t, "override_path"))) {
+    if (want_type(c, v, TOML_BOOL, "override_path") < 0)
+      return -1;
+    e->override_path = v->u.boolean;
+  }
+  if ((v = toml_get(t, "dial_timeout"))) {
+    if (want_type(c, v, TOML_STRING, "dial_timeout") < 0)
+      return -1;
+    if (parse_duration_ms(v->u.str.ptr, &e->dial_timeout_ms) < 0)
+      return toml_error_at(c->err, c->file, v, "dial_timeout: invalid duration \"%s\"",
+                           v->u.str.ptr);
+  }
+  if (url)
+    finish_path(e);
+  e->file = c->file ? xstrdup(c->file) : NULL;
+  return 0;
+}
+
+int
+hosts_parse(const char *registry, const char *host_dir, const char *file, const char *text,
+            size_t len, struct hosts_list *out, struct error **err)
+{
+  cleanup_toml struct toml_value *root = NULL;
+  struct hctx c = {registry, host_dir, file, err};
+  struct hosts_list l = {NULL, 0};
+  const struct toml_value *hosts, *server;
+  struct hosts_endpoint *up;
+
+  if (toml_parse(text, len, file, &root, err) < 0)
+    return -1;
+  hosts = toml_get(root, "host");
+  if (hosts && want_type(&c, hosts, TOML_TABLE, "host") < 0)
+    return -1;
+  /* mirrors first, in the order their tables appear in the file */
+  for (size_t i = 0; i < toml_len(hosts); i++) {
+    const struct toml_value *t = toml_at(hosts, i);
+    const char *url = toml_key_at(hosts, i);
+    struct hosts_endpoint *e;
+
+    if (t->type != TOML_TABLE) {
+      toml_error_at(err, file, t, "host.\"%s\" must be a table, not %s", url,
+                    toml_type_name(t->type));
+      goto fail;
+    }
+    if (strlen(url) != hosts->u.table.items[i].key_len || *url == '\0') {
+      toml_error_at(err, file, t, "empty or invalid host URL");
+      goto fail;
+    }
+    e = list_add(&l);
+    e->line = t->line;
+    if (parse_host_table(&c, t, url, t, e) < 0)
+      goto fail;
+  }
+  server = toml_get(root, "server");
+  up = list_add(&l);
+  up->upstream = true;
+  if (server) {
+    if (want_type(&c, server, TOML_STRING, "server") < 0 ||
+        strlen(server->u.str.ptr) != server->u.str.len || server->u.str.len == 0) {
+      if (server->type == TOML_STRING)
+        toml_error_at(err, file, server, "server must not be empty");
+      goto fail;
+    }
+    up->line = server->line;
+    if (parse_host_table(&c, root, server->u.str.ptr, server, up) < 0)
+      goto fail;
+  } else {
+    /* No server: the built-in upstream, with all capabilities whatever the
+     * top level says, but the top level's TLS settings and headers. */
+    if (parse_host_table(&c, root, NULL, NULL, up) < 0)
+      goto fail;
+    up->override_path = false;
+    fill_default(up, registry);
+  }
+  mark_ns(&l, registry);
+  *out = l;
+  return 0;
+fail:
+  hosts_list_release(&l);
+  return -1;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+hosts_load_certs(const char *registry, const char *dir, struct hosts_list *out, struct error **err)
+{
+  DIR *d = opendir(dir);
+  cleanup_strv struct strv names = STRV_INIT;
+  struct hosts_list l = {NULL, 0};
+  struct hosts_endpoint *e;
+  struct dirent *de;
+
+  if (d == NULL)
+    return error_set(err, errno, "open host directory '%s'", dir);
+  while ((errno = 0, de = readdir(d)) != NULL)
+    if (str_has_suffix(de->d_name, ".crt") || str_has_suffix(de->d_name, ".cert"))
+      strv_push(&names, de->d_name);
+  if (errno != 0) {
+    int saved = errno;
+    closedir(d);
+    return error_set(err, saved, "read host directory '%s'", dir);
+  }
+  closedir(d);
+  /* Go's os.ReadDir order: by name, bytewise */
+  if (names.n > 1)
+    qsort(names.v, names.n, sizeof(char *), cmp_str);
+
+  e = list_add(&l);
+  fill_default(e, registry);
+  e->file = xstrdup(dir);
+  for (size_t i = 0; i < names.n; i++) {
+    const char *n = names.v[i];
+    if (str_has_suffix(n, ".crt")) {
+      strv_push_owned(&e->ca, path_join(dir, n));
+    } else {
+      cleanup_free char *base = xstrndup(n, strlen(n) - strlen(".cert"));
+      cleanup_free char *keyname = xasprintf("%s.key", base);
+      char *key = path_join(dir, keyname);
+      struct stat st;
+      if (stat(key, &st) < 0) {
+        if (errno != ENOENT) {
+          error_set(err, errno, "stat '%s'", key);
+          free(key);
+          hosts_list_release(&l);
+          return -1;
+        }
+        free(key);
+        key = xstrdup("");
+      }
+      add_client(e, path_join(dir, n), key);
+    }
+  }
+  mark_ns(&l, registry);
+  *out = l;
+  return 0;
+}
+
+/* ---- discovery ---- */
+
+int
+hosts_containerd_config_path(const char *file, struct strv *out, struct error **err)
+{
+  /* The CRI registry section moved between config versions. */
+  static const char *const v3 = "plugins.\"io.containerd.cri.v1.images\".registry.config_path";
+  static const char *const v2 = "plugins.\"io.containerd.grpc.v1.cri\".registry.config_path";
+  static const char *const v1 = "plugins.cri.registry.config_path";
+  cleanup_toml struct toml_value *root = NULL;
+  cleanup_error struct error *e = NULL;
+  const struct toml_value *version, *v = NULL;
+  const char *order[3];
+  const char *p;
+
+  if (toml_parse_file(file, HOSTS_TOML_MAX_BYTES, &root, &e) < 0) {
+    if (e->sys_errno == ENOENT || e->sys_errno == ENOTDIR)
+      return 0;
+    *err = steal_pointer(&e);
+    return error_wrap(err, "containerd config");
+  }
+  version = toml_get(root, "version");
+  if (version && version->type == TOML_INTEGER && version->u.integer >= 3) {
+    order[0] = v3, order[1] = v2, order[2] = v1;
+  } else if (version && version->type == TOML_INTEGER && version->u.integer == 2) {
+    order[0] = v2, order[1] = v3, order[2] = v1;
+  } else {
+    order[0] = v1, order[1] = v2, order[2] = v3;
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(order) && v == NULL; i++)
+    v = toml_get_path(root, order[i]);
+  if (v == NULL)
+    return 0;
+  if (v->type != TOML_STRING) {
+    toml_error_at(err, file, v, "config_path must be a string, not %s", toml_type_name(v->type));
+    return error_wrap(err, "containerd config");
+  }
+  /* filepath.SplitList: ':'-separated, empty parts dropped */
+  p = v->u.str.ptr;
+  while (*p) {
+    size_t n = strcspn(p, ":");
+    if (n > 0) {
+      cleanup_free char *d = xstrndup(p, n);
+      strv_push_unique(out, d);
+    }
+    p += n;
+    if (*p == ':')
+      p++;
+  }
+  return 0;
+}
+
+int
+hosts_dirs(const struct strv *flag_dirs, const struct ctrx_config *cfg, bool existing_only,
+           struct strv *out, struct error **err)
+{
+  cleanup_strv struct strv all = STRV_INIT;
+
+  if (flag_dirs && flag_dirs->n > 0) {
+    for (size_t i = 0; i < flag_dirs->n; i++)
+      strv_push_unique(&all, flag_dirs->v[i]);
+  } else if (cfg && cfg->hosts_dirs.n > 0) {
+    for (size_t i = 0; i < cfg->hosts_dirs.n; i++)
+      strv_push_unique(&all, cfg->hosts_dirs.v[i]);
+  } else {
+    const char *env = getenv("CTRX_CONTAINERD_CONFIG");
+    const char *file = HOSTS_CONTAINERD_CONFIG;
+    if (env && *env)
+      file = env;
+    else if (cfg && cfg->containerd_config)
+      file = cfg->containerd_config;
+    if (hosts_containerd_config_path(file, &all, err) < 0)
+      return -1;
+    strv_push_unique(&all, HOSTS_CONTAINERD_CERTS_D);
+    strv_push_unique(&all, HOSTS_DOCKER_CERTS_D);
+  }
+  for (size_t i = 0; i < all.n; i++)
+    if (!existing_only || is_dir(all.v[i]))
+      strv_push(out, all.v[i]);
+  return 0;
+}
+
+void
+hosts_find_dir(const struct strv *dirs, const char *registry, char **out)
+{
+  const char *port = host_port(registry);
+  cleanup_free char *ported = NULL;
+
+  *out = NULL;
+  if (port)
+    ported = xasprintf("%.*s_%s_", (int)(port - 1 - registry), registry, port);
+  for (size_t i = 0; i < dirs->n; i++) {
+    const char *cands[] = {ported, registry, "_default"};
+    for (size_t k = 0; k < ARRAY_SIZE(cands); k++) {
+      char *p;
+      if (cands[k] == NULL)
+        continue;
+      p = path_join(dirs->v[i], cands[k]);
+      if (is_dir(p)) {
+        *out = p;
+        return;
+      }
+      free(p);
+    }
+  }
+}
+
+/* A registry host becomes a directory name: keep it from naming anything else. */
+static int
+check_registry(const char *registry, struct error **err)
+{
+  if (*registry == '\0' || registry[0] == '.' || strchr(registry, '/') != NULL)
+    return error_setc(err, ERR_INVALID, "invalid registry host \"%s\"", registry);
+  for (const char *p = registry; *p; p++)
+    if ((unsigned char)*p <= ' ' || *p == 0x7F)
+      return error_setc(err, ERR_INVALID, "invalid registry host \"%s\"", registry);
+  return 0;
+}
+
+int
+hosts_resolve(const char *registry, const struct strv *dirs, struct hosts_config *out,
+              struct error **err)
+{
+  struct hosts_config c = {0};
+  cleanup_buf struct buf text = BUF_INIT;
+
+  if (check_registry(registry, err) < 0)
+    return -1;
+  c.registry = xstrdup(registry);
+  for (size_t i = 0; dirs && i < dirs->n; i++)
+    strv_push(&c.dirs, dirs->v[i]);
+  hosts_find_dir(&c.dirs, registry, &c.host_dir);
+  if (c.host_dir == NULL) {
+    c.source = HOSTS_SOURCE_DEFAULT;
+    hosts_default(registry, &c.endpoints);
+    *out = c;
+    return 0;
+  }
+  c.file = path_join(c.host_dir, "hosts.toml");
+  if (read_file(c.file, HOSTS_TOML_MAX_BYTES, &text) < 0) {
+    if (errno != ENOENT) {
+      error_set(err, errno, "read '%s'", c.file);
+      goto fail;
+    }
+    buf_release(&text);
+  }
+  if (text.len == 0) {
+    free(c.file);
+    c.file = NULL;
+    c.source = HOSTS_SOURCE_CERTS;
+    if (hosts_load_certs(registry, c.host_dir, &c.endpoints, err) < 0)
+      goto fail;
+  } else {
+    c.source = HOSTS_SOURCE_TOML;
+    if (hosts_parse(registry, c.host_dir, c.file, text.data, text.len, &c.endpoints, err) < 0)
+      goto fail;
+  }
+  *out = c;
+  return 0;
+fail:
+  hosts_config_release(&c);
+  return -1;
+}
+
+/* ---- `ctrx hosts` ---- */
+
+static bool
+all_digits(const char *s)
+{
+  if (*s == '\0')
+    return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return false;
+  return true;
+}
+
+int
+hosts_registry_of(const char *arg, char **out, struct error **err)
+{
+  cleanup_ref struct ref r = {0};
+  const char *colon = strrchr(arg, ':');
+  bool host;
+
+  if (*arg == '\0')
+    return error_setc(err, ERR_USAGE, "empty registry or reference");
+  if (strchr(arg, '/') || strchr(arg, '@')) {
+    host = false;
+  } else if (arg[0] == '[') {
+    host = true;
+  } else if (colon) {
+    cleanup_free char *name = xstrndup(arg, (size_t)(colon - arg));
+    host = all_digits(colon + 1) && (strchr(name, '.') || strcmp(name, "localhost") == 0);
+  } else {
+    host = strchr(arg, '.') != NULL || strcmp(arg, "localhost") == 0;
+  }
+  if (host) {
+    if (check_registry(arg, err) < 0)
+      return -1;
+    *out = xstrdup(arg);
+    return 0;
+  }
+  if (ref_parse_docker(arg, &r, err) < 0)
+    return error_wrap(err, "\"%s\"", arg);
+  *out = steal_pointer(&r.domain);
+  return 0;
+}
+
+/* A value in the `key=value` columns: bare when it is plain, else quoted. */
+static void
+put_value(struct buf *b, const char *s)
+{
+  bool plain = *s != '\0';
+
+  for (const char *p = s; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch <= ' ' || ch == '"' || ch == '\\' || ch == 0x7F || ch == ',')
+      plain = false;
+  }
+  if (plain) {
+    buf_addstr(b, s);
+    return;
+  }
+  buf_add(b, "\"", 1);
+  for (const char *p = s; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch == '"' || ch == '\\')
+      buf_addf(b, "\\%c", ch);
+    else if (ch < ' ' || ch == 0x7F)
+      buf_addf(b, "\\x%02x", ch);
+    else
+      buf_add(b, p, 1);
+  }
+  buf_add(b, "\"", 1);
+}
+
+static void
+format_duration(struct buf *b, int64_t ms)
+{
+  if (ms % 1000 == 0)
+    buf_addf(b, "%llds", (long long)(ms / 1000));
+  else
+    buf_addf(b, "%lldms", (long long)ms);
+}
+
+void
+hosts_describe(const struct hosts_config *c, struct buf *out)
+{
+  size_t url_w = 0, caps_w = 0;
+  char **urls = xcalloc(c->endpoints.n ? c->endpoints.n : 1, sizeof(char *));
+  char **caps = xcalloc(c->endpoints.n ? c->endpoints.n : 1, sizeof(char *));
+
+  buf_addstr(out, "# hosts dirs: ");
+  if (c->dirs.n == 0)
+    buf_addstr(out, "(none)");
+  for (size_t i = 0; i < c->dirs.n; i++)
+    buf_addf(out, "%s%s", i ? ", " : "", c->dirs.v[i]);
+  buf_addf(out, "\n# %s: ", c->registry);
+  switch (c->source) {
+  case HOSTS_SOURCE_DEFAULT:
+    buf_addstr(out, "no host directory matched; built-in defaults\n");
+    break;
+  case HOSTS_SOURCE_TOML:
+    buf_addf(out, "%s\n", c->file);
+    break;
+  case HOSTS_SOURCE_CERTS:
+    buf_addf(out, "%s (no hosts.toml; certs.d layout on the default endpoint)\n", c->host_dir);
+    break;
+  }
+
+  for (size_t i = 0; i < c->endpoints.n; i++) {
+    size_t n;
+    urls[i] = hosts_endpoint_url(&c->endpoints.v[i]);
+    caps[i] = hosts_caps_string(c->endpoints.v[i].caps);
+    if ((n = strlen(urls[i])) > url_w)
+      url_w = n;
+    if ((n = strlen(caps[i])) > caps_w)
+      caps_w = n;
+  }
+  for (size_t i = 0; i < c->endpoints.n; i++) {
+    const struct hosts_endpoint *e = &c->endpoints.v[i];
+
+    buf_addf(out, "%-*s  caps=%-*s", (int)url_w, urls[i], (int)caps_w, caps[i]);
+    for (size_t k = 0; k < e->ca.n; k++) {
+      buf_addstr(out, "  ca=");
+      put_value(out, e->ca.v[k]);
+    }
+    for (size_t k = 0; k < e->n_clients; k++) {
+      buf_addstr(out, "  client=");
+      put_value(out, e->clients[k].cert);
+      if (e->clients[k].key[0]) {
+        buf_addstr(out, ",");
+        put_value(out, e->clients[k].key);
+      }
+    }
+    if (e->skip_verify >= 0)
+      buf_addf(out, "  skip_verify=%s", e->skip_verify ? "true" : "false");
+    for (size_t k = 0; k < e->n_headers; k++) {
+      const struct hosts_header *h = &e->headers[k];
+      bool secret = hosts_header_is_secret(h->name);
+      buf_addf(out, "  header.%s=", h->name);
+      for (size_t j = 0; j < h->values.n; j++) {
+        if (j)
+          buf_add(out, ",", 1);
+        if (secret)
+          buf_addstr(out, "<redacted>");
+        else
+          put_value(out, h->values.v[j]);
+      }
+    }
+    if (e->dial_timeout_ms >= 0) {
+      buf_addstr(out, "  dial_timeout=");
+      format_duration(out, e->dial_timeout_ms);
+    }
+    if (e->ns) {
+      buf_addstr(out, "  ns=");
+      put_value(out, c->registry);
+    }
+    buf_addstr(out, "  from=");
+    if (e->file == NULL) {
+      buf_addstr(out, "built-in");
+    } else {
+      put_value(out, e->file);
+      if (e->line > 0)
+        buf_addf(out, ":%d", e->line);
+      else if (c->source == HOSTS_SOURCE_TOML)
+        buf_addstr(out, "+built-in");
+    }
+    buf_add(out, "\n", 1);
+    free(urls[i]);
+    free(caps[i]);
+  }
+  free(urls);
+  free(caps);
+}
+
+/* ---- `ctrx hosts add` ---- */
+
+static void
+toml_quote(struct buf *b, const char *s)
+{
+  buf_add(b, "\"", 1);
+  for (const char *p = s; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch == '"' || ch == '\\')
+      buf_addf(b, "\\%c", ch);
+    else if (ch < 0x20 || ch == 0x7F)
+      buf_addf(b, "\\u%04x", ch);
+    else
+      buf_add(b, p, 1);
+  }
+  buf_add(b, "\"", 1);
+}
+
+static int
+mkdir_p(const char *path, struct error **err)
+{
+  cleanup_free char *p = xstrdup(path);
+
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/')
+      continue;
+    *s = '\0';
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+      return error_set(err, errno, "create directory '%s'", p);
+    *s = '/';
+  }
+  if (mkdir(p, 0755) < 0 && errno != EEXIST)
+    return error_set(err, errno, "create directory '%s'", p);
+  if (!is_dir(p))
+    return error_set(err, ENOTDIR, "create directory '%s'", p);
+  return 0;
+}
+
+static int
+write_atomic(const char *dir, const char *file, const char *data, size_t len, mode_t mode,
+             struct error **err)
+{
+  cleanup_free char *tmp = xasprintf("%s/.hosts.toml.XXXXXX", dir);
+  cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
+  cleanup_close int dfd = -1;
+
+  if (fd < 0)
+    return error_set(err, errno, "create temporary file in '%s'", dir);
+  if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    int saved = errno;
+    unlink(tmp);
+    return error_set(err, saved, "write '%s'", tmp);
+  }
+  if (close(steal_fd(&fd)) < 0) {
+    int saved = errno;
+    unlink(tmp);
+    return error_set(err, saved, "write '%s'", tmp);
+  }
+  if (rename(tmp, file) < 0) {
+    int saved = errno;
+    unlink(tmp);
+    return error_set(err, saved, "rename '%s' to '%s'", tmp, file);
+  }
+  /* make the rename itself durable */
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0)
+    fsync(dfd);
+  return 0;
+}
+
+static char *
+upstream_for(const char *registry)
+{
+  struct hosts_endpoint e = {0};
+  char *url;
+
+  e.skip_verify = -1;
+  fill_default(&e, registry);
+  /* the API root is implied by server; only the scheme and host are written */
+  url = xasprintf("%s://%s", e.scheme, e.host);
+  endpoint_release(&e);
+  return url;
+}
+
+int
+hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirror_opts *o,
+                 char **out_file, struct error **err)
+{
+  cleanup_free char *dir = NULL;
+  cleanup_free char *file = NULL;
+  cleanup_free char *want_url = NULL;
+  cleanup_free char *ca = NULL;
+  cleanup_buf struct buf text = BUF_INIT;
+  struct hosts_list have = {NULL, 0};
+  struct hosts_list check = {NULL, 0};
+  struct hosts_endpoint probe = {0};
+  struct hctx c = {registry, NULL, "hosts add", err};
+  const char *port = host_port(registry);
+  mode_t mode = 0644;
+  struct stat st;
+
+  if (check_registry(registry, err) < 0)
+    return -1;
+  /* the URL must be one containerd accepts; compare it as containerd sees it */
+  probe.override_path = o->override_path;
+  if (split_url(&c, NULL, o->url, &probe) < 0) {
+    endpoint_release(&probe);
+    return -1;
+  }
+  finish_path(&probe);
+  want_url = hosts_endpoint_url(&probe);
+  endpoint_release(&probe);
+
+  /* an existing directory for this registry is extended, in either spelling */
+  if (port) {
+    cleanup_free char *ported = xasprintf("%.*s_%s_", (int)(port - 1 - registry), registry, port);
+    char *p = path_join(root, ported);
+    if (is_dir(p))
+      dir = p;
+    else
+      free(p);
+  }
+  if (dir == NULL)
+    dir = path_join(root, registry);
+  file = path_join(dir, "hosts.toml");
+  if (mkdir_p(dir, err) < 0)
+    return -1;
+
+  if (read_file(file, HOSTS_TOML_MAX_BYTES, &text) < 0) {
+    if (errno != ENOENT)
+      return error_set(err, errno, "read '%s'", file);
+    buf_release(&text);
+  } else if (stat(file, &st) == 0) {
+    mode = st.st_mode & 07777;
+  }
+  if (text.len > 0) {
+    if (hosts_parse(registry, dir, file, text.data, text.len, &have, err) < 0)
+      return error_wrap(err, "hosts add: existing file does not parse");
+    for (size_t i = 0; i < have.n; i++) {
+      cleanup_free char *u = hosts_endpoint_url(&have.v[i]);
+      if (!have.v[i].upstream && strcmp(u, want_url) == 0) {
+        hosts_list_release(&have);
+        return error_setc(err, ERR_ALREADY_EXISTS,
+                          "hosts add: \"%s\" is already a mirror of %s in %s", o->url, registry,
+                          file);
+      }
+    }
+    hosts_list_release(&have);
+    if (text.data[text.len - 1] != '\n')
+      buf_add(&text, "\n", 1);
+    buf_add(&text, "\n", 1);
+  } else {
+    cleanup_free char *up = upstream_for(registry);
+    buf_addstr(&text, "server = ");
+    toml_quote(&text, up);
+    buf_addstr(&text, "\n\n");
+  }
+
+  buf_addstr(&text, "[host.");
+  toml_quote(&text, o->url);
+  buf_addstr(&text, "]\n  capabilities = [");
+  {
+    unsigned caps = o->caps ? o->caps : HOSTS_CAP_PULL | HOSTS_CAP_RESOLVE;
+    bool first = true;
+    for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++) {
+      if (!(caps & (1u << i)))
+        continue;
+      buf_addf(&text, "%s\"%s\"", first ? "" : ", ", cap_names[i]);
+      first = false;
+    }
+  }
+  buf_addstr(&text, "]\n");
+  if (o->skip_verify)
+    buf_addstr(&text, "  skip_verify = true\n");
+  if (o->ca) {
+    if (o->ca[0] == '/') {
+      ca = xstrdup(o->ca);
+    } else {
+      cleanup_free char *cwd = getcwd(NULL, 0);
+      if (cwd == NULL)
+        return error_set(err, errno, "getcwd");
+      ca = path_join(cwd, o->ca);
+    }
+    buf_addstr(&text, "  ca = ");
+    toml_quote(&text, ca);
+    buf_add(&text, "\n", 1);
+  }
+  if (o->override_path)
+    buf_addstr(&text, "  override_path = true\n");
+
+  if (hosts_parse(registry, dir, file, text.data, text.len, &check, err) < 0)
+    return error_wrap(err, "hosts add: the new file would not parse");
+  hosts_list_release(&check);
+  if (write_atomic(dir, file, text.data, text.len, mode, err) < 0)
+    return -1;
+  *out_file = steal_pointer(&file);
+  return 0;
+}

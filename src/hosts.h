@@ -1,0 +1,152 @@
+/* Registry host configuration as containerd reads it (PROTOCOL.md §5): which
+ * hosts directories are searched, which host directory serves a registry,
+ * and the ordered endpoint list from its hosts.toml (or Docker's certs.d
+ * layout, or the built-in defaults). No network. */
+#ifndef CTRX_HOSTS_H
+#define CTRX_HOSTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "util.h"
+
+#define HOSTS_CONTAINERD_CERTS_D "/etc/containerd/certs.d"
+#define HOSTS_DOCKER_CERTS_D "/etc/docker/certs.d"
+#define HOSTS_CONTAINERD_CONFIG "/etc/containerd/config.toml"
+
+enum hosts_cap {
+  HOSTS_CAP_PULL = 1 << 0,
+  HOSTS_CAP_RESOLVE = 1 << 1,
+  HOSTS_CAP_PUSH = 1 << 2,
+  HOSTS_CAP_REFERRERS = 1 << 3,
+  HOSTS_CAP_ALL = HOSTS_CAP_PULL | HOSTS_CAP_RESOLVE | HOSTS_CAP_PUSH | HOSTS_CAP_REFERRERS,
+};
+
+struct hosts_client_pair {
+  char *cert;
+  char *key; /* "" when cert holds both the certificate and its key */
+};
+
+struct hosts_header {
+  char *name;
+  struct strv values; /* one or more */
+};
+
+struct hosts_endpoint {
+  char *scheme;   /* "https" or "http" */
+  char *host;     /* host[:port] */
+  char *path;     /* API root: "/v2", "/us/v2", or "" with override_path */
+  unsigned caps;  /* enum hosts_cap bits */
+  struct strv ca; /* CA files, relative ones joined to the host directory */
+  struct hosts_client_pair *clients;
+  size_t n_clients;
+  int skip_verify;              /* -1 unset, 0 false, 1 true */
+  struct hosts_header *headers; /* in file order */
+  size_t n_headers;
+  bool override_path;
+  int64_t dial_timeout_ms; /* -1 unset */
+  bool ns;                 /* requests carry ?ns=<registry host> */
+  bool upstream;           /* the `server` (or built-in default) endpoint, always last */
+  char *file;              /* hosts.toml or certs directory it came from; NULL: built in */
+  int line;                /* line of its table or `server` key in file; 0 when none */
+};
+
+struct hosts_list {
+  struct hosts_endpoint *v;
+  size_t n;
+};
+
+enum hosts_source {
+  HOSTS_SOURCE_DEFAULT, /* no host directory matched: built-in defaults */
+  HOSTS_SOURCE_TOML,    /* host directory with a non-empty hosts.toml */
+  HOSTS_SOURCE_CERTS,   /* host directory in Docker's certs.d layout */
+};
+
+/* Everything hosts_resolve found out, for a pull and for `ctrx hosts`. */
+struct hosts_config {
+  char *registry;   /* as asked for: "docker.io", "127.0.0.1:5000" */
+  struct strv dirs; /* the hosts directories searched, in order */
+  char *host_dir;   /* the directory used, NULL with HOSTS_SOURCE_DEFAULT */
+  char *file;       /* the hosts.toml parsed, NULL unless HOSTS_SOURCE_TOML */
+  enum hosts_source source;
+  struct hosts_list endpoints; /* in the order they are to be tried */
+};
+
+/* The hosts directory chain (DESIGN.md §3): flag_dirs (--hosts-dir) if any,
+ * else the ctrx config's hosts_dir, else the CRI registry config_path of
+ * containerd's config.toml (env CTRX_CONTAINERD_CONFIG, else the ctrx config's
+ * containerd_config, else /etc/containerd/config.toml) followed by
+ * /etc/containerd/certs.d and /etc/docker/certs.d. With existing_only,
+ * directories that do not exist are left out. cfg and flag_dirs may be NULL.
+ * Fills out (which the caller releases); a containerd config that does not
+ * parse is an error naming FILE:LINE:COL. */
+int hosts_dirs(const struct strv *flag_dirs, const struct ctrx_config *cfg, bool existing_only,
+               struct strv *out, struct error **err);
+/* Append the directories of config_path in containerd's config file (a
+ * ':'-separated list; v1, v2 and v3 layouts). A missing file adds nothing. */
+int hosts_containerd_config_path(const char *file, struct strv *out, struct error **err);
+
+/* The host directory for registry in the chain: in each directory in turn,
+ * "host_port_" (only when registry has a port), "host:port", "_default".
+ * *out is NULL when none exists. Caller frees. */
+void hosts_find_dir(const struct strv *dirs, const char *registry, char **out);
+
+/* Endpoints from hosts.toml text (file and host_dir are used for messages,
+ * `from`, and to resolve relative paths; host_dir may be NULL). */
+int hosts_parse(const char *registry, const char *host_dir, const char *file, const char *text,
+                size_t len, struct hosts_list *out, struct error **err);
+/* Docker's certs.d layout in dir (*.crt, *.cert + *.key) on the single
+ * default endpoint. */
+int hosts_load_certs(const char *registry, const char *dir, struct hosts_list *out,
+                     struct error **err);
+/* The single built-in default endpoint of registry (PROTOCOL.md §5.5). */
+void hosts_default(const char *registry, struct hosts_list *out);
+/* All of the above: find registry's host directory in dirs and build its
+ * endpoint list. A hosts.toml that does not parse is an error (containerd
+ * would silently fall back to defaults; we refuse to guess). */
+int hosts_resolve(const char *registry, const struct strv *dirs, struct hosts_config *out,
+                  struct error **err);
+
+void hosts_list_release(struct hosts_list *l);
+void hosts_config_release(struct hosts_config *c);
+
+/* scheme://host[:port]path. Caller frees. */
+char *hosts_endpoint_url(const struct hosts_endpoint *e);
+/* localhost, loopback IPv4/IPv6 addresses, with or without a port. */
+bool hosts_is_localhost(const char *host);
+/* "pull,resolve" <-> bits; unknown names are an error. */
+int hosts_caps_parse(const char *list, unsigned *out, struct error **err);
+char *hosts_caps_string(unsigned caps); /* caller frees; "none" for 0 */
+/* True for header names whose values must not be shown. */
+bool hosts_header_is_secret(const char *name);
+
+/* The registry host named by a `ctrx hosts` argument: a REF (anything with
+ * '/', '@', a tag, or a bare word such as "nginx") gives its domain after
+ * Docker normalization; a name with a dot or a port, "localhost" or "[v6]"
+ * is taken as the registry host itself. Caller frees *out. */
+int hosts_registry_of(const char *arg, char **out, struct error **err);
+
+/* The text `ctrx hosts` prints: a header naming the directories and the
+ * file used, then one aligned line per endpoint. */
+void hosts_describe(const struct hosts_config *c, struct buf *out);
+
+struct hosts_mirror_opts {
+  const char *url;
+  unsigned caps; /* 0: pull,resolve */
+  bool skip_verify;
+  const char *ca; /* NULL: none; relative to the current directory */
+  bool override_path;
+};
+
+/* Add a [host."URL"] table to root/<registry>/hosts.toml, creating the
+ * directories and the file (with `server` set to the registry's upstream) as
+ * needed. Existing bytes are kept as they are; the result is parsed before it
+ * replaces the file atomically. A URL that is already a mirror is refused.
+ * *out_file (caller frees) names the file written. */
+int hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirror_opts *o,
+                     char **out_file, struct error **err);
+
+#endif
