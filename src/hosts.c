@@ -4,6 +4,7 @@
 #include "toml.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -280,6 +281,22 @@ struct hctx {
   struct error **err;
 };
 
+/* An error about a URL: at its position in the file, or on its own for a URL
+ * given on the command line (at == NULL). */
+static int __attribute__((format(printf, 3, 4)))
+url_error(struct hctx *c, const struct toml_value *at, const char *fmt, ...)
+{
+  va_list ap;
+  cleanup_free char *msg = NULL;
+
+  va_start(ap, fmt);
+  msg = xvasprintf(fmt, ap);
+  va_end(ap);
+  if (at == NULL)
+    return error_setc(c->err, ERR_INVALID, "%s", msg);
+  return toml_error_at(c->err, c->file, at, "%s", msg);
+}
+
 /* Split an endpoint URL into scheme, host and path; a URL without a scheme is
  * https, as in containerd. */
 static int
@@ -300,18 +317,18 @@ split_url(struct hctx *c, const struct toml_value *at, const char *url, struct h
     if (*p >= 'A' && *p <= 'Z')
       *p = (char)(*p - 'A' + 'a');
   if (strcmp(e->scheme, "http") != 0 && strcmp(e->scheme, "https") != 0)
-    return toml_error_at(c->err, c->file, at, "\"%s\": scheme must be http or https", url);
+    return url_error(c, at, "\"%s\": scheme must be http or https", url);
   if (e->host[0] == '\0')
-    return toml_error_at(c->err, c->file, at, "\"%s\": no host in URL", url);
+    return url_error(c, at, "\"%s\": no host in URL", url);
   for (const char *p = e->host; *p; p++) {
     unsigned char ch = (unsigned char)*p;
     if (ch <= ' ' || ch == 0x7F || ch == '@' || ch == '\\')
-      return toml_error_at(c->err, c->file, at, "\"%s\": invalid host \"%s\"", url, e->host);
+      return url_error(c, at, "\"%s\": invalid host \"%s\"", url, e->host);
   }
   for (const char *p = e->path; *p; p++) {
     unsigned char ch = (unsigned char)*p;
     if (ch <= ' ' || ch == 0x7F)
-      return toml_error_at(c->err, c->file, at, "\"%s\": invalid character in path", url);
+      return url_error(c, at, "\"%s\": invalid character in path", url);
   }
   return 0;
 }
@@ -1102,7 +1119,7 @@ hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirr
   struct hosts_list have = {NULL, 0};
   struct hosts_list check = {NULL, 0};
   struct hosts_endpoint probe = {0};
-  struct hctx c = {registry, NULL, "hosts add", err};
+  struct hctx c = {registry, NULL, NULL, err};
   const char *port = host_port(registry);
   mode_t mode = 0644;
   struct stat st;
@@ -1143,14 +1160,13 @@ hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirr
   }
   if (text.len > 0) {
     if (hosts_parse(registry, dir, file, text.data, text.len, &have, err) < 0)
-      return error_wrap(err, "hosts add: existing file does not parse");
+      return -1;
     for (size_t i = 0; i < have.n; i++) {
       cleanup_free char *u = hosts_endpoint_url(&have.v[i]);
       if (!have.v[i].upstream && strcmp(u, want_url) == 0) {
         hosts_list_release(&have);
-        return error_setc(err, ERR_ALREADY_EXISTS,
-                          "hosts add: \"%s\" is already a mirror of %s in %s", o->url, registry,
-                          file);
+        return error_setc(err, ERR_ALREADY_EXISTS, "\"%s\" is already a mirror of %s in %s", o->url,
+                          registry, file);
       }
     }
     hosts_list_release(&have);
@@ -1197,7 +1213,7 @@ hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirr
     buf_addstr(&text, "  override_path = true\n");
 
   if (hosts_parse(registry, dir, file, text.data, text.len, &check, err) < 0)
-    return error_wrap(err, "hosts add: the new file would not parse");
+    return error_wrap(err, "the new file would not parse");
   hosts_list_release(&check);
   if (write_atomic(dir, file, text.data, text.len, mode, err) < 0)
     return -1;

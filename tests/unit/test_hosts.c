@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "hosts.h"
 #include "util.h"
 
@@ -1002,8 +1003,7 @@ START_TEST(test_add_existing_file)
   o.url = "http://127.0.0.1:5000/";
   ck_assert_int_lt(hosts_add_mirror(root, "docker.io", &o, &got, &err), 0);
   free(want);
-  want = xasprintf("hosts add: \"http://127.0.0.1:5000/\" is already a mirror of docker.io in %s",
-                   file);
+  want = xasprintf("\"http://127.0.0.1:5000/\" is already a mirror of docker.io in %s", file);
   ck_assert_str_eq(err->msg, want);
   ck_assert_int_eq(err->code, ERR_ALREADY_EXISTS);
   error_freep(&err);
@@ -1030,7 +1030,7 @@ START_TEST(test_add_errors)
 
   /* an existing file that does not parse is left alone */
   ck_assert_int_lt(hosts_add_mirror(root, "bad.io", &o, &got, &err), 0);
-  want = xasprintf("hosts add: existing file does not parse: %s:1:10: server must be a string, "
+  want = xasprintf("%s:1:10: server must be a string, "
                    "not integer",
                    bad);
   ck_assert_str_eq(err->msg, want);
@@ -1040,7 +1040,7 @@ START_TEST(test_add_errors)
 
   o.url = "ftp://m";
   ck_assert_int_lt(hosts_add_mirror(root, "ok.io", &o, &got, &err), 0);
-  ck_assert_str_eq(err->msg, "hosts add: \"ftp://m\": scheme must be http or https");
+  ck_assert_str_eq(err->msg, "\"ftp://m\": scheme must be http or https");
   error_freep(&err);
 
   o.url = "https://m";
@@ -1063,6 +1063,203 @@ START_TEST(test_add_errors)
   free(text);
   text = slurp(got);
   ck_assert(strstr(text, "[host.\"https://m/a\\\"b\"]\n") != NULL);
+}
+END_TEST
+
+/* ---- the commands ---- */
+
+/* Run a command with stdout captured into *out (freed first). */
+static int
+run_cmd(cmd_fn fn, struct cli *cli, const char *const *args, char **out, struct error **err)
+{
+  cleanup_free char *path = tmp("stdout");
+  char *argv[16];
+  int argc = 0;
+  int saved, fd, r;
+
+  for (; args[argc]; argc++)
+    argv[argc] = (char *)args[argc];
+  argv[argc] = NULL;
+  fflush(stdout);
+  saved = dup(STDOUT_FILENO);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ck_assert_int_ge(fd, 0);
+  dup2(fd, STDOUT_FILENO);
+  close(fd);
+  r = fn(cli, argc, argv, err);
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  free(*out);
+  *out = slurp(path);
+  return r;
+}
+
+static void
+cli_setup(struct cli *cli)
+{
+  memset(cli, 0, sizeof(*cli));
+  /* no ctrx config, no containerd config: only what the test sets up */
+  setenv("CTRX_CONFIG", "", 1);
+  setenv("CTRX_CONTAINERD_CONFIG", "/nonexistent/config.toml", 1);
+}
+
+static void
+cli_teardown(struct cli *cli)
+{
+  if (cli->cfg_loaded)
+    config_release(&cli->cfg);
+  strv_release(&cli->g.hosts_dirs);
+  unsetenv("CTRX_CONFIG");
+}
+
+START_TEST(test_cmd_hosts)
+{
+  cleanup_error struct error *err = NULL;
+  cleanup_free char *root = tmp("h");
+  cleanup_free char *file =
+      make("h/docker.io/hosts.toml", "[host.\"http://127.0.0.1:5000\"]\n"
+                                     "  capabilities = [\"pull\", \"resolve\"]\n"
+                                     "  [host.\"http://127.0.0.1:5000\".header]\n"
+                                     "    authorization = \"Basic c2VjcmV0\"\n");
+  cleanup_free char *out = NULL;
+  cleanup_free char *want = NULL;
+  struct cli cli;
+
+  cli_setup(&cli);
+  strv_push(&cli.g.hosts_dirs, root);
+  strv_push(&cli.g.hosts_dirs, "/nonexistent/certs.d");
+  ck_assert_int_eq(
+      run_cmd(cmd_hosts, &cli, (const char *[]){"hosts", "nginx:alpine", NULL}, &out, &err), 0);
+  want = xasprintf(
+      "# hosts dirs: %s\n"
+      "# docker.io: %s\n"
+      "http://127.0.0.1:5000/v2         caps=pull,resolve                 "
+      "header.authorization=<redacted>  ns=docker.io  from=%s:1\n"
+      "https://registry-1.docker.io/v2  caps=pull,resolve,push,referrers  from=%s+built-in\n",
+      root, file, file, file);
+  ck_assert_str_eq(out, want);
+  ck_assert(strstr(out, "c2VjcmV0") == NULL);
+
+  /* a registry host given directly; no host directory for it */
+  ck_assert_int_eq(
+      run_cmd(cmd_hosts, &cli, (const char *[]){"hosts", "--", "quay.io", NULL}, &out, &err), 0);
+  free(want);
+  want = xasprintf("# hosts dirs: %s\n"
+                   "# quay.io: no host directory matched; built-in defaults\n"
+                   "https://quay.io/v2  caps=pull,resolve,push,referrers  from=built-in\n",
+                   root);
+  ck_assert_str_eq(out, want);
+
+  ck_assert_int_lt(run_cmd(cmd_hosts, &cli, (const char *[]){"hosts", NULL}, &out, &err), 0);
+  ck_assert_str_eq(err->msg, "hosts: expected one REGISTRY or REF, got 0 arguments");
+  ck_assert_int_eq(err->code, ERR_USAGE);
+  error_freep(&err);
+  ck_assert_int_lt(
+      run_cmd(cmd_hosts, &cli, (const char *[]){"hosts", "--bogus", "x", NULL}, &out, &err), 0);
+  ck_assert_str_eq(err->msg, "hosts: flag provided but not defined: --bogus");
+  error_freep(&err);
+  ck_assert_int_lt(run_cmd(cmd_hosts, &cli, (const char *[]){"hosts", "Nginx", NULL}, &out, &err),
+                   0);
+  ck_assert(str_has_prefix(err->msg, "hosts: \"Nginx\": "));
+  error_freep(&err);
+  cli_teardown(&cli);
+}
+END_TEST
+
+START_TEST(test_cmd_hosts_errors_name_the_file)
+{
+  cleanup_error struct error *err = NULL;
+  cleanup_free char *root = tmp("h");
+  cleanup_free char *file =
+      make("h/docker.io/hosts.toml", "server = \"https://x\"\ncapabilities = [\"pul\"]\n");
+  cleanup_free char *out = NULL;
+  cleanup_free char *want = NULL;
+  struct cli cli;
+
+  cli_setup(&cli);
+  strv_push(&cli.g.hosts_dirs, root);
+  ck_assert_int_lt(
+      run_cmd(cmd_hosts, &cli, (const char *[]){"hosts", "docker.io", NULL}, &out, &err), 0);
+  want = xasprintf(
+      "hosts: %s:2:17: unknown capability \"pul\" (known: pull, resolve, push, referrers)", file);
+  ck_assert_str_eq(err->msg, want);
+  ck_assert_str_eq(out, "");
+  cli_teardown(&cli);
+}
+END_TEST
+
+START_TEST(test_cmd_hosts_add)
+{
+  cleanup_error struct error *err = NULL;
+  cleanup_free char *root = tmp("add/certs.d");
+  cleanup_free char *file = xasprintf("%s/docker.io/hosts.toml", root);
+  cleanup_free char *out = NULL;
+  cleanup_free char *text = NULL;
+  cleanup_free char *want = NULL;
+  struct cli cli;
+
+  cli_setup(&cli);
+  /* the first chain directory is used even though it does not exist yet */
+  strv_push(&cli.g.hosts_dirs, root);
+  strv_push(&cli.g.hosts_dirs, "/tmp");
+  ck_assert_int_eq(run_cmd(cmd_hosts_add, &cli,
+                           (const char *[]){"add", "docker.io", "http://127.0.0.1:5000",
+                                            "--capabilities", "pull", "-skip-verify", NULL},
+                           &out, &err),
+                   0);
+  want = xasprintf("added mirror http://127.0.0.1:5000 to %s\n", file);
+  ck_assert_str_eq(out, want);
+  text = slurp(file);
+  ck_assert_str_eq(text, "server = \"https://registry-1.docker.io\"\n"
+                         "\n"
+                         "[host.\"http://127.0.0.1:5000\"]\n"
+                         "  capabilities = [\"pull\"]\n"
+                         "  skip_verify = true\n");
+  free(text);
+
+  /* flags first, Go style with '=', and a REF for the registry */
+  ck_assert_int_eq(run_cmd(cmd_hosts_add, &cli,
+                           (const char *[]){"add", "--ca=/etc/m.pem", "-override-path", "nginx",
+                                            "https://m.example/v2/ns", NULL},
+                           &out, &err),
+                   0);
+  text = slurp(file);
+  ck_assert(str_has_suffix(text, "\n\n[host.\"https://m.example/v2/ns\"]\n"
+                                 "  capabilities = [\"pull\", \"resolve\"]\n"
+                                 "  ca = \"/etc/m.pem\"\n"
+                                 "  override_path = true\n"));
+
+  /* a duplicate is refused with the file named */
+  ck_assert_int_lt(run_cmd(cmd_hosts_add, &cli,
+                           (const char *[]){"add", "docker.io", "http://127.0.0.1:5000", NULL},
+                           &out, &err),
+                   0);
+  free(want);
+  want = xasprintf("hosts add: \"http://127.0.0.1:5000\" is already a mirror of docker.io in %s",
+                   file);
+  ck_assert_str_eq(err->msg, want);
+  error_freep(&err);
+
+  ck_assert_int_lt(
+      run_cmd(cmd_hosts_add, &cli, (const char *[]){"add", "docker.io", NULL}, &out, &err), 0);
+  ck_assert_str_eq(err->msg, "hosts add: expected REGISTRY and URL, got 1 arguments");
+  error_freep(&err);
+  ck_assert_int_lt(
+      run_cmd(cmd_hosts_add, &cli,
+              (const char *[]){"add", "--capabilities", "pull,fetch", "r.io", "https://m", NULL},
+              &out, &err),
+      0);
+  ck_assert_str_eq(err->msg,
+                   "hosts add: --capabilities: unknown capability \"fetch\" (known: pull, "
+                   "resolve, push, referrers)");
+  error_freep(&err);
+  ck_assert_int_lt(run_cmd(cmd_hosts_add, &cli,
+                           (const char *[]){"add", "r.io", "https://m", "--ca", NULL}, &out, &err),
+                   0);
+  ck_assert_str_eq(err->msg, "hosts add: flag needs an argument: -ca");
+  error_freep(&err);
+  cli_teardown(&cli);
 }
 END_TEST
 
@@ -1089,6 +1286,9 @@ hosts_suite(void)
   tcase_add_test(tc, test_add_new_file);
   tcase_add_test(tc, test_add_existing_file);
   tcase_add_test(tc, test_add_errors);
+  tcase_add_test(tc, test_cmd_hosts);
+  tcase_add_test(tc, test_cmd_hosts_errors_name_the_file);
+  tcase_add_test(tc, test_cmd_hosts_add);
   suite_add_tcase(s, tc);
   return s;
 }
