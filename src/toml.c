@@ -146,6 +146,7 @@ toml_free(struct toml_value *v)
       toml_free(v->u.table.items[i].value);
     }
     free(v->u.table.items);
+    free(v->u.table.index);
     break;
   case TOML_ARRAY:
     for (size_t i = 0; i < v->u.array.n; i++)
@@ -182,15 +183,76 @@ array_push(struct toml_value *a, struct toml_value *item)
   a->u.array.items[a->u.array.n++] = item;
 }
 
+/* Tables past this many keys get a hash index, so that a file with many keys
+ * is not quadratic to parse. */
+#define TOML_INDEX_MIN 16
+
+static size_t
+key_hash(const char *key, size_t len)
+{
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (size_t i = 0; i < len; i++) {
+    h ^= (unsigned char)key[i];
+    h *= 1099511628211ull;
+  }
+  return (size_t)h;
+}
+
 static struct toml_kv *
 table_find(const struct toml_value *t, const char *key, size_t len)
 {
+  if (t->u.table.index != NULL) {
+    size_t mask = t->u.table.index_cap - 1;
+    for (size_t i = key_hash(key, len) & mask;; i = (i + 1) & mask) {
+      size_t slot = t->u.table.index[i];
+      struct toml_kv *kv;
+      if (slot == 0)
+        return NULL;
+      kv = &t->u.table.items[slot - 1];
+      if (kv->key_len == len && memcmp(kv->key, key, len) == 0)
+        return kv;
+    }
+  }
   for (size_t i = 0; i < t->u.table.n; i++) {
     struct toml_kv *kv = &t->u.table.items[i];
     if (kv->key_len == len && memcmp(kv->key, key, len) == 0)
       return kv;
   }
   return NULL;
+}
+
+static void
+index_put(struct toml_value *t, size_t item)
+{
+  const struct toml_kv *kv = &t->u.table.items[item];
+  size_t mask = t->u.table.index_cap - 1;
+  size_t i = key_hash(kv->key, kv->key_len) & mask;
+
+  while (t->u.table.index[i] != 0)
+    i = (i + 1) & mask;
+  t->u.table.index[i] = item + 1;
+}
+
+/* Called after items[n - 1] was added; keeps the load factor under 1/2. */
+static void
+index_update(struct toml_value *t)
+{
+  size_t n = t->u.table.n;
+
+  if (n < TOML_INDEX_MIN)
+    return;
+  if (t->u.table.index == NULL || n * 2 > t->u.table.index_cap) {
+    size_t cap = 64;
+    while (cap < n * 4)
+      cap *= 2;
+    free(t->u.table.index);
+    t->u.table.index = xcalloc(cap, sizeof(size_t));
+    t->u.table.index_cap = cap;
+    for (size_t i = 0; i < n; i++)
+      index_put(t, i);
+    return;
+  }
+  index_put(t, n - 1);
 }
 
 /* Takes ownership of value; copies the key. */
@@ -211,6 +273,7 @@ table_add(struct toml_value *t, const struct key_part *k, struct toml_value *val
   kv->line = k->line;
   kv->col = k->col;
   kv->value = value;
+  index_update(t);
 }
 
 /* ---- lexing helpers ---- */

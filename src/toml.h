@@ -54,6 +54,8 @@ struct toml_value {
     struct {
       struct toml_kv *items; /* in file order */
       size_t n, cap;
+      size_t *index; /* the parser's hash index over items, NULL while small */
+      size_t index_cap;
     } table;
   } u;
 };

@@ -387,6 +387,32 @@ START_TEST(test_nesting_limit)
 }
 END_TEST
 
+/* Regression: lookups were linear, so a file with many keys took seconds
+ * (60000 keys: 8 s) and check's 4 s timeout catches that. */
+START_TEST(test_many_keys)
+{
+  cleanup_error struct error *err = NULL;
+  cleanup_buf struct buf doc = BUF_INIT;
+  struct toml_value *root = NULL;
+
+  for (int i = 0; i < 100000; i++)
+    buf_addf(&doc, "k%d = %d\n", i, i);
+  ck_assert_int_eq(toml_parse(doc.data, doc.len, "many.toml", &root, &err), 0);
+  ck_assert_uint_eq(toml_len(root), 100000);
+  ck_assert_int_eq(toml_get(root, "k0")->u.integer, 0);
+  ck_assert_int_eq(toml_get(root, "k99999")->u.integer, 99999);
+  ck_assert_int_eq(toml_get(root, "k12345")->u.integer, 12345);
+  ck_assert_ptr_null(toml_get(root, "k100000"));
+  ck_assert_str_eq(toml_key_at(root, 54321), "k54321");
+  toml_free(root);
+
+  /* duplicates are still found once the index is in use */
+  buf_addstr(&doc, "k30 = 1\n");
+  ck_assert_int_lt(toml_parse(doc.data, doc.len, "many.toml", &root, &err), 0);
+  ck_assert_str_eq(err->msg, "many.toml:100001:1: duplicate key k30 (first defined at line 31)");
+}
+END_TEST
+
 START_TEST(test_parse_file)
 {
   cleanup_error struct error *err = NULL;
@@ -409,6 +435,7 @@ toml_suite(void)
   tcase_add_test(tc, test_positions);
   tcase_add_test(tc, test_lookup);
   tcase_add_test(tc, test_nesting_limit);
+  tcase_add_test(tc, test_many_keys);
   tcase_add_test(tc, test_parse_file);
   suite_add_tcase(s, tc);
   return s;
