@@ -191,6 +191,7 @@ hosts_config_release(struct hosts_config *c)
 {
   free(c->registry);
   strv_release(&c->dirs);
+  strv_release(&c->missing);
   free(c->host_dir);
   free(c->file);
   hosts_list_release(&c->endpoints);
@@ -944,6 +945,11 @@ hosts_describe(const struct hosts_config *c, struct buf *out)
     buf_addstr(out, "(none)");
   for (size_t i = 0; i < c->dirs.n; i++)
     buf_addf(out, "%s%s", i ? ", " : "", c->dirs.v[i]);
+  if (c->missing.n > 0) {
+    buf_addstr(out, "\n# not found, skipped: ");
+    for (size_t i = 0; i < c->missing.n; i++)
+      buf_addf(out, "%s%s", i ? ", " : "", c->missing.v[i]);
+  }
   buf_addf(out, "\n# %s: ", c->registry);
   switch (c->source) {
   case HOSTS_SOURCE_DEFAULT:

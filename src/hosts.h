@@ -69,8 +69,11 @@ enum hosts_source {
 struct hosts_config {
   char *registry;   /* as asked for: "docker.io", "127.0.0.1:5000" */
   struct strv dirs; /* the hosts directories searched, in order */
-  char *host_dir;   /* the directory used, NULL with HOSTS_SOURCE_DEFAULT */
-  char *file;       /* the hosts.toml parsed, NULL unless HOSTS_SOURCE_TOML */
+  /* configured directories that do not exist, for `ctrx hosts` to point out
+   * (a typo in config_path is otherwise silent); filled by the caller */
+  struct strv missing;
+  char *host_dir; /* the directory used, NULL with HOSTS_SOURCE_DEFAULT */
+  char *file;     /* the hosts.toml parsed, NULL unless HOSTS_SOURCE_TOML */
   enum hosts_source source;
   struct hosts_list endpoints; /* in the order they are to be tried */
 };

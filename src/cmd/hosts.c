@@ -84,6 +84,7 @@ cmd_hosts(struct cli *cli, int argc, char **argv, struct error **err)
 {
   cleanup_strv struct strv args = STRV_INIT;
   cleanup_strv struct strv dirs = STRV_INIT;
+  cleanup_strv struct strv all = STRV_INIT;
   cleanup_free char *registry = NULL;
   cleanup_buf struct buf out = BUF_INIT;
   const struct ctrx_config *cfg = NULL;
@@ -103,10 +104,16 @@ cmd_hosts(struct cli *cli, int argc, char **argv, struct error **err)
     return error_wrap(err, "hosts");
   if (cli_config(cli, &cfg, err) < 0)
     return -1;
-  if (hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0)
+  if (hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0 ||
+      hosts_dirs(&cli->g.hosts_dirs, cfg, false, &all, err) < 0)
     return error_wrap(err, "hosts");
   if (hosts_resolve(registry, &dirs, &hc, err) < 0)
     return error_wrap(err, "hosts");
+  /* the two built-in defaults are often absent; anything else missing is news */
+  for (size_t i = 0; i < all.n; i++)
+    if (!strv_contains(&dirs, all.v[i]) && strcmp(all.v[i], HOSTS_CONTAINERD_CERTS_D) != 0 &&
+        strcmp(all.v[i], HOSTS_DOCKER_CERTS_D) != 0)
+      strv_push(&hc.missing, all.v[i]);
   hosts_describe(&hc, &out);
   hosts_config_release(&hc);
   fwrite(out.data, 1, out.len, stdout);

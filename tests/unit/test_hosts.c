@@ -1133,6 +1133,7 @@ START_TEST(test_cmd_hosts)
       run_cmd(cmd_hosts, &cli, (const char *[]){"hosts", "nginx:alpine", NULL}, &out, &err), 0);
   want = xasprintf(
       "# hosts dirs: %s\n"
+      "# not found, skipped: /nonexistent/certs.d\n"
       "# docker.io: %s\n"
       "http://127.0.0.1:5000/v2         caps=pull,resolve                 "
       "header.authorization=<redacted>  ns=docker.io  from=%s:1\n"
@@ -1146,6 +1147,7 @@ START_TEST(test_cmd_hosts)
       run_cmd(cmd_hosts, &cli, (const char *[]){"hosts", "--", "quay.io", NULL}, &out, &err), 0);
   free(want);
   want = xasprintf("# hosts dirs: %s\n"
+                   "# not found, skipped: /nonexistent/certs.d\n"
                    "# quay.io: no host directory matched; built-in defaults\n"
                    "https://quay.io/v2  caps=pull,resolve,push,referrers  from=built-in\n",
                    root);
