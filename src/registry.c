@@ -825,7 +825,8 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
   if (!q->body_started) {
     q->body_started = true;
     q->skip = 0;
-    if (q->offset > 0 && q->status == 200)
+    /* A 200 without Content-Range ignored the Range: drop the bytes ourselves. */
+    if (q->offset > 0 && q->status == 200 && q->range_start != q->offset)
       q->skip = q->offset;
     else if (q->offset > 0 && q->status == 206 && q->range_start != q->offset) {
       error_setc(&q->sink_err, ERR_DATA_LOSS, "server sent range from byte %lld, not %lld",
