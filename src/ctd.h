@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "grpc.h"
+#include "util.h"
 
 #define CTD_SVC(pkg, svc, method) "/containerd.services." pkg ".v1." svc "/" method
 
@@ -15,5 +16,64 @@ int ctd_server_uuid(struct grpc_conn *c, char **uuid, struct error **err);
 /* Images/Get: 0 when the image exists (its target digest in *digest if
  * digest != NULL), -1 with ERR_NOT_FOUND when it does not. */
 int ctd_image_get(struct grpc_conn *c, const char *name, char **digest, struct error **err);
+
+/* Leases/Create with containerd.io/gc.expire = now + 24 h; *id is allocated. */
+int ctd_lease_create(struct grpc_conn *c, char **id, struct error **err);
+int ctd_lease_delete(struct grpc_conn *c, const char *id, struct error **err);
+
+/* Content/Info: 0 and the labels as "key=value" lines in *labels (may be
+ * NULL), or -1 with ERR_NOT_FOUND. */
+int ctd_content_labels(struct grpc_conn *c, const char *digest, struct strv *labels,
+                       struct error **err);
+/* Content/Update with mask labels.<key> for each key (value NULL deletes). */
+int ctd_content_set_labels(struct grpc_conn *c, const char *lease, const char *digest,
+                           const struct strv *keys, const struct strv *values,
+                           struct error **err);
+
+/* A content ingest (Content/Write). */
+struct ctd_writer;
+/* Opens the writer for REF: *offset is where to continue (0 new, n resume,
+ * total when the data is already there). *exists is set when the blob is
+ * already committed in this namespace (nothing more to do). */
+int ctd_writer_open(struct grpc_conn *c, const char *lease, const char *ref, int64_t total,
+                    const char *expected, struct ctd_writer **w, int64_t *offset, bool *exists,
+                    struct error **err);
+int ctd_writer_write(struct ctd_writer *w, const void *data, size_t len, struct error **err);
+/* COMMIT: containerd checks size and digest; a mismatch is an error. */
+int ctd_writer_commit(struct ctd_writer *w, int64_t total, const char *expected,
+                      struct error **err);
+void ctd_writer_free(struct ctd_writer *w);
+/* Content/Read of a whole blob of at most max bytes into out. */
+int ctd_content_read(struct grpc_conn *c, const char *digest, size_t max, struct buf *out,
+                     struct error **err);
+/* Content/Abort: drop an ingest (its partial data). */
+int ctd_content_abort(struct grpc_conn *c, const char *ref, struct error **err);
+
+/* Images/Create, or Images/Update without mask when the name exists. */
+int ctd_image_put(struct grpc_conn *c, const char *lease, const char *name,
+                  const char *media_type, const char *digest, int64_t size,
+                  const struct strv *labels, struct error **err);
+
+/* The namespace's default snapshotter label, or NULL (allocated). */
+int ctd_namespace_label(struct grpc_conn *c, const char *ns, const char *key, char **value,
+                        struct error **err);
+
+/* Snapshots: Stat (0 exists, -1 with ERR_NOT_FOUND), Prepare (mounts as
+ * returned, to pass on to Diff/Apply), Commit, Remove. */
+struct ctd_mounts;
+int ctd_snapshot_stat(struct grpc_conn *c, const char *snapshotter, const char *key,
+                      struct error **err);
+int ctd_snapshot_prepare(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                         const char *key, const char *parent, struct ctd_mounts **mounts,
+                         struct error **err);
+int ctd_snapshot_commit(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                        const char *name, const char *key, struct error **err);
+int ctd_snapshot_remove(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                        const char *key, struct error **err);
+void ctd_mounts_free(struct ctd_mounts *m);
+/* Diff/Apply of a layer blob onto mounts; *diff_id is the applied digest. */
+int ctd_diff_apply(struct grpc_conn *c, const char *lease, const char *media_type,
+                   const char *digest, int64_t size, const struct ctd_mounts *mounts,
+                   char **diff_id, struct error **err);
 
 #endif

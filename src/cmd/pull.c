@@ -1,16 +1,236 @@
-/* ctrx pull / ctrx images pull. Until the native registry client lands this
- * hands the pull to ctr as "images pull", with the reference expanded and the
- * hosts directory filled in by the pass-through rewrite. */
+/* ctrx pull / ctrx images pull: ctrx's own registry client into containerd.
+ * ctr pull flags that ctrx does not implement hand the pull to ctr, with the
+ * reference expanded and the hosts directory filled in. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "grpc.h"
+#include "hosts.h"
+#include "pull.h"
+#include "ref.h"
+
+enum {
+  P_PLATFORM,
+  P_SNAPSHOTTER,
+  P_LABEL,
+  P_MAX,
+  P_PLAIN_HTTP,
+  P_SKIP_VERIFY,
+  P_USER,
+  P_HOSTS_DIR,
+  P_PRINT_CHAINID,
+  P_DRY_RUN,
+  P_QUIET,
+};
+
+static const struct flag pull_flags[] = {
+    {"platform", FLAG_VALUE, P_PLATFORM},
+    {"snapshotter", FLAG_VALUE, P_SNAPSHOTTER},
+    {"label", FLAG_VALUE, P_LABEL},
+    {"max-concurrent-downloads", FLAG_VALUE, P_MAX},
+    {"plain-http", FLAG_BOOL, P_PLAIN_HTTP},
+    {"k skip-verify", FLAG_BOOL, P_SKIP_VERIFY},
+    {"u user", FLAG_VALUE, P_USER},
+    {"hosts-dir", FLAG_VALUE, P_HOSTS_DIR},
+    {"print-chainid", FLAG_BOOL, P_PRINT_CHAINID},
+    {"dry-run", FLAG_BOOL, P_DRY_RUN},
+    {"q quiet", FLAG_BOOL, P_QUIET},
+    {NULL, FLAG_BOOL, 0},
+};
+
+struct pull_cmd {
+  const char *platform;
+  const char *snapshotter;
+  struct strv labels;
+  struct strv hosts_dirs;
+  int64_t max;
+  bool plain_http, skip_verify, print_chainid, dry_run, quiet;
+  const char *user;
+  bool tty;
+  int64_t t0;
+};
+
+static int
+pull_flag(int id, const char *v, void *data, struct error **err)
+{
+  struct pull_cmd *pc = data;
+  bool b = false;
+
+  switch (id) {
+  case P_PLATFORM:
+    pc->platform = v;
+    return 0;
+  case P_SNAPSHOTTER:
+    pc->snapshotter = v;
+    return 0;
+  case P_LABEL:
+    strv_push(&pc->labels, v);
+    return 0;
+  case P_USER:
+    pc->user = v;
+    return 0;
+  case P_HOSTS_DIR:
+    strv_push(&pc->hosts_dirs, v);
+    return 0;
+  case P_MAX:
+    if (parse_int64(v, 10, &pc->max) < 0 || pc->max < 0)
+      return error_setc(err, ERR_USAGE,
+                        "invalid value \"%s\" for flag -max-concurrent-downloads: parse error", v);
+    return 0;
+  }
+  if (cli_parse_bool(v, &b) < 0)
+    return error_setc(err, ERR_USAGE, "invalid boolean value \"%s\"", v);
+  if (id == P_PLAIN_HTTP)
+    pc->plain_http = b;
+  else if (id == P_SKIP_VERIFY)
+    pc->skip_verify = b;
+  else if (id == P_PRINT_CHAINID)
+    pc->print_chainid = b;
+  else if (id == P_DRY_RUN)
+    pc->dry_run = b;
+  else if (id == P_QUIET)
+    pc->quiet = b;
+  return 0;
+}
+
+static void
+human(int64_t n, char *out, size_t len)
+{
+  if (n >= 1 << 20)
+    snprintf(out, len, "%.1f MiB", (double)n / (1 << 20));
+  else if (n >= 1 << 10)
+    snprintf(out, len, "%.1f KiB", (double)n / (1 << 10));
+  else
+    snprintf(out, len, "%" PRId64 " B", n);
+}
+
+static void
+on_event(const struct pull_event *ev, void *arg)
+{
+  struct pull_cmd *pc = arg;
+  char size[32];
+
+  if (pc->quiet)
+    return;
+  human(ev->size, size, sizeof(size));
+  switch (ev->kind) {
+  case PULL_RESOLVED:
+    fprintf(stderr, "resolved  %s (%s) from %s\n", ev->digest, ev->what, ev->endpoint);
+    break;
+  case PULL_BLOB:
+    fprintf(stderr, "%-9s %s %10s %s\n", ev->what, ev->digest, size,
+            ev->existed ? "(already present)" : "done");
+    break;
+  case PULL_UNPACKED:
+    fprintf(stderr, "unpacked  %s\n", ev->digest);
+    break;
+  }
+}
+
+static int
+dry_run(const char *name, const struct hosts_config *hc)
+{
+  printf("image     %s\n", name);
+  printf("hosts dirs:");
+  for (size_t i = 0; i < hc->dirs.n; i++)
+    printf(" %s", hc->dirs.v[i]);
+  printf("%s\n", hc->dirs.n ? "" : " (none)");
+  printf("host dir  %s\n", hc->host_dir ? hc->host_dir : "(none: built-in defaults)");
+  for (size_t i = 0; i < hc->endpoints.n; i++) {
+    cleanup_free char *url = hosts_endpoint_url(&hc->endpoints.v[i]);
+    printf("endpoint  %s%s%s\n", url, hc->endpoints.v[i].ns ? "?ns=" : "",
+           hc->endpoints.v[i].ns ? hc->registry : "");
+  }
+  return 0;
+}
 
 int
 cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
 {
-  cleanup_strv struct strv args = STRV_INIT;
+  struct pull_cmd pc = {.max = 0};
+  const struct ctrx_config *cfg = NULL;
+  cleanup_strv struct strv flagdirs = STRV_INIT;
+  cleanup_strv struct strv dirs = STRV_INIT;
+  struct grpc_conn *conn = NULL;
+  struct pull_result res = {0};
+  struct pull_opts o = {0};
+  int optind = 1, unknown = -1, rv;
 
-  strv_push(&args, "images");
-  strv_push(&args, "pull");
-  for (int i = 1; i < argc; i++)
-    strv_push(&args, argv[i]);
-  return cli_passthru(cli, (int)args.n, args.v, err);
+  rv = cli_parse_flags(pull_flags, argc, argv, &optind, pull_flag, &pc, &unknown, err);
+  if (rv < 0)
+    goto done;
+  if (rv == 1 || argc - optind != 1) {
+    /* A flag of ctr's that ctrx does not implement, or not exactly one
+     * reference: ctr decides, with names expanded and hosts dir added. */
+    cleanup_strv struct strv args = STRV_INIT;
+    strv_push(&args, "images");
+    strv_push(&args, "pull");
+    for (int i = 1; i < argc; i++)
+      strv_push(&args, argv[i]);
+    rv = cli_passthru(cli, (int)args.n, args.v, err);
+    goto done;
+  }
+  if (cli_config(cli, &cfg, err) < 0) {
+    rv = -1;
+    goto done;
+  }
+  for (size_t i = 0; i < cli->g.hosts_dirs.n; i++)
+    strv_push(&flagdirs, cli->g.hosts_dirs.v[i]);
+  for (size_t i = 0; i < pc.hosts_dirs.n; i++)
+    strv_push(&flagdirs, pc.hosts_dirs.v[i]);
+  if (hosts_dirs(&flagdirs, cfg, true, &dirs, err) < 0) {
+    rv = -1;
+    goto done;
+  }
+  if (pc.dry_run) {
+    struct ref r = {0};
+    struct hosts_config hc = {0};
+    cleanup_free char *name = NULL;
+    if (ref_parse_docker(argv[optind], &r, err) < 0) {
+      rv = error_wrap(err, "invalid reference \"%s\"", argv[optind]);
+      goto done;
+    }
+    name = ref_string(&r);
+    rv = hosts_resolve(r.domain, &dirs, &hc, err);
+    if (rv == 0)
+      rv = dry_run(name, &hc);
+    hosts_config_release(&hc);
+    ref_release(&r);
+    goto done;
+  }
+  if (cli_conn(cli, &conn, err) < 0) {
+    rv = -1;
+    goto done;
+  }
+  o.ref = argv[optind];
+  o.ns = cli->g.namespace;
+  o.platform = pc.platform;
+  o.snapshotter = pc.snapshotter ? pc.snapshotter : getenv("CONTAINERD_SNAPSHOTTER");
+  o.labels = &pc.labels;
+  o.dirs = &dirs;
+  o.max_concurrent = (int)(pc.max > 32 ? 32 : pc.max);
+  o.plain_http = pc.plain_http;
+  o.skip_verify = pc.skip_verify ? 1 : -1;
+  o.registry.user = pc.user;
+  o.registry.debug = cli->g.debug;
+  o.on_event = on_event;
+  o.arg = &pc;
+  pc.t0 = now_ms();
+  rv = pull_image(conn, &o, &res, err);
+  if (rv == 0) {
+    if (!pc.quiet)
+      printf("%s %s from %s in %.1fs\n", res.name, res.digest, res.endpoint,
+             (double)(now_ms() - pc.t0) / 1000.0);
+    if (pc.print_chainid && res.chain_id)
+      printf("image chain ID: %s\n", res.chain_id);
+  }
+  pull_result_release(&res);
+done:
+  strv_release(&pc.labels);
+  strv_release(&pc.hosts_dirs);
+  return rv;
 }

@@ -1,0 +1,789 @@
+#include "pull.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <sys/utsname.h>
+
+#include "ctd.h"
+#include "hosts.h"
+#include "ref.h"
+
+#define CHUNK (1u << 20) /* ctr writes content in 1 MiB messages */
+#define DEFAULT_CONCURRENCY 4
+#define LABEL_SOURCE "containerd.io/distribution.source."
+
+static const char *const index_types[] = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+};
+static const char *const manifest_types[] = {
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+};
+
+static int
+strcmp_ptr(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+is_one_of(const char *mt, const char *const *list, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (str_eq(mt, list[i]))
+      return true;
+  return false;
+}
+
+struct layer {
+  struct registry_desc desc;
+  char *diff_id;
+  char *chain_id;
+  bool done;
+  bool failed;
+};
+
+struct pull {
+  struct grpc_conn *c;
+  const struct pull_opts *o;
+  struct registry *reg;
+  struct registry_ep *eps;
+  size_t n_eps;
+  char *lease;
+  char *repo;        /* "library/busybox" */
+  char *source_key;  /* containerd.io/distribution.source.<host without port> */
+  char *snapshotter;
+  /* layers, shared with the download threads */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  struct layer *layers;
+  size_t n_layers;
+  size_t next; /* next layer to download */
+  struct error *first_err;
+};
+
+static void
+emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *digest,
+     int64_t size, const char *endpoint, bool existed)
+{
+  struct pull_event ev = {kind, what, digest, size, endpoint, existed};
+  if (p->o->on_event) {
+    pthread_mutex_lock(&p->mu);
+    p->o->on_event(&ev, p->o->arg);
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+void
+pull_chain_ids(const struct strv *diff_ids, struct strv *out)
+{
+  for (size_t i = 0; i < diff_ids->n; i++) {
+    if (i == 0) {
+      strv_push(out, diff_ids->v[0]);
+      continue;
+    }
+    cleanup_free char *joined = xasprintf("%s %s", out->v[i - 1], diff_ids->v[i]);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    struct buf b = BUF_INIT;
+    EVP_Digest(joined, strlen(joined), md, &len, EVP_sha256(), NULL);
+    buf_addstr(&b, "sha256:");
+    for (unsigned j = 0; j < len; j++)
+      buf_addf(&b, "%02x", md[j]);
+    strv_push_owned(out, buf_steal(&b));
+  }
+}
+
+char *
+pull_host_platform(void)
+{
+  struct utsname u;
+
+  if (uname(&u) < 0)
+    return xstrdup("linux/amd64");
+  if (strcmp(u.machine, "x86_64") == 0)
+    return xstrdup("linux/amd64");
+  if (strcmp(u.machine, "aarch64") == 0)
+    return xstrdup("linux/arm64/v8");
+  if (str_has_prefix(u.machine, "armv7"))
+    return xstrdup("linux/arm/v7");
+  if (str_has_prefix(u.machine, "armv6"))
+    return xstrdup("linux/arm/v6");
+  if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
+    return xstrdup("linux/386");
+  return xasprintf("linux/%s", u.machine);
+}
+
+/* "linux/arm64/v8" and a platform object match when os and architecture are
+ * equal and the variant too where both name one (arm64's v8 is implied). */
+static bool
+platform_matches(const char *want, json_t *plat)
+{
+  const char *os = json_string_value(json_object_get(plat, "os"));
+  const char *arch = json_string_value(json_object_get(plat, "architecture"));
+  const char *variant = json_string_value(json_object_get(plat, "variant"));
+  cleanup_free char *w = xstrdup(want);
+  char *wos = w, *warch = strchr(w, '/'), *wvar = NULL;
+
+  if (warch) {
+    *warch++ = '\0';
+    wvar = strchr(warch, '/');
+    if (wvar)
+      *wvar++ = '\0';
+  }
+  if (!os || !arch || !warch || strcmp(os, wos) != 0 || strcmp(arch, warch) != 0)
+    return false;
+  if (strcmp(arch, "arm64") == 0) {
+    if (variant == NULL || *variant == '\0')
+      variant = "v8";
+    if (wvar == NULL)
+      wvar = (char *)"v8";
+  }
+  if (wvar && variant && *variant)
+    return strcmp(wvar, variant) == 0;
+  return true;
+}
+
+static const char *
+ref_prefix(const char *media_type)
+{
+  if (is_one_of(media_type, index_types, ARRAY_SIZE(index_types)))
+    return "index";
+  if (is_one_of(media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+    return "manifest";
+  if (str_has_prefix(media_type, "application/vnd.oci.image.layer.") ||
+      str_has_prefix(media_type, "application/vnd.docker.image.rootfs."))
+    return "layer";
+  if (str_eq(media_type, "application/vnd.oci.image.config.v1+json") ||
+      str_eq(media_type, "application/vnd.docker.container.image.v1+json"))
+    return "config";
+  return "unknown";
+}
+
+/* Streaming a blob: registry → digest check → content store, 1 MiB at a time. */
+struct sink_state {
+  struct ctd_writer *w;
+  EVP_MD_CTX *md;
+  struct buf chunk;
+  struct buf *keep;
+  int64_t received;
+  int64_t limit;
+};
+
+static int
+sink(const void *data, size_t len, void *arg, struct error **err)
+{
+  struct sink_state *s = arg;
+
+  s->received += (int64_t)len;
+  if (s->received > s->limit)
+    return error_setc(err, ERR_DATA_LOSS, "more bytes than the descriptor's %" PRId64, s->limit);
+  if (s->md)
+    EVP_DigestUpdate(s->md, data, len);
+  if (s->keep)
+    buf_add(s->keep, data, len);
+  buf_add(&s->chunk, data, len);
+  while (s->chunk.len >= CHUNK) {
+    if (ctd_writer_write(s->w, s->chunk.data, CHUNK, err) < 0)
+      return -1;
+    buf_consume(&s->chunk, CHUNK);
+  }
+  return 0;
+}
+
+static char *
+md_hex(EVP_MD_CTX *md)
+{
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  struct buf b = BUF_INIT;
+
+  EVP_DigestFinal_ex(md, out, &len);
+  buf_addstr(&b, "sha256:");
+  for (unsigned i = 0; i < len; i++)
+    buf_addf(&b, "%02x", out[i]);
+  return buf_steal(&b);
+}
+
+static int
+read_back(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+{
+  if (ctd_content_read(p->c, d->digest, REGISTRY_MAX_MANIFEST, keep, err) < 0)
+    return -1;
+  if ((int64_t)keep->len != d->size)
+    return error_setc(err, ERR_DATA_LOSS, "read back %s: %zu of %" PRId64 " bytes", d->digest,
+                      keep->len, d->size);
+  return 0;
+}
+
+/* Put one blob into the content store. keep, when not NULL, receives its bytes
+ * (manifests and configs are parsed from them). */
+static int
+put_blob(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+{
+  cleanup_free char *ref = xasprintf("%s-%s", ref_prefix(d->media_type), d->digest);
+  struct sink_state s = {.keep = keep, .limit = d->size};
+  size_t served = 0;
+  int64_t offset = 0;
+  bool exists = false;
+  int rv = -1;
+
+  if (!str_has_prefix(d->digest, "sha256:"))
+    return error_setc(err, ERR_INVALID, "blob %s: only sha256 digests are supported", d->digest);
+  if (d->size <= 0)
+    return error_setc(err, ERR_INVALID, "blob %s reports content size of zero", d->digest);
+  if (ctd_writer_open(p->c, p->lease, ref, d->size, d->digest, &s.w, &offset, &exists, err) < 0)
+    return -1;
+  if (exists) {
+    emit(p, PULL_BLOB, ref_prefix(d->media_type), d->digest, d->size, NULL, true);
+    return keep ? read_back(p, d, keep, err) : 0;
+  }
+  if (offset > 0 && offset < d->size && keep) {
+    /* A partial manifest or config: cheaper to start over than to read back. */
+    ctd_writer_free(s.w);
+    s.w = NULL;
+    if (ctd_content_abort(p->c, ref, err) < 0 ||
+        ctd_writer_open(p->c, p->lease, ref, d->size, d->digest, &s.w, &offset, &exists, err) < 0)
+      return -1;
+  }
+  if (offset < d->size) {
+    /* Bytes are checked against the digest as they stream when the blob starts
+     * here; a resumed ingest is checked by containerd at commit. */
+    if (offset == 0) {
+      s.md = EVP_MD_CTX_new();
+      EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
+    }
+    s.received = offset;
+    if (registry_fetch(p->reg, p->eps, p->n_eps, p->repo, d, offset, sink, &s, &served, err) < 0)
+      goto out;
+    if (s.received != d->size) {
+      error_setc(err, ERR_DATA_LOSS, "blob %s: got %" PRId64 " of %" PRId64 " bytes", d->digest,
+                 s.received, d->size);
+      goto out;
+    }
+    if (s.chunk.len > 0 && ctd_writer_write(s.w, s.chunk.data, s.chunk.len, err) < 0)
+      goto out;
+    if (s.md) {
+      cleanup_free char *got = md_hex(s.md);
+      if (strcmp(got, d->digest) != 0) {
+        error_setc(err, ERR_DATA_LOSS, "blob %s: the registry sent bytes with digest %s",
+                   d->digest, got);
+        ctd_writer_free(s.w);
+        s.w = NULL;
+        ctd_content_abort(p->c, ref, NULL);
+        goto out;
+      }
+    }
+  }
+  if (ctd_writer_commit(s.w, d->size, d->digest, err) < 0)
+    goto out;
+  /* Shared from another namespace: nothing came over the wire to keep. */
+  if (keep && keep->len == 0 && read_back(p, d, keep, err) < 0)
+    goto out;
+  emit(p, PULL_BLOB, ref_prefix(d->media_type), d->digest, d->size, p->eps[served].base,
+       offset >= d->size);
+  rv = 0;
+out:
+  if (s.md)
+    EVP_MD_CTX_free(s.md);
+  buf_release(&s.chunk);
+  ctd_writer_free(s.w);
+  return rv;
+}
+
+/* Set labels on a blob; values NULL-free. */
+static int
+label_blob(struct pull *p, const char *digest, struct strv *keys, struct strv *values,
+           struct error **err)
+{
+  if (keys->n == 0)
+    return 0;
+  return ctd_content_set_labels(p->c, p->lease, digest, keys, values, err);
+}
+
+/* containerd.io/distribution.source.<host>: merged with what is there, sorted. */
+static int
+label_source(struct pull *p, const char *digest, struct error **err)
+{
+  cleanup_strv struct strv labels = STRV_INIT;
+  cleanup_strv struct strv repos = STRV_INIT;
+  cleanup_strv struct strv keys = STRV_INIT;
+  cleanup_strv struct strv values = STRV_INIT;
+  size_t klen = strlen(p->source_key);
+  struct buf v = BUF_INIT;
+
+  if (ctd_content_labels(p->c, digest, &labels, err) < 0)
+    return -1;
+  for (size_t i = 0; i < labels.n; i++) {
+    if (strncmp(labels.v[i], p->source_key, klen) == 0 && labels.v[i][klen] == '=') {
+      cleanup_free char *copy = xstrdup(labels.v[i] + klen + 1);
+      for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (!strv_contains(&repos, t))
+          strv_push(&repos, t);
+    }
+  }
+  if (strv_contains(&repos, p->repo))
+    return 0;
+  strv_push(&repos, p->repo);
+  qsort(repos.v, repos.n, sizeof(char *), strcmp_ptr);
+  for (size_t i = 0; i < repos.n; i++)
+    buf_addf(&v, "%s%s", i ? "," : "", repos.v[i]);
+  strv_push(&keys, p->source_key);
+  strv_push_owned(&values, buf_steal(&v));
+  return label_blob(p, digest, &keys, &values, err);
+}
+
+static int
+parse_json(const struct buf *b, const char *what, json_t **out, struct error **err)
+{
+  json_error_t je;
+
+  *out = json_loadb(b->data, b->len, 0, &je);
+  if (*out == NULL || !json_is_object(*out)) {
+    if (*out)
+      json_decref(*out);
+    *out = NULL;
+    return error_setc(err, ERR_INVALID, "%s: malformed JSON: %s", what, je.text);
+  }
+  return 0;
+}
+
+static int
+desc_from_json(json_t *j, struct registry_desc *d, const char *what, struct error **err)
+{
+  const char *mt = json_string_value(json_object_get(j, "mediaType"));
+  const char *dg = json_string_value(json_object_get(j, "digest"));
+  json_t *sz = json_object_get(j, "size");
+
+  if (!dg || !json_is_integer(sz))
+    return error_setc(err, ERR_INVALID, "%s: descriptor without digest or size", what);
+  d->media_type = xstrdup(mt ? mt : "");
+  d->digest = xstrdup(dg);
+  d->size = json_integer_value(sz);
+  return 0;
+}
+
+static void *
+download_worker(void *arg)
+{
+  struct pull *p = arg;
+
+  for (;;) {
+    struct error *e = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->next >= p->n_layers || p->first_err) {
+      pthread_mutex_unlock(&p->mu);
+      return NULL;
+    }
+    i = p->next++;
+    pthread_mutex_unlock(&p->mu);
+    if (put_blob(p, &p->layers[i].desc, NULL, &e) == 0)
+      label_source(p, p->layers[i].desc.digest, &e);
+    pthread_mutex_lock(&p->mu);
+    if (e) {
+      p->layers[i].failed = true;
+      if (p->first_err == NULL)
+        p->first_err = e;
+      else
+        error_free(e);
+    } else {
+      p->layers[i].done = true;
+    }
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+static char *
+unique_key(const char *chain)
+{
+  struct timespec ts;
+  unsigned r = 0;
+  cleanup_close int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  if (fd < 0 || read(fd, &r, sizeof(r)) != sizeof(r))
+    r = (unsigned)ts.tv_nsec;
+  return xasprintf("extract-%ld-%06x %s", ts.tv_nsec, r & 0xffffff, chain);
+}
+
+/* Apply layer i on top of layer i-1 (PROTOCOL.md §3.2). */
+static int
+unpack_layer(struct pull *p, size_t i, struct error **err)
+{
+  struct layer *l = &p->layers[i];
+  const char *parent = i ? p->layers[i - 1].chain_id : "";
+  struct ctd_mounts *m = NULL;
+  cleanup_free char *key = NULL;
+  cleanup_free char *applied = NULL;
+  struct error *e = NULL;
+
+  if (ctd_snapshot_stat(p->c, p->snapshotter, l->chain_id, &e) == 0)
+    return 0;
+  if (!error_is(e, ERR_NOT_FOUND)) {
+    *err = e;
+    return error_wrap(err, "snapshot %s", l->chain_id);
+  }
+  error_freep(&e);
+  key = unique_key(l->chain_id);
+  if (ctd_snapshot_prepare(p->c, p->lease, p->snapshotter, key, parent, &m, err) < 0)
+    return -1;
+  if (ctd_diff_apply(p->c, p->lease, l->desc.media_type, l->desc.digest, l->desc.size, m,
+                     &applied, err) < 0)
+    goto fail;
+  if (strcmp(applied, l->diff_id) != 0) {
+    error_setc(err, ERR_DATA_LOSS,
+               "layer %s: wrong diff id calculated on extraction (%s, the config says %s)",
+               l->desc.digest, applied, l->diff_id);
+    goto fail;
+  }
+  if (ctd_snapshot_commit(p->c, p->lease, p->snapshotter, l->chain_id, key, &e) < 0) {
+    if (!error_is(e, ERR_ALREADY_EXISTS)) {
+      *err = e;
+      error_wrap(err, "commit snapshot %s", l->chain_id);
+      goto fail;
+    }
+    /* someone else unpacked the same chain meanwhile: theirs is as good */
+    error_freep(&e);
+    ctd_snapshot_remove(p->c, p->lease, p->snapshotter, key, NULL);
+  }
+  ctd_mounts_free(m);
+  {
+    cleanup_strv struct strv keys = STRV_INIT;
+    cleanup_strv struct strv values = STRV_INIT;
+    strv_push(&keys, "containerd.io/uncompressed");
+    strv_push(&values, l->diff_id);
+    if (label_blob(p, l->desc.digest, &keys, &values, err) < 0)
+      return -1;
+  }
+  emit(p, PULL_UNPACKED, "layer", l->chain_id, 0, NULL, false);
+  return 0;
+
+fail:
+  ctd_mounts_free(m);
+  ctd_snapshot_remove(p->c, p->lease, p->snapshotter, key, NULL);
+  return -1;
+}
+
+static int
+endpoints_for(struct pull *p, const char *registry, struct error **err)
+{
+  struct hosts_config hc = {0};
+
+  if (hosts_resolve(registry, p->o->dirs, &hc, err) < 0)
+    return -1;
+  p->eps = xcalloc(hc.endpoints.n, sizeof(*p->eps));
+  for (size_t i = 0; i < hc.endpoints.n; i++) {
+    const struct hosts_endpoint *h = &hc.endpoints.v[i];
+    struct registry_ep *e = &p->eps[p->n_eps++];
+    const char *scheme = h->scheme;
+    if (p->o->plain_http && h->upstream && hc.source != HOSTS_SOURCE_TOML)
+      scheme = "http";
+    e->base = xasprintf("%s://%s%s", scheme, h->host, h->path);
+    e->ns = h->ns ? xstrdup(registry) : NULL;
+    e->caps = (h->caps & HOSTS_CAP_PULL ? REGISTRY_PULL : 0) |
+              (h->caps & HOSTS_CAP_RESOLVE ? REGISTRY_RESOLVE : 0) |
+              (h->caps & HOSTS_CAP_PUSH ? REGISTRY_PUSH : 0);
+    e->skip_verify = p->o->skip_verify == 1 ? 1 : h->skip_verify;
+    for (size_t j = 0; j < h->ca.n; j++)
+      strv_push(&e->ca_files, h->ca.v[j]);
+    if (h->n_clients > 0) {
+      e->client_cert = xstrdup(h->clients[0].cert);
+      e->client_key = h->clients[0].key && *h->clients[0].key ? xstrdup(h->clients[0].key) : NULL;
+    }
+    for (size_t j = 0; j < h->n_headers; j++)
+      for (size_t k = 0; k < h->headers[j].values.n; k++)
+        strv_push_owned(&e->headers,
+                        xasprintf("%s: %s", h->headers[j].name, h->headers[j].values.v[k]));
+  }
+  hosts_config_release(&hc);
+  if (p->n_eps == 0)
+    return error_setc(err, ERR_NOT_FOUND, "no endpoint for registry '%s'", registry);
+  return 0;
+}
+
+static int
+pull_layers(struct pull *p, struct error **err)
+{
+  int workers = p->o->max_concurrent > 0 ? p->o->max_concurrent : DEFAULT_CONCURRENCY;
+  pthread_t tids[32];
+  int started = 0;
+  int rv = 0;
+
+  if (workers > (int)ARRAY_SIZE(tids))
+    workers = (int)ARRAY_SIZE(tids);
+  if ((size_t)workers > p->n_layers)
+    workers = (int)p->n_layers;
+  for (int i = 0; i < workers; i++)
+    if (pthread_create(&tids[started], NULL, download_worker, p) == 0)
+      started++;
+  if (started == 0)
+    return error_set(err, errno, "start download threads");
+
+  /* Unpack each layer as soon as it is in; the ones below it already are. */
+  for (size_t i = 0; i < p->n_layers && rv == 0; i++) {
+    pthread_mutex_lock(&p->mu);
+    while (!p->layers[i].done && !p->first_err)
+      pthread_cond_wait(&p->cond, &p->mu);
+    bool ok = p->layers[i].done && p->first_err == NULL;
+    pthread_mutex_unlock(&p->mu);
+    if (!ok)
+      break;
+    struct error *e = NULL;
+    if (unpack_layer(p, i, &e) < 0) {
+      pthread_mutex_lock(&p->mu);
+      if (p->first_err == NULL)
+        p->first_err = e;
+      else
+        error_free(e);
+      pthread_mutex_unlock(&p->mu);
+      rv = -1;
+    }
+  }
+  for (int i = 0; i < started; i++)
+    pthread_join(tids[i], NULL);
+  if (p->first_err) {
+    *err = steal_pointer(&p->first_err);
+    return -1;
+  }
+  return rv;
+}
+
+int
+pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *res,
+           struct error **err)
+{
+  struct pull p = {.c = c, .o = o};
+  cleanup_ref struct ref ref = {0};
+  cleanup_free char *name = NULL;
+  cleanup_free char *platform = o->platform ? xstrdup(o->platform) : pull_host_platform();
+  struct registry_desc root = {0}, man = {0}, cfg = {0};
+  struct buf rootb = BUF_INIT, manb = BUF_INIT, cfgb = BUF_INIT;
+  json_t *rootj = NULL, *manj = NULL, *cfgj = NULL;
+  cleanup_strv struct strv diff_ids = STRV_INIT;
+  cleanup_strv struct strv chains = STRV_INIT;
+  size_t served = 0;
+  int rv = -1;
+
+  pthread_mutex_init(&p.mu, NULL);
+  pthread_cond_init(&p.cond, NULL);
+  if (ref_parse_docker(o->ref, &ref, err) < 0) {
+    error_wrap(err, "invalid reference \"%s\"", o->ref);
+    goto out;
+  }
+  name = ref_string(&ref);
+  p.repo = xstrdup(ref.path);
+  {
+    const char *host = ref.domain;
+    size_t hl = strlen(host);
+    const char *colon = strrchr(host, ':');
+    if (colon && !strchr(colon, ']'))
+      hl = (size_t)(colon - host);
+    p.source_key = xasprintf(LABEL_SOURCE "%.*s", (int)hl, host);
+  }
+  if (endpoints_for(&p, ref.domain, err) < 0 || registry_new(&o->registry, &p.reg, err) < 0)
+    goto out_wrap;
+  if (o->snapshotter && *o->snapshotter) {
+    p.snapshotter = xstrdup(o->snapshotter);
+  } else {
+    if (ctd_namespace_label(c, o->ns, "containerd.io/defaults/snapshotter", &p.snapshotter, err) <
+        0)
+      goto out_wrap;
+    if (p.snapshotter == NULL)
+      p.snapshotter = xstrdup("overlayfs");
+  }
+
+  if (registry_resolve(p.reg, p.eps, p.n_eps, p.repo, ref.digest ? ref.digest : ref.tag, &root,
+                       &served, err) < 0)
+    goto out_wrap;
+  emit(&p, PULL_RESOLVED, ref_prefix(root.media_type), root.digest, root.size,
+       p.eps[served].base, false);
+  res->endpoint = xstrdup(p.eps[served].base);
+  if (!is_one_of(root.media_type, index_types, ARRAY_SIZE(index_types)) &&
+      !is_one_of(root.media_type, manifest_types, ARRAY_SIZE(manifest_types))) {
+    error_setc(err, ERR_INVALID, "unsupported media type %s", root.media_type);
+    goto out_wrap;
+  }
+  if (root.size > (int64_t)REGISTRY_MAX_MANIFEST) {
+    error_setc(err, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u", root.size,
+               REGISTRY_MAX_MANIFEST);
+    goto out_wrap;
+  }
+  if (ctd_lease_create(c, &p.lease, err) < 0)
+    goto out_wrap;
+
+  if (put_blob(&p, &root, &rootb, err) < 0 || parse_json(&rootb, root.digest, &rootj, err) < 0)
+    goto out_wrap;
+  if (is_one_of(root.media_type, index_types, ARRAY_SIZE(index_types))) {
+    json_t *list = json_object_get(rootj, "manifests");
+    cleanup_strv struct strv keys = STRV_INIT;
+    cleanup_strv struct strv values = STRV_INIT;
+    size_t i;
+    json_t *m;
+    bool found = false;
+
+    if (!json_is_array(list)) {
+      error_setc(err, ERR_INVALID, "index %s has no manifests", root.digest);
+      goto out_wrap;
+    }
+    json_array_foreach(list, i, m)
+    {
+      const char *dg = json_string_value(json_object_get(m, "digest"));
+      if (dg) {
+        strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.content.m.%zu", i));
+        strv_push(&values, dg);
+      }
+      if (!found && platform_matches(platform, json_object_get(m, "platform"))) {
+        if (desc_from_json(m, &man, root.digest, err) < 0)
+          goto out_wrap;
+        found = true;
+      }
+    }
+    if (label_blob(&p, root.digest, &keys, &values, err) < 0 ||
+        label_source(&p, root.digest, err) < 0)
+      goto out_wrap;
+    if (!found) {
+      error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", platform, name);
+      goto out_wrap;
+    }
+    if (!is_one_of(man.media_type, manifest_types, ARRAY_SIZE(manifest_types))) {
+      error_setc(err, ERR_INVALID, "unsupported media type %s in index", man.media_type);
+      goto out_wrap;
+    }
+    if (put_blob(&p, &man, &manb, err) < 0 || parse_json(&manb, man.digest, &manj, err) < 0)
+      goto out_wrap;
+  } else {
+    man.media_type = xstrdup(root.media_type);
+    man.digest = xstrdup(root.digest);
+    man.size = root.size;
+    manj = json_incref(rootj);
+  }
+
+  /* The manifest: config and layers. */
+  {
+    json_t *layers = json_object_get(manj, "layers");
+    cleanup_strv struct strv keys = STRV_INIT;
+    cleanup_strv struct strv values = STRV_INIT;
+    json_t *l;
+    size_t i;
+
+    if (desc_from_json(json_object_get(manj, "config"), &cfg, man.digest, err) < 0)
+      goto out_wrap;
+    if (!json_is_array(layers)) {
+      error_setc(err, ERR_INVALID, "manifest %s has no layers", man.digest);
+      goto out_wrap;
+    }
+    strv_push(&keys, "containerd.io/gc.ref.content.config");
+    strv_push(&values, cfg.digest);
+    p.n_layers = json_array_size(layers);
+    p.layers = xcalloc(p.n_layers ? p.n_layers : 1, sizeof(*p.layers));
+    json_array_foreach(layers, i, l)
+    {
+      if (desc_from_json(l, &p.layers[i].desc, man.digest, err) < 0)
+        goto out_wrap;
+      strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.content.l.%zu", i));
+      strv_push(&values, p.layers[i].desc.digest);
+    }
+    if (label_blob(&p, man.digest, &keys, &values, err) < 0 ||
+        label_source(&p, man.digest, err) < 0)
+      goto out_wrap;
+  }
+
+  if (put_blob(&p, &cfg, &cfgb, err) < 0 || parse_json(&cfgb, cfg.digest, &cfgj, err) < 0 ||
+      label_source(&p, cfg.digest, err) < 0)
+    goto out_wrap;
+  {
+    json_t *ids = json_object_get(json_object_get(cfgj, "rootfs"), "diff_ids");
+    json_t *d;
+    size_t i;
+    json_array_foreach(ids, i, d)
+    {
+      if (!json_is_string(d)) {
+        error_setc(err, ERR_INVALID, "config %s: diff_ids must be strings", cfg.digest);
+        goto out_wrap;
+      }
+      strv_push(&diff_ids, json_string_value(d));
+    }
+    if (diff_ids.n != p.n_layers) {
+      error_setc(err, ERR_INVALID, "config %s lists %zu diff ids for %zu layers", cfg.digest,
+                 diff_ids.n, p.n_layers);
+      goto out_wrap;
+    }
+    pull_chain_ids(&diff_ids, &chains);
+    for (i = 0; i < p.n_layers; i++) {
+      p.layers[i].diff_id = xstrdup(diff_ids.v[i]);
+      p.layers[i].chain_id = xstrdup(chains.v[i]);
+    }
+  }
+
+  if (p.n_layers > 0 && pull_layers(&p, err) < 0)
+    goto out_wrap;
+  if (p.n_layers > 0) {
+    cleanup_strv struct strv keys = STRV_INIT;
+    cleanup_strv struct strv values = STRV_INIT;
+    strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.snapshot.%s", p.snapshotter));
+    strv_push(&values, chains.v[chains.n - 1]);
+    if (label_blob(&p, cfg.digest, &keys, &values, err) < 0)
+      goto out_wrap;
+    res->chain_id = xstrdup(chains.v[chains.n - 1]);
+  }
+  if (ctd_image_put(c, p.lease, name, root.media_type, root.digest, root.size, o->labels, err) <
+      0)
+    goto out_wrap;
+  res->name = xstrdup(name);
+  res->digest = xstrdup(root.digest);
+  rv = 0;
+  goto out;
+
+out_wrap:
+  error_wrap(err, "pull \"%s\"", name ? name : o->ref);
+out:
+  /* The lease goes in every case: on success the image record now holds
+   * everything; on failure nothing of this pull is kept. */
+  if (p.lease)
+    ctd_lease_delete(c, p.lease, NULL);
+  json_decref(rootj);
+  json_decref(manj);
+  json_decref(cfgj);
+  buf_release(&rootb);
+  buf_release(&manb);
+  buf_release(&cfgb);
+  registry_desc_release(&root);
+  registry_desc_release(&man);
+  registry_desc_release(&cfg);
+  for (size_t i = 0; i < p.n_layers; i++) {
+    registry_desc_release(&p.layers[i].desc);
+    free(p.layers[i].diff_id);
+    free(p.layers[i].chain_id);
+  }
+  free(p.layers);
+  for (size_t i = 0; i < p.n_eps; i++)
+    registry_ep_release(&p.eps[i]);
+  free(p.eps);
+  registry_free(p.reg);
+  error_free(p.first_err);
+  free(p.lease);
+  free(p.repo);
+  free(p.source_key);
+  free(p.snapshotter);
+  pthread_mutex_destroy(&p.mu);
+  pthread_cond_destroy(&p.cond);
+  return rv;
+}
+
+void
+pull_result_release(struct pull_result *r)
+{
+  free(r->name);
+  free(r->digest);
+  free(r->endpoint);
+  free(r->chain_id);
+  memset(r, 0, sizeof(*r));
+}
