@@ -1,0 +1,84 @@
+/* The OCI runtime spec and container labels `ctr run` (containerd 1.6)
+ * generates for an image and its flags (PROTOCOL.md §4.3, §4.4). Pure: the
+ * caller reads the image config and the rootfs /etc/passwd and /etc/group;
+ * the only file touched here is the --env-file. */
+#ifndef CTRX_SPEC_H
+#define CTRX_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "util.h"
+
+/* Image config blobs larger than this are refused, as containerd does. */
+#define SPEC_IMAGE_CONFIG_MAX (4 * 1024 * 1024)
+/* --env-file files larger than this are refused. */
+#define SPEC_ENV_FILE_MAX (4 * 1024 * 1024)
+
+/* Everything the spec depends on. Nothing is owned: the caller keeps every
+ * pointer alive for the duration of the call. Every strv may be NULL. */
+struct spec_opts {
+  const char *ns;           /* namespace: cgroupsPath "/<ns>/<id>" */
+  const char *id;           /* container id */
+  const char *image_config; /* the image config blob (JSON text); NULL: empty config */
+  size_t image_config_len;
+  char *const *args; /* command line after IMAGE ID; NULL/0: image Entrypoint+Cmd */
+  size_t n_args;
+  const struct strv *env; /* --env values "K=V" in order; "K" alone unsets K */
+  /* --env-file path or NULL: "K=V" lines, # comments and blank lines skipped;
+   * a line without '=' is an error naming FILE:LINE */
+  const char *env_file;
+  const char *cwd; /* --cwd or NULL */
+  bool tty, net_host, privileged, read_only;
+  /* --mount values in ctr's CSV syntax (see spec_parse_mount) */
+  const struct strv *mounts;
+  const struct strv *annotations; /* --annotation k=v */
+  const struct strv *labels;      /* --label k=v (or k, meaning k=true): also annotations */
+  double cpus;                    /* --cpus: 0 = unset; quota = cpus*100000, period 100000 */
+  int64_t memory_limit;           /* bytes, 0 = unset */
+  /* "CAP_X" names, or "ALL"; added first, then dropped */
+  const struct strv *cap_add, *cap_drop;
+  const char *hostname; /* --hostname or NULL (then not set, as ctr) */
+  /* --user "uid[:gid]" or "name[:group]" (either side numeric or a name), or
+   * NULL: the image config's User, else root */
+  const char *user;
+  const char *passwd,
+      *group;                /* contents of the rootfs /etc/passwd and /etc/group, NULL if absent */
+  const char *host_hostname; /* for --net-host's HOSTNAME= env */
+};
+
+/* The OCI runtime spec JSON (compact, fields in runtime-spec order) ctr 1.6
+ * would generate. On success *json is the caller's to free. Fails with
+ * ERR_INVALID for a malformed or oversized image config, bad flag values, no
+ * command at all, or an env-file error; ERR_NOT_FOUND for a user or group
+ * name missing from /etc/passwd or /etc/group. */
+int spec_build(const struct spec_opts *o, char **json, struct error **err);
+
+/* The container labels ctr sets, as "k=v" strings sorted by key, appended to
+ * *out (the caller's, released with strv_release): the image config's Labels
+ * (those within containerd's 4096-byte key+value limit), overridden by
+ * --label, and "io.containerd.image.config.stop-signal" = the image's
+ * StopSignal or SIGTERM. Only image_config/image_config_len and labels are
+ * read. */
+int spec_container_labels(const struct spec_opts *o, struct strv *out, struct error **err);
+
+/* One --mount value: comma-separated key=value fields (CSV, so a field may be
+ * double-quoted with "" for a quote), keys type, source/src,
+ * destination/dst/target, options (':'-separated). A destination is
+ * required; type and source may be left out (then *type / *source are NULL).
+ * On success the three strings are the caller's to free and the options are
+ * appended to *options; on failure nothing is returned and the error
+ * (ERR_INVALID) quotes the value. */
+int spec_parse_mount(const char *csv, char **type, char **source, char **destination,
+                     struct strv *options, struct error **err);
+
+/* Read an --env-file (at most SPEC_ENV_FILE_MAX bytes) and append its
+ * "K=V" lines to *out. */
+int spec_read_env_file(const char *path, struct strv *out, struct error **err);
+/* The same on text already in memory; name is used in errors ("name:LINE"). */
+int spec_parse_env(const char *text, size_t len, const char *name, struct strv *out,
+                   struct error **err);
+
+#endif
