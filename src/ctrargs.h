@@ -1,0 +1,37 @@
+/* What ctrx knows of the real ctr 1.6's command line: which words of a
+ * command are image references, so that short names can be expanded before
+ * the command is handed to ctr, and where a flag can be added. Pure: no I/O.
+ *
+ * args->v holds the words after ctr's global flags: args->v[0] is the command
+ * ("images", "i", "content", "c", "run", ...). */
+#ifndef CTRX_CTRARGS_H
+#define CTRX_CTRARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "util.h"
+
+/* Rewrite in place, as ref_normalize does, every positional word that ctr
+ * will read as an image reference: images pull/push/rm/tag/export/mount/
+ * label/convert/usage, content fetch, containers create and run (the image,
+ * unless --rootfs or --config says there is none). Flags and their values are
+ * found as ctr 1.6 finds them: urfave/cli v1 first moves the flags it knows
+ * (and the word after each, when it does not look like a flag) in front of
+ * the other words, except for run; then Go's flag package parses up to the
+ * first non-flag or "--". A command or sub-command ctrx does not know, a
+ * command line ctr would reject, and a word that does not normalize are left
+ * as they are, for ctr to report. Returns 0; -1 with *err is kept for
+ * failures to come. */
+int ctrargs_expand_refs(struct strv *args, struct error **err);
+
+/* True for "images|image|i pull" and "content fetch". */
+bool ctrargs_is_pull(const struct strv *args);
+
+/* Insert "--flag value" after the first cmd_words words (2 for "images
+ * pull"). flag may be given with or without its dashes; value NULL inserts the
+ * flag alone. Returns 0, or -1 when args has fewer than cmd_words words. */
+int ctrargs_insert_flag(struct strv *args, size_t cmd_words, const char *flag, const char *value);
+
+#endif
