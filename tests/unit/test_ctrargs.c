@@ -71,6 +71,9 @@ static const struct {
     /* flags after the reference are moved ahead of it by ctr */
     {"images pull nginx --platform linux/arm64", "images pull " NGINX " --platform linux/arm64"},
     {"images pull nginx --platform=linux/arm64", "images pull " NGINX " --platform=linux/arm64"},
+    /* and the word after a boolean with them: ctr pulls refb */
+    {"images pull refa -k refb", "images pull refa -k docker.io/library/refb:latest"},
+    {"images pull refa -k=true refb", "images pull docker.io/library/refa:latest -k=true refb"},
     /* "--" ends the flags; after a value flag it is that flag's value */
     {"images pull -- nginx", "images pull -- " NGINX},
     {"images pull --platform -- nginx", "images pull --platform -- " NGINX},
