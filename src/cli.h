@@ -94,6 +94,9 @@ int cmd_hosts_add(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_pull(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_run(struct cli *cli, int argc, char **argv, struct error **err);
+/* Pull REF as 'ctrx pull REF' does, progress on stderr (for run). */
+int cmd_pull_ref(struct cli *cli, const char *ref, const char *platform,
+                 const char *snapshotter, struct error **err);
 
 /* Hand argv (starting at the command name) to the real ctr; returns only on
  * error. See passthru.h. */

@@ -13,9 +13,11 @@
 int ctd_version(struct grpc_conn *c, char **version, char **revision, struct error **err);
 /* Introspection/Server: the daemon's UUID, newly allocated. */
 int ctd_server_uuid(struct grpc_conn *c, char **uuid, struct error **err);
-/* Images/Get: 0 when the image exists (its target digest in *digest if
- * digest != NULL), -1 with ERR_NOT_FOUND when it does not. */
-int ctd_image_get(struct grpc_conn *c, const char *name, char **digest, struct error **err);
+/* Images/Get: 0 when the image exists (its target's media type and digest,
+ * allocated, where the pointers are not NULL), -1 with ERR_NOT_FOUND when it
+ * does not. */
+int ctd_image_get(struct grpc_conn *c, const char *name, char **media_type, char **digest,
+                  struct error **err);
 
 /* Leases/Create with containerd.io/gc.expire = now + 24 h; *id is allocated. */
 int ctd_lease_create(struct grpc_conn *c, char **id, struct error **err);
@@ -75,5 +77,45 @@ void ctd_mounts_free(struct ctd_mounts *m);
 int ctd_diff_apply(struct grpc_conn *c, const char *lease, const char *media_type,
                    const char *digest, int64_t size, const struct ctd_mounts *mounts,
                    char **diff_id, struct error **err);
+
+/* Containers */
+struct ctd_container {
+  const char *id;
+  const char *image;
+  const char *runtime;     /* "io.containerd.runc.v2" */
+  const char *spec_json;   /* OCI runtime spec */
+  const char *snapshotter;
+  const char *snapshot_key;
+  const struct strv *labels; /* "k=v" */
+};
+int ctd_container_create(struct grpc_conn *c, const char *lease, const struct ctd_container *ct,
+                         struct error **err);
+/* 0 when it exists, -1 with ERR_NOT_FOUND when not. */
+int ctd_container_exists(struct grpc_conn *c, const char *id, struct error **err);
+int ctd_container_delete(struct grpc_conn *c, const char *id, struct error **err);
+/* Snapshots/Mounts as a ctd_mounts. */
+int ctd_snapshot_mounts(struct grpc_conn *c, const char *snapshotter, const char *key,
+                        struct ctd_mounts **mounts, struct error **err);
+/* Mount them on dir (as the daemon would); 0 or -1 with errno-based error. */
+int ctd_mounts_mount(const struct ctd_mounts *m, const char *dir, struct error **err);
+
+/* Tasks */
+struct ctd_task_io {
+  const char *stdin_path, *stdout_path, *stderr_path; /* "" or NULL: none */
+  bool terminal;
+};
+int ctd_task_create(struct grpc_conn *c, const char *id, const struct ctd_mounts *rootfs,
+                    const struct ctd_task_io *io, uint32_t *pid, struct error **err);
+int ctd_task_start(struct grpc_conn *c, const char *id, uint32_t *pid, struct error **err);
+/* Tasks/Wait as an open stream: start it before Start, finish it after. */
+int ctd_task_wait_begin(struct grpc_conn *c, const char *id, struct grpc_stream **s,
+                        struct error **err);
+int ctd_task_wait_end(struct grpc_stream *s, uint32_t *exit_status, struct error **err);
+int ctd_task_kill(struct grpc_conn *c, const char *id, uint32_t signal, struct error **err);
+int ctd_task_resize(struct grpc_conn *c, const char *id, uint32_t width, uint32_t height,
+                    struct error **err);
+int ctd_task_close_stdin(struct grpc_conn *c, const char *id, struct error **err);
+int ctd_task_delete(struct grpc_conn *c, const char *id, uint32_t *exit_status,
+                    struct error **err);
 
 #endif

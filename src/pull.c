@@ -778,6 +778,74 @@ out:
   return rv;
 }
 
+static int
+read_json(struct grpc_conn *c, const char *digest, struct buf *b, json_t **j, struct error **err)
+{
+  if (ctd_content_read(c, digest, REGISTRY_MAX_MANIFEST, b, err) < 0)
+    return -1;
+  return parse_json(b, digest, j, err);
+}
+
+int
+pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
+                 const char *platform, struct buf *config, struct strv *chain_ids,
+                 struct error **err)
+{
+  cleanup_free char *plat = platform ? xstrdup(platform) : pull_host_platform();
+  cleanup_free char *man_digest = xstrdup(digest);
+  cleanup_strv struct strv diff_ids = STRV_INIT;
+  struct buf b = BUF_INIT;
+  json_t *j = NULL, *cfg = NULL, *ids, *d;
+  const char *cd;
+  size_t i;
+  int rv = -1;
+
+  if (read_json(c, digest, &b, &j, err) < 0)
+    goto out;
+  if (is_one_of(media_type, index_types, ARRAY_SIZE(index_types))) {
+    json_t *m = NULL;
+    bool found = false;
+    json_array_foreach(json_object_get(j, "manifests"), i, m)
+    {
+      if (platform_matches(plat, json_object_get(m, "platform"))) {
+        free(man_digest);
+        man_digest = xstrdup(json_string_value(json_object_get(m, "digest")) ?: "");
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", plat, digest);
+      goto out;
+    }
+    json_decref(j);
+    j = NULL;
+    buf_release(&b);
+    if (read_json(c, man_digest, &b, &j, err) < 0)
+      goto out;
+  }
+  cd = json_string_value(json_object_get(json_object_get(j, "config"), "digest"));
+  if (cd == NULL) {
+    error_setc(err, ERR_INVALID, "manifest %s has no config", man_digest);
+    goto out;
+  }
+  if (read_json(c, cd, config, &cfg, err) < 0)
+    goto out;
+  ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+  json_array_foreach(ids, i, d)
+  {
+    if (json_is_string(d))
+      strv_push(&diff_ids, json_string_value(d));
+  }
+  pull_chain_ids(&diff_ids, chain_ids);
+  rv = 0;
+out:
+  json_decref(j);
+  json_decref(cfg);
+  buf_release(&b);
+  return rv;
+}
+
 void
 pull_result_release(struct pull_result *r)
 {

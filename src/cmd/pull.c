@@ -148,12 +148,52 @@ dry_run(const char *name, const struct hosts_config *hc)
   return 0;
 }
 
+static int
+chain(struct cli *cli, const struct strv *extra, struct strv *dirs, struct error **err)
+{
+  const struct ctrx_config *cfg = NULL;
+  cleanup_strv struct strv flagdirs = STRV_INIT;
+
+  if (cli_config(cli, &cfg, err) < 0)
+    return -1;
+  for (size_t i = 0; i < cli->g.hosts_dirs.n; i++)
+    strv_push(&flagdirs, cli->g.hosts_dirs.v[i]);
+  for (size_t i = 0; extra && i < extra->n; i++)
+    strv_push(&flagdirs, extra->v[i]);
+  return hosts_dirs(&flagdirs, cfg, true, dirs, err);
+}
+
+int
+cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char *snapshotter,
+             struct error **err)
+{
+  struct pull_cmd pc = {.platform = platform, .snapshotter = snapshotter};
+  cleanup_strv struct strv dirs = STRV_INIT;
+  struct grpc_conn *conn = NULL;
+  struct pull_result res = {0};
+  struct pull_opts o = {0};
+  int rv;
+
+  if (chain(cli, NULL, &dirs, err) < 0 || cli_conn(cli, &conn, err) < 0)
+    return -1;
+  o.ref = ref;
+  o.ns = cli->g.namespace;
+  o.platform = platform;
+  o.snapshotter = snapshotter;
+  o.dirs = &dirs;
+  o.skip_verify = -1;
+  o.registry.debug = cli->g.debug;
+  o.on_event = on_event;
+  o.arg = &pc;
+  rv = pull_image(conn, &o, &res, err);
+  pull_result_release(&res);
+  return rv;
+}
+
 int
 cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
 {
   struct pull_cmd pc = {.max = 0};
-  const struct ctrx_config *cfg = NULL;
-  cleanup_strv struct strv flagdirs = STRV_INIT;
   cleanup_strv struct strv dirs = STRV_INIT;
   struct grpc_conn *conn = NULL;
   struct pull_result res = {0};
@@ -174,15 +214,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
     rv = cli_passthru(cli, (int)args.n, args.v, err);
     goto done;
   }
-  if (cli_config(cli, &cfg, err) < 0) {
-    rv = -1;
-    goto done;
-  }
-  for (size_t i = 0; i < cli->g.hosts_dirs.n; i++)
-    strv_push(&flagdirs, cli->g.hosts_dirs.v[i]);
-  for (size_t i = 0; i < pc.hosts_dirs.n; i++)
-    strv_push(&flagdirs, pc.hosts_dirs.v[i]);
-  if (hosts_dirs(&flagdirs, cfg, true, &dirs, err) < 0) {
+  if (chain(cli, &pc.hosts_dirs, &dirs, err) < 0) {
     rv = -1;
     goto done;
   }

@@ -1,9 +1,241 @@
-/* ctrx run. Until the native run lands this hands the command to ctr with the
- * image name expanded by the pass-through rewrite. */
+/* ctrx run [flags] IMAGE ID [COMMAND] [ARG...]: ctrx's own run, pulling the
+ * image first when it is missing. A ctr run flag that ctrx does not implement
+ * hands the command to ctr (after the pull), with the image name expanded. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "grpc.h"
+#include "ref.h"
+#include "run.h"
+
+enum {
+  R_RM,
+  R_DETACH,
+  R_TTY,
+  R_NET_HOST,
+  R_ENV,
+  R_ENV_FILE,
+  R_MOUNT,
+  R_CWD,
+  R_LABEL,
+  R_ANNOTATION,
+  R_PRIVILEGED,
+  R_READ_ONLY,
+  R_SNAPSHOTTER,
+  R_RUNTIME,
+  R_CPUS,
+  R_MEMORY,
+  R_CAP_ADD,
+  R_CAP_DROP,
+  R_HOSTNAME,
+  R_USER,
+  R_NULL_IO,
+  R_PID_FILE,
+  R_PLATFORM,
+};
+
+static const struct flag run_flags[] = {
+    {"rm", FLAG_BOOL, R_RM},
+    {"d detach", FLAG_BOOL, R_DETACH},
+    {"t tty", FLAG_BOOL, R_TTY},
+    {"net-host", FLAG_BOOL, R_NET_HOST},
+    {"env", FLAG_VALUE, R_ENV},
+    {"env-file", FLAG_VALUE, R_ENV_FILE},
+    {"mount", FLAG_VALUE, R_MOUNT},
+    {"cwd", FLAG_VALUE, R_CWD},
+    {"label", FLAG_VALUE, R_LABEL},
+    {"annotation", FLAG_VALUE, R_ANNOTATION},
+    {"privileged", FLAG_BOOL, R_PRIVILEGED},
+    {"read-only", FLAG_BOOL, R_READ_ONLY},
+    {"snapshotter", FLAG_VALUE, R_SNAPSHOTTER},
+    {"runtime", FLAG_VALUE, R_RUNTIME},
+    {"cpus", FLAG_VALUE, R_CPUS},
+    {"memory-limit", FLAG_VALUE, R_MEMORY},
+    {"cap-add", FLAG_VALUE, R_CAP_ADD},
+    {"cap-drop", FLAG_VALUE, R_CAP_DROP},
+    {"hostname", FLAG_VALUE, R_HOSTNAME},
+    {"u user", FLAG_VALUE, R_USER},
+    {"null-io", FLAG_BOOL, R_NULL_IO},
+    {"pid-file", FLAG_VALUE, R_PID_FILE},
+    {"platform", FLAG_VALUE, R_PLATFORM},
+    {NULL, FLAG_BOOL, 0},
+};
+
+struct run_cmd {
+  struct run_opts o;
+  struct strv env, mounts, labels, annotations, cap_add, cap_drop;
+  struct cli *cli;
+  char hostname[256];
+};
+
+static int
+run_flag(int id, const char *v, void *data, struct error **err)
+{
+  struct run_cmd *rc = data;
+  struct spec_opts *s = &rc->o.spec;
+  bool b = false;
+
+  switch (id) {
+  case R_ENV:
+    strv_push(&rc->env, v);
+    return 0;
+  case R_ENV_FILE:
+    s->env_file = v;
+    return 0;
+  case R_MOUNT:
+    strv_push(&rc->mounts, v);
+    return 0;
+  case R_CWD:
+    s->cwd = v;
+    return 0;
+  case R_LABEL:
+    strv_push(&rc->labels, v);
+    return 0;
+  case R_ANNOTATION:
+    strv_push(&rc->annotations, v);
+    return 0;
+  case R_SNAPSHOTTER:
+    rc->o.snapshotter = v;
+    return 0;
+  case R_RUNTIME:
+    rc->o.runtime = v;
+    return 0;
+  case R_CPUS: {
+    char *end = NULL;
+    s->cpus = strtod(v, &end);
+    if (end == v || *end || s->cpus < 0)
+      return error_setc(err, ERR_USAGE, "invalid value \"%s\" for flag -cpus: parse error", v);
+    return 0;
+  }
+  case R_MEMORY:
+    if (parse_int64(v, 10, &s->memory_limit) < 0 || s->memory_limit < 0)
+      return error_setc(err, ERR_USAGE, "invalid value \"%s\" for flag -memory-limit: parse error",
+                        v);
+    return 0;
+  case R_CAP_ADD:
+    strv_push(&rc->cap_add, v);
+    return 0;
+  case R_CAP_DROP:
+    strv_push(&rc->cap_drop, v);
+    return 0;
+  case R_HOSTNAME:
+    s->hostname = v;
+    return 0;
+  case R_USER:
+    s->user = v;
+    return 0;
+  case R_PID_FILE:
+    rc->o.pid_file = v;
+    return 0;
+  case R_PLATFORM:
+    rc->o.platform = v;
+    return 0;
+  }
+  if (cli_parse_bool(v, &b) < 0)
+    return error_setc(err, ERR_USAGE, "invalid boolean value \"%s\"", v);
+  switch (id) {
+  case R_RM:
+    rc->o.rm = b;
+    break;
+  case R_DETACH:
+    rc->o.detach = b;
+    break;
+  case R_TTY:
+    s->tty = b;
+    break;
+  case R_NET_HOST:
+    s->net_host = b;
+    break;
+  case R_PRIVILEGED:
+    s->privileged = b;
+    break;
+  case R_READ_ONLY:
+    s->read_only = b;
+    break;
+  case R_NULL_IO:
+    rc->o.null_io = b;
+    break;
+  }
+  return 0;
+}
+
+static int
+pull_missing(void *arg, struct error **err)
+{
+  struct run_cmd *rc = arg;
+  return cmd_pull_ref(rc->cli, rc->o.image, rc->o.platform, rc->o.snapshotter, err);
+}
+
+static void
+run_cmd_release(struct run_cmd *rc)
+{
+  strv_release(&rc->env);
+  strv_release(&rc->mounts);
+  strv_release(&rc->labels);
+  strv_release(&rc->annotations);
+  strv_release(&rc->cap_add);
+  strv_release(&rc->cap_drop);
+}
 
 int
 cmd_run(struct cli *cli, int argc, char **argv, struct error **err)
 {
-  return cli_passthru(cli, argc, argv, err);
+  struct run_cmd rc = {.cli = cli};
+  cleanup_free char *image = NULL;
+  struct grpc_conn *conn = NULL;
+  int optind = 1, unknown = -1, status = 0, rv;
+
+  rv = cli_parse_flags(run_flags, argc, argv, &optind, run_flag, &rc, &unknown, err);
+  if (rv < 0)
+    goto done;
+  if (rv == 1) {
+    /* A ctr run flag ctrx does not implement: ctr runs it, with the image
+     * name expanded by the pass-through. */
+    rv = cli_passthru(cli, argc, argv, err);
+    goto done;
+  }
+  if (argc - optind < 2) {
+    rv = error_setc(err, ERR_USAGE, "run: image ref and container id must be provided");
+    goto done;
+  }
+  if (rc.o.rm && rc.o.detach) {
+    rv = error_setc(err, ERR_USAGE, "flags --detach and --rm cannot be specified together");
+    goto done;
+  }
+  image = ref_normalize(argv[optind], err);
+  if (image == NULL) {
+    rv = error_wrap(err, "invalid reference \"%s\"", argv[optind]);
+    goto done;
+  }
+  if (cli_conn(cli, &conn, err) < 0) {
+    rv = -1;
+    goto done;
+  }
+  if (gethostname(rc.hostname, sizeof(rc.hostname) - 1) < 0)
+    rc.hostname[0] = '\0';
+  rc.o.ns = cli->g.namespace;
+  rc.o.image = image;
+  rc.o.id = argv[optind + 1];
+  rc.o.spec.args = argv + optind + 2;
+  rc.o.spec.n_args = (size_t)(argc - optind - 2);
+  rc.o.spec.env = &rc.env;
+  rc.o.spec.mounts = &rc.mounts;
+  rc.o.spec.labels = &rc.labels;
+  rc.o.spec.annotations = &rc.annotations;
+  rc.o.spec.cap_add = &rc.cap_add;
+  rc.o.spec.cap_drop = &rc.cap_drop;
+  rc.o.spec.host_hostname = rc.hostname;
+  if (rc.o.snapshotter == NULL)
+    rc.o.snapshotter = getenv("CONTAINERD_SNAPSHOTTER");
+  rc.o.pull = pull_missing;
+  rc.o.pull_arg = &rc;
+  rv = run_container(conn, &rc.o, &status, err);
+  if (rv == 0)
+    rv = status;
+done:
+  run_cmd_release(&rc);
+  return rv;
 }

@@ -5,7 +5,8 @@
 #include "util.h"
 
 int
-ctd_image_get(struct grpc_conn *c, const char *name, char **digest, struct error **err)
+ctd_image_get(struct grpc_conn *c, const char *name, char **media_type, char **digest,
+              struct error **err)
 {
   Containerd__Services__Images__V1__GetImageRequest req =
       CONTAINERD__SERVICES__IMAGES__V1__GET_IMAGE_REQUEST__INIT;
@@ -18,6 +19,9 @@ ctd_image_get(struct grpc_conn *c, const char *name, char **digest, struct error
     return -1;
   if (digest)
     *digest = xstrdup(resp->image && resp->image->target ? resp->image->target->digest : "");
+  if (media_type)
+    *media_type =
+        xstrdup(resp->image && resp->image->target ? resp->image->target->media_type : "");
   protobuf_c_message_free_unpacked(&resp->base, NULL);
   return 0;
 }

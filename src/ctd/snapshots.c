@@ -1,12 +1,13 @@
+#include <errno.h>
+#include <sys/mount.h>
+
 #include "ctd.h"
+#include "ctd/internal.h"
 #include "diff.pb-c.h"
 #include "namespaces.pb-c.h"
 #include "snapshots.pb-c.h"
 #include "util.h"
 
-struct ctd_mounts {
-  Containerd__Services__Snapshots__V1__PrepareSnapshotResponse *resp;
-};
 
 int
 ctd_snapshot_stat(struct grpc_conn *c, const char *snapshotter, const char *key,
@@ -137,5 +138,57 @@ ctd_namespace_label(struct grpc_conn *c, const char *ns, const char *key, char *
       if (strcmp(resp->namespace_->labels[i]->key, key) == 0)
         *value = xstrdup(resp->namespace_->labels[i]->value);
   protobuf_c_message_free_unpacked(&resp->base, NULL);
+  return 0;
+}
+
+int
+ctd_snapshot_mounts(struct grpc_conn *c, const char *snapshotter, const char *key,
+                    struct ctd_mounts **mounts, struct error **err)
+{
+  Containerd__Services__Snapshots__V1__MountsRequest req =
+      CONTAINERD__SERVICES__SNAPSHOTS__V1__MOUNTS_REQUEST__INIT;
+  struct ctd_mounts *m = xcalloc(1, sizeof(*m));
+
+  req.snapshotter = (char *)snapshotter;
+  req.key = (char *)key;
+  /* MountsResponse has the same shape as PrepareSnapshotResponse (mounts = 1). */
+  if (grpc_unary(c, CTD_SVC("snapshots", "Snapshots", "Mounts"), &req.base,
+                 &containerd__services__snapshots__v1__prepare_snapshot_response__descriptor,
+                 (ProtobufCMessage **)&m->resp, NULL, err) < 0) {
+    free(m);
+    return error_wrap(err, "mounts of snapshot '%s'", key);
+  }
+  *mounts = m;
+  return 0;
+}
+
+int
+ctd_mounts_mount(const struct ctd_mounts *m, const char *dir, struct error **err)
+{
+  for (size_t i = 0; i < m->resp->n_mounts; i++) {
+    const Containerd__Types__Mount *mt = m->resp->mounts[i];
+    unsigned long flags = 0;
+    struct buf data = BUF_INIT;
+    int rv;
+
+    for (size_t j = 0; j < mt->n_options; j++) {
+      const char *o = mt->options[j];
+      if (strcmp(o, "rbind") == 0)
+        flags |= MS_BIND | MS_REC;
+      else if (strcmp(o, "bind") == 0)
+        flags |= MS_BIND;
+      else if (strcmp(o, "ro") == 0)
+        flags |= MS_RDONLY;
+      else if (strcmp(o, "rw") == 0)
+        continue;
+      else
+        buf_addf(&data, "%s%s", data.len ? "," : "", o);
+    }
+    rv = mount(mt->source, dir, strcmp(mt->type, "bind") == 0 ? NULL : mt->type, flags,
+               data.len ? data.data : NULL);
+    buf_release(&data);
+    if (rv < 0)
+      return error_set(err, errno, "mount %s on '%s'", mt->type, dir);
+  }
   return 0;
 }

@@ -154,7 +154,7 @@ START_TEST(grpc_error_keeps_containerd_message)
   struct grpc_conn *c = connect_bed("default");
   cleanup_error struct error *err = NULL;
 
-  ck_assert_int_eq(ctd_image_get(c, "docker.io/library/missing:nope", NULL, &err), -1);
+  ck_assert_int_eq(ctd_image_get(c, "docker.io/library/missing:nope", NULL, NULL, &err), -1);
   ck_assert(error_is(err, ERR_NOT_FOUND));
   ck_assert_msg(strstr(err->msg, "docker.io/library/missing:nope") != NULL &&
                     strstr(err->msg, "not found") != NULL,
