@@ -1,5 +1,9 @@
 #include "passthru.h"
 
+#include "ctrargs.h"
+#include "hosts.h"
+#include "ref.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,9 +92,50 @@ passthru_build_argv(const struct global_opts *g, const char *ctr, const struct s
     strv_push(out, args->v[i]);
 }
 
+static bool
+has_hosts_dir(const struct strv *args)
+{
+  for (size_t i = 0; i < args->n; i++) {
+    const char *a = args->v[i];
+    if (strcmp(a, "--") == 0)
+      return false;
+    if (str_has_prefix(a, "-hosts-dir") || str_has_prefix(a, "--hosts-dir"))
+      return true;
+  }
+  return false;
+}
+
+/* ctr pulls see the hosts directory ctrx would use: the chain directory that
+ * holds the reference's registry. */
+static int
+add_hosts_dir(struct cli *cli, struct strv *args, struct error **err)
+{
+  const struct ctrx_config *cfg = NULL;
+  cleanup_strv struct strv dirs = STRV_INIT;
+  cleanup_free char *host_dir = NULL;
+  cleanup_ref struct ref r = {0};
+  char *slash;
+
+  if (args->n < 3 || has_hosts_dir(args))
+    return 0;
+  if (ref_parse_docker(args->v[args->n - 1], &r, NULL) < 0)
+    return 0; /* ctr will say what is wrong with it */
+  if (cli_config(cli, &cfg, err) < 0 || hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0)
+    return -1;
+  hosts_find_dir(&dirs, r.domain, &host_dir);
+  if (host_dir == NULL || (slash = strrchr(host_dir, '/')) == NULL)
+    return 0;
+  *slash = '\0';
+  return ctrargs_insert_flag(args, 2, "--hosts-dir", host_dir[0] ? host_dir : "/");
+}
+
 int
 passthru_prepare(struct cli *cli, struct strv *args, struct error **err)
 {
+  if (ctrargs_expand_refs(args, err) < 0)
+    return -1;
+  if (ctrargs_is_pull(args))
+    return add_hosts_dir(cli, args, err);
   return 0;
 }
 

@@ -369,6 +369,25 @@ START_TEST(passthru_argv_and_missing_ctr)
       e2e_sh(&x, NULL, "CTRX_CTR=%s $CTRX -a /x.sock -n ns1 --timeout 5s snapshots ls -q", fake), 7);
   ck_assert_str_eq(x.out,
                    "[--address][/x.sock][--namespace][ns1][--timeout][5s][snapshots][ls][-q]\n");
+  {
+    /* image names expanded where ctr takes one; pulls get the hosts dir */
+    cleanup_e2e_out struct e2e_out t = {0}, p = {0};
+    cleanup_free char *hd = xasprintf("%s/pt-hosts", e2e_env("CTRX_TEST_ROOT"));
+    e2e_sh(&t, NULL, "CTRX_CTR=%s $CTRX -a /x.sock images tag nginx:alpine registry.example.com/x:1",
+           fake);
+    ck_assert_str_eq(t.out, "[--address][/x.sock][--namespace][default][images][tag]"
+                            "[docker.io/library/nginx:alpine][registry.example.com/x:1]\n");
+    e2e_sh(&p, NULL,
+           "mkdir -p %1$s/docker.io && echo 'server = \"https://registry-1.docker.io\"' > "
+           "%1$s/docker.io/hosts.toml && CTRX_CTR=%2$s $CTRX -a /x.sock --k8s --hosts-dir %1$s "
+           "i pull --all-platforms bitnami/redis",
+           hd, fake);
+    cleanup_free char *want = xasprintf("[--address][/x.sock][--namespace][k8s.io][images][pull]"
+                                        "[--hosts-dir][%s][--all-platforms]"
+                                        "[docker.io/bitnami/redis:latest]\n",
+                                        hd);
+    ck_assert_str_eq(p.out, want);
+  }
   ck_assert_int_eq(e2e_sh(&y, NULL, "PATH=/nonexistent $CTRX -a /x.sock tasks ls"), 1);
   ck_assert_msg(strstr(y.err, "ctrx: ") == y.err && strstr(y.err, "CTRX_CTR") != NULL, "%s",
                 y.err);
