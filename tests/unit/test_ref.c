@@ -78,6 +78,9 @@ static const struct {
     {"docker.io/library/foo/bar", "docker.io/library/foo/bar:latest", NULL},
     {"a/b/c/d", "docker.io/a/b/c/d:latest", NULL},
     {"docker.io/localhost/foo", "docker.io/localhost/foo:latest", NULL},
+    {"docker.io/foo.bar/baz", "docker.io/foo.bar/baz:latest", NULL},
+    {"docker.io/a_b.c/d:1", "docker.io/a_b.c/d:1", NULL},
+    {"docker.io/library/a.b", "docker.io/library/a.b:latest", NULL},
     {"my_registry/foo", "docker.io/my_registry/foo:latest", NULL},
     /* other registries never get library/ */
     {"gcr.io/busybox", "gcr.io/busybox:latest", NULL},
@@ -331,18 +334,22 @@ START_TEST(test_docker)
 }
 END_TEST
 
-/* docker.io/library/<64 hex> and docker.io/localhost/... familiarize into
- * something that no longer normalizes back: the first into an image ID, the
- * second into a "localhost" domain. */
+/* Three kinds of docker.io names familiarize into something that normalizes
+ * differently: docker.io/library/<hex64> into an image ID, which is refused;
+ * docker.io/localhost/x and docker.io/a.b/x into "localhost/x" and "a.b/x",
+ * whose first component then reads as a domain. */
 static bool
 familiar_round_trips(const struct ref *r)
 {
+  const char *first_end;
+
   if (!str_eq(r->domain, "docker.io"))
     return true;
-  if (str_has_prefix(r->path, "localhost/"))
-    return false;
-  return !(str_has_prefix(r->path, "library/") && ref_is_identifier(r->path + 8) &&
-           r->tag == NULL && r->digest == NULL);
+  if (str_has_prefix(r->path, "library/") && strchr(r->path + 8, '/') == NULL)
+    return !(ref_is_identifier(r->path + 8) && r->tag == NULL && r->digest == NULL);
+  first_end = strchr(r->path, '/');
+  return !(first_end != NULL && (memchr(r->path, '.', (size_t)(first_end - r->path)) != NULL ||
+                                 str_has_prefix(r->path, "localhost/")));
 }
 
 START_TEST(test_docker_round_trip)
@@ -500,6 +507,8 @@ static const struct {
     {"[::1]:5000/foo:bar", "[::1]:5000/foo:bar", "[::1]:5000/foo"},
     {"gcr.io/library/busybox", "gcr.io/library/busybox", "gcr.io/library/busybox"},
     {"docker.io/localhost/foo", "localhost/foo", "localhost/foo"},
+    {"docker.io/foo.bar/baz:1", "foo.bar/baz:1", "foo.bar/baz"},
+    {"docker.io/library/a.b", "a.b", "a.b"},
     {"docker.io/{hex:64}", "{hex:64}", "{hex:64}"},
     {"library/libraryx", "libraryx", "libraryx"},
 };
