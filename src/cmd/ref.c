@@ -74,6 +74,7 @@ cmd_ref(struct cli *cli, int argc, char **argv, struct error **err)
   int unknown = -1;
   int rv;
 
+  (void)cli;
   rv = cli_parse_flags(ref_flags, argc, argv, &optind, ref_flag, &o, &unknown, err);
   if (rv < 0)
     return -1;
