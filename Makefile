@@ -117,7 +117,7 @@ $(B)/e2e-tests: $(E2E_O) $(B)/libctrx.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 unit: $(B)/unit-tests
-	CK_TAP_LOG_FILE_NAME= $(B)/unit-tests
+	$(B)/unit-tests
 
 e2e: ctrx $(B)/e2e-tests
 	tests/testbed/run-e2e $(B)/e2e-tests
