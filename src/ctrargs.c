@@ -370,19 +370,21 @@ expand_word(char **word)
   *word = n;
 }
 
-int
-ctrargs_expand_refs(struct strv *args, struct error **err)
+/* The indices in args->v of the words ctr reads as image references, in the
+ * order ctr reads them; returns how many. refs has room for args->n. */
+static size_t
+find_refs(const struct strv *args, size_t *refs)
 {
   const struct ctrargs_cmd *c;
   struct ctrargs_state st = {false, false};
+  cleanup_free size_t *order = NULL;
   size_t start = 0;
   size_t first = 0;
   size_t count;
-  size_t *order;
   size_t npos;
   const size_t *pos;
+  size_t n = 0;
 
-  (void)err;
   c = find_cmd(args, &start);
   if (c == NULL || start > args->n)
     return 0;
@@ -394,38 +396,55 @@ ctrargs_expand_refs(struct strv *args, struct error **err)
     for (size_t i = 0; i < count; i++)
       order[i] = start + i;
   }
-  if (go_flag_parse(c, args->v, order, count, &first, &st) < 0) {
-    free(order);
+  if (go_flag_parse(c, args->v, order, count, &first, &st) < 0)
     return 0;
-  }
   pos = order + first;
   npos = count - first;
 
   switch (c->role) {
   case ROLE_FIRST:
     if (npos >= 1)
-      expand_word(&args->v[pos[0]]);
+      refs[n++] = pos[0];
     break;
   case ROLE_ALL:
     for (size_t i = 0; i < npos; i++)
-      expand_word(&args->v[pos[i]]);
+      refs[n++] = pos[i];
     break;
   case ROLE_FIRST_TWO:
     for (size_t i = 0; i < npos && i < 2; i++)
-      expand_word(&args->v[pos[i]]);
+      refs[n++] = pos[i];
     break;
   case ROLE_AFTER_FIRST:
     for (size_t i = 1; i < npos; i++)
-      expand_word(&args->v[pos[i]]);
+      refs[n++] = pos[i];
     break;
   case ROLE_IMAGE:
     /* with --config the first word is the ID; with --rootfs, a directory */
     if (npos >= 1 && !st.config && !st.rootfs)
-      expand_word(&args->v[pos[0]]);
+      refs[n++] = pos[0];
     break;
   }
-  free(order);
+  return n;
+}
+
+int
+ctrargs_expand_refs(struct strv *args, struct error **err)
+{
+  cleanup_free size_t *refs = xcalloc(args->n + 1, sizeof(*refs));
+  size_t n = find_refs(args, refs);
+
+  (void)err;
+  for (size_t i = 0; i < n; i++)
+    expand_word(&args->v[refs[i]]);
   return 0;
+}
+
+const char *
+ctrargs_first_ref(const struct strv *args)
+{
+  cleanup_free size_t *refs = xcalloc(args->n + 1, sizeof(*refs));
+
+  return find_refs(args, refs) > 0 ? args->v[refs[0]] : NULL;
 }
 
 bool

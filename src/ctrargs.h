@@ -26,6 +26,11 @@
  * failures to come. */
 int ctrargs_expand_refs(struct strv *args, struct error **err);
 
+/* The first word ctr will read as an image reference (the one a pull or
+ * fetch pulls), as found by ctrargs_expand_refs; NULL when there is none.
+ * Points into args. */
+const char *ctrargs_first_ref(const struct strv *args);
+
 /* True for "images|image|i pull" and "content fetch". */
 bool ctrargs_is_pull(const struct strv *args);
 

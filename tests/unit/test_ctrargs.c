@@ -222,6 +222,41 @@ END_TEST
 
 static const struct {
   const char *in;
+  const char *ref; /* NULL: none */
+} first_ref_cases[] = {
+    {"images pull nginx", "nginx"},
+    {"images pull nginx --platform linux/amd64", "nginx"},
+    {"images pull --platform linux/amd64 nginx", "nginx"},
+    {"images pull refa -k refb", "refb"},
+    {"content fetch nginx obj", "nginx"},
+    {"images export out.tar a b", "a"},
+    {"images tag a --force b", "b"},
+    {"run --rm busybox t1 sh", "busybox"},
+    {"run --rootfs rootfs t1", NULL},
+    {"images pull --bogus nginx", NULL},
+    {"images ls", NULL},
+    {"images pull", NULL},
+    {"", NULL},
+};
+
+START_TEST(test_first_ref)
+{
+  cleanup_strv struct strv args = STRV_INIT;
+  const char *got;
+
+  split_words(first_ref_cases[_i].in, &args);
+  got = ctrargs_first_ref(&args);
+  if (first_ref_cases[_i].ref == NULL) {
+    ck_assert_ptr_null(got);
+  } else {
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, first_ref_cases[_i].ref);
+  }
+}
+END_TEST
+
+static const struct {
+  const char *in;
   bool pull;
 } pull_cases[] = {
     {"images pull nginx", true},
@@ -302,6 +337,7 @@ ctrargs_suite(void)
   TCase *tc = tcase_create("ctrargs");
 
   tcase_add_loop_test(tc, test_expand, 0, ARRAY_SIZE(expand_cases));
+  tcase_add_loop_test(tc, test_first_ref, 0, ARRAY_SIZE(first_ref_cases));
   tcase_add_loop_test(tc, test_is_pull, 0, ARRAY_SIZE(pull_cases));
   tcase_add_loop_test(tc, test_insert_flag, 0, ARRAY_SIZE(insert_cases));
   tcase_add_test(tc, test_insert_then_expand);
