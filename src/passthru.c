@@ -97,8 +97,7 @@ has_hosts_dir(const struct strv *args)
 {
   for (size_t i = 0; i < args->n; i++) {
     const char *a = args->v[i];
-    if (strcmp(a, "--") == 0)
-      return false;
+    /* ctr 1.6 moves flags from anywhere to the front, so look at every word. */
     if (str_has_prefix(a, "-hosts-dir") || str_has_prefix(a, "--hosts-dir"))
       return true;
   }
@@ -114,11 +113,12 @@ add_hosts_dir(struct cli *cli, struct strv *args, struct error **err)
   cleanup_strv struct strv dirs = STRV_INIT;
   cleanup_free char *host_dir = NULL;
   cleanup_ref struct ref r = {0};
+  const char *word = ctrargs_first_ref(args);
   char *slash;
 
-  if (args->n < 3 || has_hosts_dir(args))
+  if (word == NULL || has_hosts_dir(args))
     return 0;
-  if (ref_parse_docker(args->v[args->n - 1], &r, NULL) < 0)
+  if (ref_parse_docker(word, &r, NULL) < 0 || r.domain == NULL || *r.domain == '\0')
     return 0; /* ctr will say what is wrong with it */
   if (cli_config(cli, &cfg, err) < 0 || hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0)
     return -1;

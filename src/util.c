@@ -183,6 +183,7 @@ buf_steal(struct buf *b)
   char *r;
 
   buf_grow(b, 0);
+  b->data[b->len] = '\0';
   r = b->data;
   b->data = NULL;
   b->len = b->cap = 0;
