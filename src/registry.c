@@ -19,10 +19,7 @@
   "application/vnd.docker.distribution.manifest.list.v2+json, "                                    \
   "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*"
 
-#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 /* A transfer slower than LOW_SPEED_BYTES per second for LOW_SPEED_SECONDS is stalled. */
-#define LOW_SPEED_BYTES 1L
-#define LOW_SPEED_SECONDS 30L
 #define MAX_REDIRECTS 10
 #define MAX_ERROR_BODY (64u * 1024u)
 #define MAX_TOKEN_BODY (1024u * 1024u)
@@ -110,6 +107,10 @@ struct registry {
   char *user_agent;
   bool debug;
   long connect_timeout_ms;
+  int64_t first_byte_timeout_ms;
+  int64_t stall_timeout_ms;
+  int64_t hedge_delay_ms;
+  int64_t deadline_ms;
   struct auth_entry *auth;
   size_t n_auth;
   struct ca_entry **cas;
@@ -133,7 +134,13 @@ registry_new(const struct registry_opts *opts, struct registry **out, struct err
   r->user_agent = opts->user_agent ? xstrdup(opts->user_agent) : xstrdup("ctrx/" CTRX_VERSION);
   r->debug = opts->debug;
   r->connect_timeout_ms =
-      opts->connect_timeout_ms > 0 ? (long)opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+      opts->connect_timeout_ms > 0 ? (long)opts->connect_timeout_ms : REGISTRY_CONNECT_TIMEOUT_MS;
+  r->first_byte_timeout_ms = opts->first_byte_timeout_ms > 0 ? opts->first_byte_timeout_ms
+                                                             : REGISTRY_FIRST_BYTE_TIMEOUT_MS;
+  r->stall_timeout_ms =
+      opts->stall_timeout_ms > 0 ? opts->stall_timeout_ms : REGISTRY_STALL_TIMEOUT_MS;
+  r->hedge_delay_ms = opts->hedge_delay_ms > 0 ? opts->hedge_delay_ms : REGISTRY_HEDGE_DELAY_MS;
+  r->deadline_ms = opts->deadline_ms;
   *out = r;
   return 0;
 }
@@ -714,6 +721,14 @@ struct req {
   int64_t delivered; /* bytes the sink took */
   bool body_started;
   struct error *sink_err;
+  /* deadlines, watched from curl's progress callback */
+  const volatile int *cancel; /* set by another thread: give up */
+  struct registry *r;
+  int64_t started_ms;
+  int64_t progress_ms; /* when the last byte came */
+  curl_off_t last_dlnow;
+  bool answered; /* the status line arrived */
+  char why[128]; /* why the callback stopped the transfer */
 };
 
 static void
@@ -753,6 +768,8 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
   if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
     const char *sp = memchr(data, ' ', len);
     req_reset_response(q);
+    q->answered = true;
+    q->progress_ms = now_ms();
     if (sp != NULL && (size_t)(sp - data) + 4 <= len && isdigit((unsigned char)sp[1]) &&
         isdigit((unsigned char)sp[2]) && isdigit((unsigned char)sp[3]))
       q->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
@@ -934,6 +951,55 @@ debug_log(struct registry *r, const char *method, const char *url, const struct 
   buf_release(&b);
 }
 
+static void
+fmt_ms(char *out, size_t len, int64_t ms)
+{
+  if (ms % 1000 == 0)
+    snprintf(out, len, "%llds", (long long)(ms / 1000));
+  else
+    snprintf(out, len, "%.1fs", (double)ms / 1000.0);
+}
+
+/* The deadlines curl has no option for: first byte, stall, cancellation and
+ * the command's own --timeout. Returning non-zero aborts the transfer. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+            curl_off_t ulnow)
+{
+  struct req *q = arg;
+  int64_t now = now_ms();
+  char d[32];
+
+  (void)dltotal;
+  (void)ultotal;
+  (void)ulnow;
+  if (q->cancel != NULL && *q->cancel) {
+    snprintf(q->why, sizeof(q->why), "cancelled: another endpoint answered first");
+    return 1;
+  }
+  if (q->r->deadline_ms > 0 && now >= q->r->deadline_ms) {
+    snprintf(q->why, sizeof(q->why), "the command's --timeout ran out");
+    return 1;
+  }
+  if (!q->answered) {
+    if (now - q->started_ms >= q->r->first_byte_timeout_ms) {
+      fmt_ms(d, sizeof(d), q->r->first_byte_timeout_ms);
+      snprintf(q->why, sizeof(q->why), "timed out after %s without an answer", d);
+      return 1;
+    }
+    return 0;
+  }
+  if (dlnow != q->last_dlnow) {
+    q->last_dlnow = dlnow;
+    q->progress_ms = now;
+  } else if (now - q->progress_ms >= q->r->stall_timeout_ms) {
+    fmt_ms(d, sizeof(d), q->r->stall_timeout_ms);
+    snprintf(q->why, sizeof(q->why), "stalled: no data for %s", d);
+    return 1;
+  }
+  return 0;
+}
+
 /* One request to URL, no redirect followed. With AUTH (a whole Authorization
  * value) sent. Returns -1 on a transport failure or a sink error. */
 static int
@@ -981,9 +1047,18 @@ perform_once(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
   lc.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   lc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   lc.easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
-  lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
-  lc.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
-  lc.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_SECONDS);
+  lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                 ep->connect_timeout_ms > 0 ? (long)ep->connect_timeout_ms
+                                            : r->connect_timeout_ms);
+  q->r = r;
+  q->started_ms = start;
+  q->progress_ms = start;
+  q->last_dlnow = 0;
+  q->answered = false;
+  q->why[0] = '\0';
+  lc.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  lc.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  lc.easy_setopt(h, CURLOPT_XFERINFODATA, q);
   lc.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   lc.easy_setopt(h, CURLOPT_HEADERDATA, q);
   lc.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -1024,6 +1099,9 @@ perform_once(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
   } else if (rc == CURLE_WRITE_ERROR && q->too_large) {
     debug_log(r, q->method, url, &sent, q->status, "too large", now_ms() - start);
     ret = error_setc(err, ERR_EXHAUSTED, "response larger than %zu bytes", q->body_max);
+  } else if (rc == CURLE_ABORTED_BY_CALLBACK && q->why[0]) {
+    debug_log(r, q->method, url, &sent, q->status, q->why, now_ms() - start);
+    ret = error_setc(err, ERR_DEADLINE, "%s", q->why);
   } else if (rc != CURLE_OK) {
     const char *msg = errbuf[0] ? errbuf : lc.easy_strerror(rc);
     debug_log(r, q->method, url, &sent, q->status, msg, now_ms() - start);
@@ -1323,11 +1401,12 @@ sha256_hex(const void *data, size_t len)
 
 static int
 resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const char *repo,
-            const char *object, bool by_digest, struct registry_desc *out, struct error **err)
+            const char *object, bool by_digest, const volatile int *cancel,
+            struct registry_desc *out, struct error **err)
 {
   cleanup_free char *url = registry_url(ep, repo, "manifests", object);
   cleanup_free char *mt = NULL;
-  struct req q = {.method = "HEAD", .accept = RESOLVE_ACCEPT, .sink_limit = -1};
+  struct req q = {.method = "HEAD", .accept = RESOLVE_ACCEPT, .sink_limit = -1, .cancel = cancel};
   int ret = -1;
 
   if (perform_authed(r, h, ep, repo, url, &q, err) < 0)
@@ -1418,6 +1497,45 @@ failures_error(struct failures *f, const char *what, struct error **err)
   return ret;
 }
 
+/* One resolve attempt on its own thread, for hedging. */
+struct attempt {
+  struct registry *r;
+  const struct registry_ep *ep;
+  const char *repo;
+  const char *object;
+  bool by_digest;
+  volatile int cancel;
+  bool started, done;
+  int rc;
+  struct registry_desc desc;
+  struct error *err;
+  pthread_t thread;
+  pthread_mutex_t *mu;
+  pthread_cond_t *cond;
+};
+
+static void *
+attempt_run(void *arg)
+{
+  struct attempt *a = arg;
+  CURL *h = handle_get(a->r);
+  struct error *e = NULL;
+  int rc;
+
+  if (h == NULL)
+    rc = error_setc(&e, ERR_INTERNAL, "curl_easy_init failed");
+  else
+    rc = resolve_one(a->r, h, a->ep, a->repo, a->object, a->by_digest, &a->cancel, &a->desc, &e);
+  handle_put(a->r, h);
+  pthread_mutex_lock(a->mu);
+  a->rc = rc;
+  a->err = e;
+  a->done = true;
+  pthread_cond_broadcast(a->cond);
+  pthread_mutex_unlock(a->mu);
+  return NULL;
+}
+
 int
 registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps, const char *repo,
                  const char *ref_object, struct registry_desc *out, size_t *served_by,
@@ -1428,30 +1546,115 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
   cleanup_free char *what =
       xasprintf("resolve \"%s%s%s\"", repo, by_digest ? "@" : ":", ref_object);
   struct failures f = {BUF_INIT, 0, 0, ERR_UNAVAILABLE};
-  CURL *h;
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t cond;
+  pthread_condattr_t ca;
+  struct attempt *at;
+  size_t n = 0, next = 0, winner = SIZE_MAX;
+  int64_t last_start = 0;
 
   memset(out, 0, sizeof(*out));
   if (by_digest && !registry_digest_valid(ref_object))
     return error_setc(err, ERR_INVALID, "%s: unsupported digest", what);
   if (lc_ready(err) < 0)
     return error_wrap(err, "%s", what);
-  h = handle_get(r);
-  if (h == NULL)
-    return error_setc(err, ERR_INTERNAL, "%s: curl_easy_init failed", what);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&cond, &ca);
+  pthread_condattr_destroy(&ca);
+  at = xcalloc(n_eps ? n_eps : 1, sizeof(*at));
   for (size_t i = 0; i < n_eps; i++) {
-    struct error *e = NULL;
     if ((eps[i].caps & need) != need)
       continue;
-    if (resolve_one(r, h, &eps[i], repo, ref_object, by_digest, out, &e) == 0) {
-      handle_put(r, h);
-      buf_release(&f.text);
-      if (served_by)
-        *served_by = i;
-      return 0;
-    }
-    failures_add(&f, &eps[i], e);
+    at[n] = (struct attempt){.r = r, .ep = &eps[i], .repo = repo, .object = ref_object,
+                             .by_digest = by_digest, .mu = &mu, .cond = &cond};
+    n++;
   }
-  handle_put(r, h);
+
+  pthread_mutex_lock(&mu);
+  for (;;) {
+    /* The first good answer wins; among answers that came in together, the
+     * earlier endpoint's. */
+    for (size_t k = 0; k < next && winner == SIZE_MAX; k++)
+      if (at[k].done && at[k].err == NULL)
+        winner = k;
+    if (winner != SIZE_MAX)
+      break;
+    {
+      bool all_done = next == n;
+      for (size_t k = 0; k < next; k++)
+        all_done = all_done && at[k].done;
+      if (all_done)
+        break;
+    }
+    /* start the next endpoint now when every started one has failed, or
+     * when the hedge delay has passed */
+    if (next < n) {
+      bool any_running = false;
+      for (size_t k = 0; k < next; k++)
+        any_running = any_running || !at[k].done;
+      if (!any_running || now_ms() - last_start >= r->hedge_delay_ms) {
+        if (next > 0 && any_running && r->debug)
+          fprintf(stderr, "ctrx: registry %s is slow to answer; also asking %s\n",
+                  at[next - 1].ep->base, at[next].ep->base);
+        if (pthread_create(&at[next].thread, NULL, attempt_run, &at[next]) == 0) {
+          at[next].started = true;
+        } else {
+          at[next].done = true;
+          error_setc(&at[next].err, ERR_INTERNAL, "cannot start a thread");
+        }
+        next++;
+        last_start = now_ms();
+        continue;
+      }
+    }
+    {
+      struct timespec ts;
+      int64_t wake = next < n ? last_start + r->hedge_delay_ms : now_ms() + 1000;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      int64_t left = wake - now_ms();
+      if (left < 1)
+        left = 1;
+      ts.tv_sec += left / 1000;
+      ts.tv_nsec += (left % 1000) * 1000000L;
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&cond, &mu, &ts);
+    }
+  }
+  for (size_t k = 0; k < next; k++)
+    if (k != winner)
+      at[k].cancel = 1;
+  pthread_mutex_unlock(&mu);
+  for (size_t k = 0; k < next; k++)
+    if (at[k].started)
+      pthread_join(at[k].thread, NULL);
+
+  for (size_t k = 0; k < n; k++) {
+    if (k == winner) {
+      *out = at[k].desc;
+      if (served_by)
+        *served_by = (size_t)(at[k].ep - eps);
+      continue;
+    }
+    registry_desc_release(&at[k].desc);
+    if (k < next && at[k].err != NULL) {
+      /* a loser cancelled after the winner answered is not a failure */
+      if (winner == SIZE_MAX)
+        failures_add(&f, at[k].ep, at[k].err);
+      else
+        error_free(at[k].err);
+    }
+  }
+  free(at);
+  pthread_cond_destroy(&cond);
+  pthread_mutex_destroy(&mu);
+  if (winner != SIZE_MAX) {
+    buf_release(&f.text);
+    return 0;
+  }
   return failures_error(&f, what, err);
 }
 

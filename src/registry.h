@@ -25,6 +25,7 @@ struct registry_ep {
   char *client_cert;    /* PEM client certificate, NULL for none */
   char *client_key;     /* its key; NULL: in client_cert */
   struct strv headers;  /* "Name: value" lines */
+  int64_t connect_timeout_ms; /* hosts.toml dial_timeout; 0: the registry's default */
 };
 
 struct registry_opts {
@@ -32,8 +33,18 @@ struct registry_opts {
   const char *user_agent; /* NULL: "ctrx/<version>" */
   bool debug;             /* log each request (endpoint, status, time) to stderr,
                              Authorization values redacted */
-  int64_t connect_timeout_ms; /* 0: default */
+  int64_t connect_timeout_ms;    /* TCP/TLS connect; 0: REGISTRY_CONNECT_TIMEOUT_MS */
+  int64_t first_byte_timeout_ms; /* no response this long after the request; 0: default */
+  int64_t stall_timeout_ms;      /* no body bytes this long mid-transfer; 0: default */
+  int64_t hedge_delay_ms;        /* resolve: start the next endpoint after this; 0: default */
+  int64_t deadline_ms;           /* absolute (now_ms clock) end of everything, 0: none */
 };
+
+/* Defaults of the per-endpoint deadlines (DESIGN.md §4). */
+#define REGISTRY_CONNECT_TIMEOUT_MS 5000
+#define REGISTRY_FIRST_BYTE_TIMEOUT_MS 10000
+#define REGISTRY_STALL_TIMEOUT_MS 15000
+#define REGISTRY_HEDGE_DELAY_MS 500
 
 struct registry_desc {
   char *media_type;
@@ -46,7 +57,9 @@ struct registry;
 int registry_new(const struct registry_opts *opts, struct registry **out, struct error **err);
 void registry_free(struct registry *r);
 
-/* Resolve REF_OBJECT (a tag, or a "sha256:…" digest) of repository REPO
+/* Resolve REF_OBJECT (hedged: when an endpoint is slow to answer, the next
+ * one starts after hedge_delay_ms and the first good answer wins, the earlier
+ * endpoint among answers that are there together)  (a tag, or a "sha256:…" digest) of repository REPO
  * ("library/busybox") into the root descriptor: HEAD manifests/<obj> with the
  * OCI + Docker Accept list, falling back to GET; endpoints in order, those with
  * pull+resolve for a tag (pull for a digest). *served_by is the index of the
