@@ -42,6 +42,7 @@ e2e_sh(struct e2e_out *o, const char *stdin_data, const char *fmt, ...)
   pid_t pid;
   int st = 0;
 
+  e2e_out_release(o);
   va_start(ap, fmt);
   cmd = xvasprintf(fmt, ap);
   va_end(ap);

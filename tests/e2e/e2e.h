@@ -16,7 +16,8 @@ struct e2e_out {
 const char *e2e_env(const char *name);
 /* Run `sh -c CMD` with CTRX set to the binary under test, ADDR to the test
  * containerd's socket, CTR to the real ctr and REG to the test registry;
- * stdin_data (NULL: /dev/null) is written to its stdin. */
+ * stdin_data (NULL: /dev/null) is written to its stdin. *o (zeroed, or the
+ * output of an earlier call, which is released) receives the output. */
 int e2e_sh(struct e2e_out *o, const char *stdin_data, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void e2e_out_release(struct e2e_out *o);
