@@ -5,14 +5,25 @@
 #   make demo            deps if missing, build, the main job on a throwaway containerd
 #   make bench           ctrx against ctr, side by side
 #   make install PREFIX=/usr/local
-#   SANITIZE=address,undefined   build for the sanitizers
+#   make fuzz            every tests/fuzz/fuzz_*.c for FUZZ_SECONDS each (clang, libFuzzer)
+#   make leakcheck       valgrind over a real pull and run on a throwaway test bed
+#   make lint            cppcheck and clang-tidy (.clang-tidy), warnings are errors
+#   SANITIZE=address,undefined   build for the sanitizers, in build-san/ (B=) with the
+#                        binary at build-san/ctrx; unit and e2e then test that build
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 DEVELOPER ?= 1
 SANITIZE ?=
+# A sanitized build keeps its objects apart from the normal one.
+ifeq ($(SANITIZE),)
 B ?= build
+else
+B ?= build-san
+endif
+# The binary make builds and the end-to-end suites run.
+CTRX_BIN := $(if $(SANITIZE),$(B)/ctrx,ctrx)
 FUZZ_SECONDS ?= 20
 
 PKGS := libnghttp2 libprotobuf-c jansson libcrypto
@@ -30,6 +41,9 @@ endif
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
+# Any report fails the run it happens in (tests, e2e, ctrx itself).
+export ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1:check_initialization_order=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread
 
@@ -60,10 +74,14 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 .PHONY: all deps deps-if-missing unit e2e check demo bench install clean format format-check lint fuzz
 .SECONDARY:
 
-all: ctrx
+all: $(CTRX_BIN)
 
-ctrx: $(MAIN_O) $(B)/libctrx.a
+$(CTRX_BIN): $(MAIN_O) $(B)/libctrx.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+ifneq ($(CTRX_BIN),ctrx)
+.PHONY: ctrx
+ctrx: $(CTRX_BIN)
+endif
 
 $(B)/libctrx.a: $(CORE_O)
 	@rm -f $@
@@ -119,11 +137,11 @@ $(B)/e2e-tests: $(E2E_O) $(B)/libctrx.a
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 
-e2e: ctrx $(B)/e2e-tests
-	tests/testbed/run-e2e $(B)/e2e-tests
+e2e: $(CTRX_BIN) $(B)/e2e-tests
+	CTRX_BIN=$(abspath $(CTRX_BIN)) tests/testbed/run-e2e $(B)/e2e-tests
 
 check: deps-if-missing
-	$(MAKE) ctrx $(B)/unit-tests $(B)/e2e-tests
+	$(MAKE) $(CTRX_BIN) $(B)/unit-tests $(B)/e2e-tests
 	$(MAKE) unit
 	$(MAKE) e2e
 
@@ -158,6 +176,6 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
 
 clean:
-	rm -rf $(B) ctrx
+	rm -rf $(B) build build-san ctrx
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
