@@ -1,6 +1,7 @@
 #include "pull.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -9,6 +10,7 @@
 #include <sys/utsname.h>
 
 #include "ctd.h"
+#include "health.h"
 #include "hosts.h"
 #include "ref.h"
 
@@ -54,6 +56,7 @@ struct pull {
   struct registry *reg;
   struct registry_ep *eps;
   size_t n_eps;
+  struct health *health;
   char *lease;
   char *repo;        /* "library/busybox" */
   char *source_key;  /* containerd.io/distribution.source.<host without port> */
@@ -77,6 +80,43 @@ emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *di
     p->o->on_event(&ev, p->o->arg);
     pthread_mutex_unlock(&p->mu);
   }
+}
+
+static void
+note(struct pull *p, enum pull_event_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+note(struct pull *p, enum pull_event_kind kind, const char *fmt, ...)
+{
+  va_list ap;
+  cleanup_free char *msg = NULL;
+
+  va_start(ap, fmt);
+  msg = xvasprintf(fmt, ap);
+  va_end(ap);
+  emit(p, kind, msg, NULL, 0, NULL, false);
+}
+
+/* Endpoint indices in the order to try them: those that failed recently last. */
+static void
+endpoint_order(struct pull *p, size_t *order)
+{
+  const char **bases = xcalloc(p->n_eps, sizeof(char *));
+
+  for (size_t i = 0; i < p->n_eps; i++)
+    bases[i] = p->eps[i].base;
+  health_order(p->health, bases, p->n_eps, order);
+  free(bases);
+}
+
+static void
+on_endpoint_failure(const char *base, const struct error *e, void *arg)
+{
+  struct pull *p = arg;
+
+  health_failed(p->health, base);
+  note(p, PULL_NOTE, "%s failed (%s): it is tried last for a while", base, e->msg);
 }
 
 void
@@ -224,7 +264,8 @@ read_back(struct pull *p, const struct registry_desc *d, struct buf *keep, struc
 /* Put one blob into the content store. keep, when not NULL, receives its bytes
  * (manifests and configs are parsed from them). */
 static int
-put_blob(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, bool retried,
+              struct error **err)
 {
   cleanup_free char *ref = xasprintf("%s-%s", ref_prefix(d->media_type), d->digest);
   struct sink_state s = {.keep = keep, .limit = d->size};
@@ -252,36 +293,89 @@ put_blob(struct pull *p, const struct registry_desc *d, struct buf *keep, struct
       return -1;
   }
   if (offset < d->size) {
-    /* Bytes are checked against the digest as they stream when the blob starts
-     * here; a resumed ingest is checked by containerd at commit. */
+    size_t *order = xcalloc(p->n_eps, sizeof(size_t));
+    struct buf failures = BUF_INIT;
+    size_t k = 0;
+    bool done = false;
+
+    endpoint_order(p, order);
+    /* Endpoints in health order. A short body, a reset or a stall keeps what
+     * came and resumes from the next endpoint with Range; a digest mismatch
+     * throws the whole blob away and starts it again from the next one. */
     if (offset == 0) {
       s.md = EVP_MD_CTX_new();
       EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
     }
     s.received = offset;
-    if (registry_fetch(p->reg, p->eps, p->n_eps, p->repo, d, offset, sink, &s, &served, err) < 0)
-      goto out;
-    if (s.received != d->size) {
-      error_setc(err, ERR_DATA_LOSS, "blob %s: got %" PRId64 " of %" PRId64 " bytes", d->digest,
-                 s.received, d->size);
+    for (k = 0; k < p->n_eps && !done; k++) {
+      const struct registry_ep *ep = &p->eps[order[k]];
+      struct error *e = NULL;
+      int64_t from = s.received;
+
+      if (registry_fetch(p->reg, ep, 1, p->repo, d, from, sink, &s, NULL, &e) == 0 &&
+          s.received != d->size)
+        error_setc(&e, ERR_DATA_LOSS, "short body: %" PRId64 " of %" PRId64 " bytes",
+                   s.received, d->size);
+      if (e == NULL && s.md) {
+        cleanup_free char *got = md_hex(s.md);
+        if (strcmp(got, d->digest) != 0) {
+          error_setc(&e, ERR_DATA_LOSS, "digest mismatch: got %s", got);
+          /* Nothing unverified is kept: start the blob over. */
+          ctd_writer_free(s.w);
+          s.w = NULL;
+          ctd_content_abort(p->c, ref, NULL);
+          if (ctd_writer_open(p->c, p->lease, ref, d->size, d->digest, &s.w, &offset, &exists,
+                              err) < 0) {
+            buf_release(&failures);
+            free(order);
+            goto out;
+          }
+          s.received = 0;
+          buf_release(&s.chunk);
+          if (keep)
+            keep->len = 0;
+          EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
+        }
+      }
+      if (e == NULL) {
+        served = order[k];
+        health_ok(p->health, ep->base);
+        done = true;
+        break;
+      }
+      if (e->code != ERR_NOT_FOUND && e->code != ERR_UNAUTHENTICATED) {
+        health_failed(p->health, ep->base);
+        note(p, PULL_NOTE, "%s: %s from %s failed after %" PRId64 " bytes: %s", d->digest,
+             ref_prefix(d->media_type), ep->base, s.received - from, e->msg);
+      }
+      buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", ep->base, e->msg);
+      error_free(e);
+    }
+    free(order);
+    if (!done) {
+      error_setc(err, ERR_UNAVAILABLE, "fetch %s: %s", d->digest,
+                 failures.len ? failures.data : "no endpoint");
+      buf_release(&failures);
       goto out;
     }
+    buf_release(&failures);
     if (s.chunk.len > 0 && ctd_writer_write(s.w, s.chunk.data, s.chunk.len, err) < 0)
       goto out;
-    if (s.md) {
-      cleanup_free char *got = md_hex(s.md);
-      if (strcmp(got, d->digest) != 0) {
-        error_setc(err, ERR_DATA_LOSS, "blob %s: the registry sent bytes with digest %s",
-                   d->digest, got);
-        ctd_writer_free(s.w);
-        s.w = NULL;
-        ctd_content_abort(p->c, ref, NULL);
-        goto out;
-      }
-    }
   }
-  if (ctd_writer_commit(s.w, d->size, d->digest, err) < 0)
+  if (ctd_writer_commit(s.w, d->size, d->digest, err) < 0) {
+    if (s.md == NULL && offset > 0 && offset < d->size && !retried) {
+      /* A resumed ingest held bytes we could not check, and containerd found
+       * the blob wrong: drop it and fetch the whole blob once more. */
+      note(p, PULL_NOTE, "%s: resumed data did not verify, fetching it again", d->digest);
+      error_freep(err);
+      ctd_writer_free(s.w);
+      s.w = NULL;
+      ctd_content_abort(p->c, ref, NULL);
+      buf_release(&s.chunk);
+      return put_blob_once(p, d, keep, true, err);
+    }
     goto out;
+  }
   /* Shared from another namespace: nothing came over the wire to keep. */
   if (keep && keep->len == 0 && read_back(p, d, keep, err) < 0)
     goto out;
@@ -294,6 +388,12 @@ out:
   buf_release(&s.chunk);
   ctd_writer_free(s.w);
   return rv;
+}
+
+static int
+put_blob(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+{
+  return put_blob_once(p, d, keep, false, err);
 }
 
 /* Set labels on a blob; values NULL-free. */
@@ -492,6 +592,7 @@ endpoints_for(struct pull *p, const char *registry, struct error **err)
               (h->caps & HOSTS_CAP_RESOLVE ? REGISTRY_RESOLVE : 0) |
               (h->caps & HOSTS_CAP_PUSH ? REGISTRY_PUSH : 0);
     e->skip_verify = p->o->skip_verify == 1 ? 1 : h->skip_verify;
+    e->connect_timeout_ms = h->dial_timeout_ms > 0 ? h->dial_timeout_ms : 0;
     for (size_t j = 0; j < h->ca.n; j++)
       strv_push(&e->ca_files, h->ca.v[j]);
     if (h->n_clients > 0) {
@@ -588,8 +689,19 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
       hl = (size_t)(colon - host);
     p.source_key = xasprintf(LABEL_SOURCE "%.*s", (int)hl, host);
   }
-  if (endpoints_for(&p, ref.domain, err) < 0 || registry_new(&o->registry, &p.reg, err) < 0)
-    goto out_wrap;
+  {
+    char *warning = NULL;
+    struct registry_opts ro = o->registry;
+    p.health = health_load(o->state_path, &warning);
+    if (warning) {
+      note(&p, PULL_WARNING, "%s", warning);
+      free(warning);
+    }
+    ro.on_endpoint_failure = on_endpoint_failure;
+    ro.failure_arg = &p;
+    if (endpoints_for(&p, ref.domain, err) < 0 || registry_new(&ro, &p.reg, err) < 0)
+      goto out_wrap;
+  }
   if (o->snapshotter && *o->snapshotter) {
     p.snapshotter = xstrdup(o->snapshotter);
   } else {
@@ -600,9 +712,28 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
       p.snapshotter = xstrdup("overlayfs");
   }
 
-  if (registry_resolve(p.reg, p.eps, p.n_eps, p.repo, ref.digest ? ref.digest : ref.tag, &root,
-                       &served, err) < 0)
-    goto out_wrap;
+  {
+    size_t *order = xcalloc(p.n_eps, sizeof(size_t));
+    struct registry_ep *ordered = xcalloc(p.n_eps, sizeof(*ordered));
+    endpoint_order(&p, order);
+    for (size_t i = 0; i < p.n_eps; i++) {
+      int64_t ago = health_failed_ago(p.health, p.eps[i].base);
+      ordered[i] = p.eps[order[i]];
+      if (ago >= 0 && p.n_eps > 1)
+        note(&p, PULL_NOTE, "%s failed %" PRId64 "s ago: trying it last", p.eps[i].base, ago);
+    }
+    rv = registry_resolve(p.reg, ordered, p.n_eps, p.repo, ref.digest ? ref.digest : ref.tag,
+                          &root, &served, err);
+    if (rv == 0) {
+      served = order[served];
+      health_ok(p.health, p.eps[served].base);
+    }
+    free(ordered);
+    free(order);
+    if (rv < 0)
+      goto out_wrap;
+    rv = -1;
+  }
   emit(&p, PULL_RESOLVED, ref_prefix(root.media_type), root.digest, root.size,
        p.eps[served].base, false);
   res->endpoint = xstrdup(p.eps[served].base);
@@ -768,6 +899,14 @@ out:
     registry_ep_release(&p.eps[i]);
   free(p.eps);
   registry_free(p.reg);
+  if (p.health) {
+    struct error *e = NULL;
+    if (health_save(p.health, &e) < 0) {
+      note(&p, PULL_NOTE, "cannot keep endpoint health: %s", e->msg);
+      error_free(e);
+    }
+    health_free(p.health);
+  }
   error_free(p.first_err);
   free(p.lease);
   free(p.repo);

@@ -17,6 +17,8 @@ enum pull_event_kind {
   PULL_RESOLVED, /* root descriptor known: digest, endpoint */
   PULL_BLOB,     /* a blob is in the store: digest, size, what ("layer", "config", …) */
   PULL_UNPACKED, /* a layer applied: digest = chain ID */
+  PULL_WARNING,  /* what: a message for the user */
+  PULL_NOTE,     /* what: a detail for --debug (endpoint order, failover) */
 };
 
 struct pull_event {
@@ -35,6 +37,7 @@ struct pull_opts {
   const char *snapshotter;     /* NULL: namespace default, else overlayfs */
   const struct strv *labels;   /* image labels "k=v" */
   const struct strv *dirs;     /* hosts directory chain */
+  const char *state_path;      /* endpoint health file; NULL: health_default_path() */
   int max_concurrent;          /* parallel layer downloads; 0: 4 */
   bool plain_http;             /* default endpoint over http (ctr --plain-http) */
   int skip_verify;             /* -1 unset, 1: ctr --skip-verify for every endpoint */

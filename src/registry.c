@@ -111,6 +111,8 @@ struct registry {
   int64_t stall_timeout_ms;
   int64_t hedge_delay_ms;
   int64_t deadline_ms;
+  void (*on_failure)(const char *base, const struct error *e, void *arg);
+  void *failure_arg;
   struct auth_entry *auth;
   size_t n_auth;
   struct ca_entry **cas;
@@ -141,6 +143,8 @@ registry_new(const struct registry_opts *opts, struct registry **out, struct err
       opts->stall_timeout_ms > 0 ? opts->stall_timeout_ms : REGISTRY_STALL_TIMEOUT_MS;
   r->hedge_delay_ms = opts->hedge_delay_ms > 0 ? opts->hedge_delay_ms : REGISTRY_HEDGE_DELAY_MS;
   r->deadline_ms = opts->deadline_ms;
+  r->on_failure = opts->on_endpoint_failure;
+  r->failure_arg = opts->failure_arg;
   *out = r;
   return 0;
 }
@@ -1641,7 +1645,12 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
     }
     registry_desc_release(&at[k].desc);
     if (k < next && at[k].err != NULL) {
-      /* a loser cancelled after the winner answered is not a failure */
+      const struct error *e = at[k].err;
+      /* a loser cancelled after the winner answered is not unwell */
+      bool cancelled = at[k].cancel && str_has_prefix(e->msg, "cancelled");
+      if (!cancelled && r->on_failure && e->code != ERR_NOT_FOUND &&
+          e->code != ERR_UNAUTHENTICATED && e->code != ERR_INVALID)
+        r->on_failure(at[k].ep->base, e, r->failure_arg);
       if (winner == SIZE_MAX)
         failures_add(&f, at[k].ep, at[k].err);
       else
@@ -1726,4 +1735,66 @@ registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps, 
   }
   handle_put(r, h);
   return failures_error(&f, what, err);
+}
+
+int
+registry_probe(struct registry *r, const struct registry_ep *ep, struct registry_probe *out)
+{
+  cleanup_free char *url = NULL;
+  struct req q = {.method = "GET", .body_max = MAX_ERROR_BODY, .sink_limit = -1};
+  struct error *e = NULL;
+  int64_t t0 = now_ms();
+  bool https = str_has_prefix(ep->base, "https://");
+  long ver = 0;
+  CURL *h;
+
+  memset(out, 0, sizeof(*out));
+  if (lc_ready(&e) < 0 || (h = handle_get(r)) == NULL) {
+    out->error = xstrdup(e ? e->msg : "curl_easy_init failed");
+    out->tls = xstrdup("-");
+    error_free(e);
+    return -1;
+  }
+  if (ep->ns != NULL && ep->ns[0] != '\0') {
+    cleanup_free char *ns = registry_query_escape(ep->ns);
+    url = xasprintf("%s/?ns=%s", ep->base, ns);
+  } else {
+    url = xasprintf("%s/", ep->base);
+  }
+  perform(r, h, ep, url, NULL, &q, &e);
+  out->latency_ms = now_ms() - t0;
+  out->status = q.status;
+  if (lc.easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver) == CURLE_OK && q.status > 0)
+    snprintf(out->http_version, sizeof(out->http_version), "%s",
+             ver == CURL_HTTP_VERSION_2_0 ? "2" : ver == CURL_HTTP_VERSION_3 ? "3"
+                                              : ver == CURL_HTTP_VERSION_1_0 ? "1.0"
+                                                                              : "1.1");
+  if (!https)
+    out->tls = xstrdup("plain http");
+  else if (e != NULL && q.status == 0)
+    out->tls = xasprintf("failed: %s", e->msg);
+  else
+    out->tls = xstrdup(ep->skip_verify == 1 ? "not verified (skip_verify)" : "verified");
+  if (e != NULL) {
+    out->error = xstrdup(e->msg);
+  } else if (q.status == 200 || q.status == 401) {
+    out->alive = true;
+  } else {
+    struct error *se = NULL;
+    status_error(&q, &se);
+    out->error = xstrdup(se->msg);
+    error_free(se);
+  }
+  error_free(e);
+  req_release(&q);
+  handle_put(r, h);
+  return out->alive ? 0 : -1;
+}
+
+void
+registry_probe_release(struct registry_probe *p)
+{
+  free(p->tls);
+  free(p->error);
+  memset(p, 0, sizeof(*p));
 }

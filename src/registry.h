@@ -38,6 +38,10 @@ struct registry_opts {
   int64_t stall_timeout_ms;      /* no body bytes this long mid-transfer; 0: default */
   int64_t hedge_delay_ms;        /* resolve: start the next endpoint after this; 0: default */
   int64_t deadline_ms;           /* absolute (now_ms clock) end of everything, 0: none */
+  /* Called (from any thread) when an endpoint fails in a way that says it is
+   * unwell: no connection, a deadline, a reset, a 5xx. Not for 404 or 401. */
+  void (*on_endpoint_failure)(const char *base, const struct error *e, void *arg);
+  void *failure_arg;
 };
 
 /* Defaults of the per-endpoint deadlines (DESIGN.md §4). */
@@ -76,6 +80,19 @@ typedef int (*registry_sink)(const void *data, size_t len, void *arg, struct err
 int registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps,
                    const char *repo, const struct registry_desc *desc, int64_t offset,
                    registry_sink sink, void *arg, size_t *served_by, struct error **err);
+
+/* A health probe of one endpoint: GET <base>/ (with ?ns=). An answer of 200,
+ * or a 401 asking for credentials, means the endpoint is alive. */
+struct registry_probe {
+  bool alive;
+  long status;          /* HTTP status, 0 when none came */
+  int64_t latency_ms;   /* until the answer (or the failure) */
+  char http_version[8]; /* "1.1", "2", "" when none */
+  char *tls;            /* "verified", "not verified (skip_verify)", "plain http", or why TLS failed */
+  char *error;          /* why it is not alive, NULL when it is */
+};
+int registry_probe(struct registry *r, const struct registry_ep *ep, struct registry_probe *out);
+void registry_probe_release(struct registry_probe *p);
 
 void registry_desc_release(struct registry_desc *d);
 void registry_ep_release(struct registry_ep *e);

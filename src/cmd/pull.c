@@ -25,6 +25,9 @@ enum {
   P_PRINT_CHAINID,
   P_DRY_RUN,
   P_QUIET,
+  P_MIRROR_CONNECT,
+  P_MIRROR_FIRST_BYTE,
+  P_MIRROR_STALL,
 };
 
 static const struct flag pull_flags[] = {
@@ -39,6 +42,9 @@ static const struct flag pull_flags[] = {
     {"print-chainid", FLAG_BOOL, P_PRINT_CHAINID},
     {"dry-run", FLAG_BOOL, P_DRY_RUN},
     {"q quiet", FLAG_BOOL, P_QUIET},
+    {"mirror-connect-timeout", FLAG_VALUE, P_MIRROR_CONNECT},
+    {"mirror-first-byte-timeout", FLAG_VALUE, P_MIRROR_FIRST_BYTE},
+    {"mirror-stall-timeout", FLAG_VALUE, P_MIRROR_STALL},
     {NULL, FLAG_BOOL, 0},
 };
 
@@ -50,8 +56,9 @@ struct pull_cmd {
   int64_t max;
   bool plain_http, skip_verify, print_chainid, dry_run, quiet;
   const char *user;
-  bool tty;
+  bool debug;
   int64_t t0;
+  int64_t connect_ms, first_byte_ms, stall_ms; /* 0: config, else defaults */
 };
 
 static int
@@ -76,6 +83,20 @@ pull_flag(int id, const char *v, void *data, struct error **err)
   case P_HOSTS_DIR:
     strv_push(&pc->hosts_dirs, v);
     return 0;
+  case P_MIRROR_CONNECT:
+  case P_MIRROR_FIRST_BYTE:
+  case P_MIRROR_STALL: {
+    int64_t ms;
+    if (parse_duration_ms(v, &ms) < 0 || ms <= 0)
+      return error_setc(err, ERR_USAGE, "invalid duration \"%s\" for a mirror timeout", v);
+    if (id == P_MIRROR_CONNECT)
+      pc->connect_ms = ms;
+    else if (id == P_MIRROR_FIRST_BYTE)
+      pc->first_byte_ms = ms;
+    else
+      pc->stall_ms = ms;
+    return 0;
+  }
   case P_MAX:
     if (parse_int64(v, 10, &pc->max) < 0 || pc->max < 0)
       return error_setc(err, ERR_USAGE,
@@ -114,7 +135,7 @@ on_event(const struct pull_event *ev, void *arg)
   struct pull_cmd *pc = arg;
   char size[32];
 
-  if (pc->quiet)
+  if (pc->quiet && ev->kind != PULL_WARNING && !(ev->kind == PULL_NOTE && pc->debug))
     return;
   human(ev->size, size, sizeof(size));
   switch (ev->kind) {
@@ -127,6 +148,13 @@ on_event(const struct pull_event *ev, void *arg)
     break;
   case PULL_UNPACKED:
     fprintf(stderr, "unpacked  %s\n", ev->digest);
+    break;
+  case PULL_WARNING:
+    fprintf(stderr, "ctrx: warning: %s\n", ev->what);
+    break;
+  case PULL_NOTE:
+    if (pc->debug)
+      fprintf(stderr, "ctrx: %s\n", ev->what);
     break;
   }
 }
@@ -146,6 +174,27 @@ dry_run(const char *name, const struct hosts_config *hc)
            hc->endpoints.v[i].ns ? hc->registry : "");
   }
   return 0;
+}
+
+/* Mirror deadlines: flags, else the ctrx config's [mirror], else defaults. */
+static void
+registry_opts_for(struct cli *cli, const struct pull_cmd *pc, struct registry_opts *ro)
+{
+  const struct ctrx_config *cfg = NULL;
+
+  if (cli_config(cli, &cfg, NULL) < 0)
+    cfg = NULL;
+  ro->debug = cli->g.debug;
+  ro->deadline_ms = cli->deadline_ms;
+  ro->connect_timeout_ms = pc->connect_ms ? pc->connect_ms
+                           : cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms
+                                                                : 0;
+  ro->first_byte_timeout_ms = pc->first_byte_ms ? pc->first_byte_ms
+                              : cfg && cfg->first_byte_timeout_ms > 0 ? cfg->first_byte_timeout_ms
+                                                                      : 0;
+  ro->stall_timeout_ms = pc->stall_ms ? pc->stall_ms
+                         : cfg && cfg->stall_timeout_ms > 0 ? cfg->stall_timeout_ms
+                                                            : 0;
 }
 
 static int
@@ -182,7 +231,8 @@ cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char 
   o.snapshotter = snapshotter;
   o.dirs = &dirs;
   o.skip_verify = -1;
-  o.registry.debug = cli->g.debug;
+  pc.debug = cli->g.debug;
+  registry_opts_for(cli, &pc, &o.registry);
   o.on_event = on_event;
   o.arg = &pc;
   rv = pull_image(conn, &o, &res, err);
@@ -247,8 +297,9 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
   o.max_concurrent = (int)(pc.max > 32 ? 32 : pc.max);
   o.plain_http = pc.plain_http;
   o.skip_verify = pc.skip_verify ? 1 : -1;
+  pc.debug = cli->g.debug;
+  registry_opts_for(cli, &pc, &o.registry);
   o.registry.user = pc.user;
-  o.registry.debug = cli->g.debug;
   o.on_event = on_event;
   o.arg = &pc;
   pc.t0 = now_ms();

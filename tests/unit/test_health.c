@@ -1,0 +1,142 @@
+/* Endpoint health memory: order, persistence, damaged files. */
+#include <check.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "health.h"
+#include "util.h"
+
+static char dir[] = "/tmp/ctrx-health-XXXXXX";
+
+static void
+setup(void)
+{
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+  cleanup_free char *cmd = xasprintf("rm -rf %s", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+}
+
+static char *
+path(const char *name)
+{
+  return xasprintf("%s/%s", dir, name);
+}
+
+static void
+write_text(const char *p, const char *text)
+{
+  FILE *f = fopen(p, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+START_TEST(missing_file_is_empty)
+{
+  cleanup_free char *p = path("nope/endpoints");
+  char *warn = NULL;
+  struct health *h = health_load(p, &warn);
+  const char *bases[] = {"a", "b"};
+  size_t order[2];
+
+  ck_assert_ptr_null(warn);
+  health_order(h, bases, 2, order);
+  ck_assert_uint_eq(order[0], 0);
+  ck_assert_uint_eq(order[1], 1);
+  health_free(h);
+}
+END_TEST
+
+START_TEST(failed_goes_last_and_persists)
+{
+  cleanup_free char *p = path("state/endpoints");
+  char *warn = NULL;
+  struct health *h = health_load(p, &warn);
+  const char *bases[] = {"http://a/v2", "http://b/v2", "http://c/v2"};
+  size_t order[3];
+  struct error *err = NULL;
+
+  health_failed(h, "http://a/v2");
+  health_order(h, bases, 3, order);
+  ck_assert_uint_eq(order[0], 1);
+  ck_assert_uint_eq(order[1], 2);
+  ck_assert_uint_eq(order[2], 0);
+  ck_assert_int_eq(health_save(h, &err), 0);
+  health_free(h);
+
+  h = health_load(p, &warn);
+  ck_assert_ptr_null(warn);
+  ck_assert_int_ge(health_failed_ago(h, "http://a/v2"), 0);
+  ck_assert_int_eq(health_failed_ago(h, "http://b/v2"), -1);
+  health_ok(h, "http://a/v2");
+  ck_assert_int_eq(health_failed_ago(h, "http://a/v2"), -1);
+  ck_assert_int_eq(health_save(h, &err), 0);
+  health_free(h);
+  h = health_load(p, &warn);
+  ck_assert_int_eq(health_failed_ago(h, "http://a/v2"), -1);
+  health_free(h);
+}
+END_TEST
+
+START_TEST(old_failures_are_forgotten)
+{
+  cleanup_free char *p = path("endpoints");
+  cleanup_free char *text =
+      xasprintf("ctrx-endpoints 1\n%lld http://old/v2\n%lld http://new/v2\n",
+                (long long)time(NULL) - HEALTH_WINDOW_S - 5, (long long)time(NULL) - 3);
+  char *warn = NULL;
+  struct health *h;
+
+  write_text(p, text);
+  h = health_load(p, &warn);
+  ck_assert_ptr_null(warn);
+  ck_assert_int_eq(health_failed_ago(h, "http://old/v2"), -1);
+  ck_assert_int_ge(health_failed_ago(h, "http://new/v2"), 3);
+  health_free(h);
+}
+END_TEST
+
+static const char *const damaged[] = {
+    "garbage\n",
+    "ctrx-endpoints 1\nnot-a-number http://a/v2\n",
+    "ctrx-endpoints 1\n123\n",
+    "ctrx-endpoints 2\n1 http://a/v2\n",
+    "ctrx-endpoints 1\n-5 http://a/v2\n",
+};
+
+START_TEST(damaged_file_is_ignored_with_a_warning)
+{
+  cleanup_free char *p = path("endpoints");
+  char *warn = NULL;
+  struct health *h;
+
+  write_text(p, damaged[_i]);
+  h = health_load(p, &warn);
+  ck_assert_ptr_nonnull(warn);
+  ck_assert_msg(strstr(warn, "damaged") != NULL, "%s", warn);
+  ck_assert_int_eq(health_failed_ago(h, "http://a/v2"), -1);
+  free(warn);
+  health_free(h);
+}
+END_TEST
+
+Suite *
+health_suite(void)
+{
+  Suite *s = suite_create("health");
+  TCase *t = tcase_create("memory");
+
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_test(t, missing_file_is_empty);
+  tcase_add_test(t, failed_goes_last_and_persists);
+  tcase_add_test(t, old_failures_are_forgotten);
+  tcase_add_loop_test(t, damaged_file_is_ignored_with_a_warning, 0, (int)ARRAY_SIZE(damaged));
+  suite_add_tcase(s, t);
+  return s;
+}
