@@ -1,0 +1,328 @@
+/* The documentation that ships with ctrx: `make install` puts the binary, the
+ * man page and the bash completion in place; the man page renders without
+ * warnings and names every flag the --help texts mention (so it cannot fall
+ * behind them silently); the bash completion loads and completes commands,
+ * flags, and namespaces and images from a live containerd. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.h"
+#include "util.h"
+
+/* Every shell command runs at the top of the repository, the directory of
+ * the binary under test. */
+#define AT_TOP "cd \"$(dirname \"$CTRX\")\" && "
+
+static bool
+have(const char *tool)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+  return e2e_sh(&o, NULL, "command -v %s >/dev/null 2>&1", tool) == 0;
+}
+
+START_TEST(install_puts_everything_in_place)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+  static const char *const files[] = {
+      "bin/ctrx",
+      "share/man/man1/ctrx.1",
+      "share/bash-completion/completions/ctrx",
+  };
+
+  /* -o ctrx: install the binary under test as it is, never rebuild it */
+  e2e_sh(&o, NULL,
+         AT_TOP "p=$(mktemp -d /tmp/ctrx-docs-install.XXXXXX) && "
+                "make -s -o ctrx install PREFIX=\"$p\" >&2 && "
+                "cmp ctrx \"$p/bin/ctrx\" && cmp man/ctrx.1 \"$p/share/man/man1/ctrx.1\" && "
+                "cmp completion/ctrx.bash \"$p/share/bash-completion/completions/ctrx\" && "
+                "test -x \"$p/bin/ctrx\" && \"$p/bin/ctrx\" --version && "
+                "(cd \"$p\" && find . -type f | sort); rc=$?; rm -rf \"$p\"; exit $rc");
+  ck_assert_msg(o.status == 0, "make install: status %d\n%.1000s%.2000s", o.status, o.out, o.err);
+  ck_assert_msg(strstr(o.out, "ctrx version ") != NULL, "installed ctrx --version: %.2000s", o.out);
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+    cleanup_free char *line = xasprintf("./%s\n", files[i]);
+    ck_assert_msg(strstr(o.out, line) != NULL, "make install did not install %s:\n%.2000s",
+                  files[i], o.out);
+  }
+}
+END_TEST
+
+START_TEST(man_page_renders_cleanly)
+{
+  bool man = have("man"), groff = have("groff");
+
+  if (!man && !groff) {
+    fprintf(stderr, "docs: neither man nor groff is installed: man page rendering not checked\n");
+    return;
+  }
+  if (groff) {
+    cleanup_e2e_out struct e2e_out o = {0};
+    e2e_sh(&o, NULL, AT_TOP "groff -ww -man -Tutf8 man/ctrx.1");
+    ck_assert_msg(o.status == 0, "groff: status %d: %s", o.status, o.err);
+    ck_assert_msg(o.err[0] == '\0', "groff warns:\n%.2000s", o.err);
+    ck_assert_msg(strstr(o.out, "ctrx - containerd's ctr") != NULL,
+                  "groff output has no NAME:\n%.2000s", o.out);
+  }
+  if (man) {
+    cleanup_e2e_out struct e2e_out o = {0};
+    e2e_sh(&o, NULL, AT_TOP "MANWIDTH=80 man --warnings -l man/ctrx.1");
+    ck_assert_msg(o.status == 0, "man -l: status %d: %s", o.status, o.err);
+    ck_assert_msg(o.err[0] == '\0', "man -l warns:\n%.2000s", o.err);
+    ck_assert_msg(strstr(o.out, "ctrx - containerd's ctr") != NULL,
+                  "man -l output has no NAME:\n%.2000s", o.out);
+  }
+}
+END_TEST
+
+/* The man page's source as text: "\-" is "-", font changes are dropped. */
+static char *
+man_text(void)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+  char *s, *w;
+
+  ck_assert_int_eq(e2e_sh(&o, NULL, AT_TOP "cat man/ctrx.1"), 0);
+  s = w = xstrdup(o.out);
+  for (const char *r = o.out; *r;) {
+    if (r[0] == '\\' && r[1] == '-') {
+      *w++ = '-';
+      r += 2;
+    } else if (r[0] == '\\' && r[1] == 'f' && r[2] != '\0') {
+      r += 3;
+    } else if (r[0] == '\\' && r[1] == '&') {
+      r += 2;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+  return s;
+}
+
+static bool
+flag_char(char c)
+{
+  return islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-';
+}
+
+/* flag (such as "--dry-run" or "-q") stands as a word of its own in text */
+static bool
+mentions(const char *text, const char *flag)
+{
+  size_t n = strlen(flag);
+
+  for (const char *p = strstr(text, flag); p; p = strstr(p + 1, flag)) {
+    bool start = p == text || !(flag_char(p[-1]) || isalpha((unsigned char)p[-1]));
+    if (start && !flag_char(p[n]))
+      return true;
+  }
+  return false;
+}
+
+/* The flags a help text mentions: words starting with - or -- followed by a
+ * letter, at the start of a word ("-n, --namespace NS", "[--ca FILE]"). */
+static void
+help_flags(const char *help, struct strv *out)
+{
+  for (const char *p = help; *p; p++) {
+    const char *q = p;
+    if (*p != '-' || (p > help && !strchr(" \t\n[(,|'", p[-1])))
+      continue;
+    q++;
+    if (*q == '-')
+      q++;
+    if (!islower((unsigned char)*q))
+      continue;
+    while (flag_char(*q))
+      q++;
+    if (*q == '\0' || strchr(" \t\n],=)|'", *q)) {
+      cleanup_free char *f = xstrndup(p, (size_t)(q - p));
+      if (!strv_contains(out, f))
+        strv_push(out, f);
+    }
+    p = q - 1;
+  }
+}
+
+static const char *const help_cmds[] = {
+    "--help",     "pull --help",  "images pull --help", "run --help",
+    "ref --help", "hosts --help", "hosts add --help",   "version --help",
+};
+
+START_TEST(man_page_names_every_flag_of_the_help)
+{
+  cleanup_free char *man = man_text();
+  cleanup_e2e_out struct e2e_out o = {0};
+  cleanup_strv struct strv flags = STRV_INIT;
+  cleanup_buf struct buf missing = BUF_INIT;
+
+  ck_assert_msg(e2e_sh(&o, NULL, "$CTRX %s", help_cmds[_i]) == 0, "ctrx %s: %s", help_cmds[_i],
+                o.err);
+  help_flags(o.out, &flags);
+  if (strcmp(help_cmds[_i], "--help") == 0)
+    ck_assert_msg(flags.n >= 9, "ctrx --help names only %zu flags:\n%.2000s", flags.n, o.out);
+  for (size_t i = 0; i < flags.n; i++)
+    if (!mentions(man, flags.v[i]))
+      buf_addf(&missing, " %s", flags.v[i]);
+  buf_add(&missing, "", 1);
+  ck_assert_msg(missing.len == 1, "'ctrx %s' mentions flags that man/ctrx.1 does not:%s",
+                help_cmds[_i], missing.data);
+}
+END_TEST
+
+/* Each command that 'ctrx --help' lists as run by ctrx has its own section. */
+START_TEST(man_page_has_every_native_command)
+{
+  cleanup_free char *man = man_text();
+  cleanup_e2e_out struct e2e_out o = {0};
+  const char *p;
+  int n = 0;
+
+  ck_assert_int_eq(e2e_sh(&o, NULL, "$CTRX --help"), 0);
+  p = strstr(o.out, "Commands run by ctrx:\n");
+  ck_assert_msg(p != NULL, "no command list in ctrx --help:\n%.2000s", o.out);
+  p = strchr(p, '\n') + 1;
+  while (p[0] == ' ' && p[1] == ' ' && isalpha((unsigned char)p[2])) {
+    size_t len = strcspn(p + 2, " \n");
+    cleanup_free char *name = xstrndup(p + 2, len);
+    /* images: only its pull is ctrx's, in the section "pull, images pull" */
+    cleanup_free char *ss =
+        xasprintf("\n.SS %s%s\n", name, strcmp(name, "images") == 0 ? " pull" : "");
+    cleanup_free char *ss_q = xasprintf("\n.SS \"%s", name);
+    cleanup_free char *ss_alias =
+        xasprintf(", %s%s\"\n", name, strcmp(name, "images") == 0 ? " pull" : "");
+    ck_assert_msg(strstr(man, ss) || strstr(man, ss_q) || strstr(man, ss_alias),
+                  "man/ctrx.1 has no section for the command %s", name);
+    n++;
+    p = strchr(p, '\n');
+    if (p == NULL)
+      break;
+    p++;
+  }
+  ck_assert_msg(n >= 5, "only %d native commands found in ctrx --help:\n%.2000s", n, o.out);
+}
+END_TEST
+
+/* The completions bash would offer for the line typed so far, one a line. */
+static void
+complete(struct e2e_out *o, const char *line)
+{
+  e2e_sh(o, NULL,
+         AT_TOP "exec bash --norc --noprofile -c 'source completion/ctrx.bash || exit 9; "
+                "PATH=$(pwd):$PATH; COMP_LINE=\"$1\"; COMP_POINT=${#COMP_LINE}; _ctrx; "
+                "printf \"%%s\\n\" \"${COMPREPLY[@]}\"' bash '%s'",
+         line);
+  ck_assert_msg(o->status == 0, "completing '%s': status %d: %s", line, o->status, o->err);
+}
+
+START_TEST(bash_completion_loads)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+
+  e2e_sh(&o, NULL,
+         AT_TOP "bash --norc --noprofile -c 'source completion/ctrx.bash && complete -p ctrx'");
+  ck_assert_msg(o.status == 0, "complete -p ctrx: status %d: %s", o.status, o.err);
+  ck_assert_msg(strstr(o.out, "complete -F _ctrx ctrx") != NULL, "%.2000s", o.out);
+  ck_assert_msg(o.err[0] == '\0', "sourcing the completion said: %s", o.err);
+}
+END_TEST
+
+START_TEST(bash_completion_commands_and_flags)
+{
+  static const struct {
+    const char *line;
+    const char *want; /* each of these, "\n"-separated, must be offered */
+  } cases[] = {
+      {"ctrx ", "pull\nrun\nref\nhosts\nversion\nimages\ncontainers\ntasks\nnamespaces\n"},
+      {"ctrx --", "--address\n--namespace\n--k8s\n--hosts-dir\n--timeout\n--connect-timeout\n"},
+      {"ctrx images ", "pull\nls\nrm\ntag\n"},
+      {"ctrx hosts ", "add\n"},
+      {"ctrx pull --", "--dry-run\n--platform\n--max-concurrent-downloads\n--quiet\n"},
+      {"ctrx i pull --pl", "--platform\n--plain-http\n"},
+      {"ctrx run --", "--rm\n--detach\n--net-host\n--env-file\n--mount\n--null-io\n"},
+      {"ctrx ref --", "--familiar\n"},
+      {"ctrx hosts add docker.io https://m --", "--capabilities\n--ca\n--skip-verify\n"},
+      {"ctrx hosts add docker.io https://m --capabilities pull,", "pull,resolve\n"},
+      {"ctrx --hosts-dir /et", "/etc\n"},
+  };
+
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    cleanup_e2e_out struct e2e_out o = {0};
+    complete(&o, cases[i].line);
+    for (const char *w = cases[i].want; *w;) {
+      size_t len = strcspn(w, "\n");
+      cleanup_free char *line = xasprintf("%.*s\n", (int)len, w);
+      ck_assert_msg(strstr(o.out, line) != NULL,
+                    "'%s<TAB>' does not offer %.*s; it offers:\n%.2000s", cases[i].line, (int)len,
+                    w, o.out);
+      w += len + (w[len] == '\n');
+    }
+  }
+}
+END_TEST
+
+START_TEST(bash_completion_asks_the_daemon)
+{
+  cleanup_free char *ns = e2e_namespace("docs");
+  cleanup_e2e_out struct e2e_out s = {0}, n = {0}, i = {0}, dead = {0};
+  cleanup_free char *line = NULL;
+  cleanup_free char *want = NULL;
+  const char *reg = e2e_env("CTRX_TEST_REGISTRY");
+
+  ck_assert_msg(e2e_sh(&s, NULL,
+                       "$CTR -a \"$ADDR\" -n %s images pull --plain-http $REG/test/busybox:oci "
+                       ">/dev/null",
+                       ns) == 0,
+                "setup: %s", s.err);
+
+  line = xasprintf("ctrx -a %s -n ", e2e_env("CTRX_TEST_ADDRESS"));
+  complete(&n, line);
+  want = xasprintf("%s\n", ns);
+  ck_assert_msg(strstr(n.out, want) != NULL, "'%s<TAB>' does not offer %s; it offers:\n%.2000s",
+                line, ns, n.out);
+
+  free(line);
+  free(want);
+  line = xasprintf("ctrx -a %s -n %s images rm ", e2e_env("CTRX_TEST_ADDRESS"), ns);
+  complete(&i, line);
+  want = xasprintf("%s/test/busybox:oci\n", reg);
+  ck_assert_msg(strstr(i.out, want) != NULL, "'%s<TAB>' does not offer %s; it offers:\n%.2000s",
+                line, want, i.out);
+
+  /* no daemon: nothing offered, nothing said, no wait */
+  complete(&dead, "ctrx -a /nonexistent/containerd.sock -n ");
+  ck_assert_str_eq(dead.out, "\n");
+  ck_assert_str_eq(dead.err, "");
+
+  e2e_clean_namespace(ns);
+  e2e_sh(&s, NULL, "$CTR -a \"$ADDR\" namespaces rm %s >/dev/null 2>&1", ns);
+}
+END_TEST
+
+Suite *
+docs_suite(void)
+{
+  Suite *s = suite_create("docs");
+  TCase *inst = tcase_create("install");
+  TCase *man = tcase_create("man");
+  TCase *comp = tcase_create("completion");
+
+  tcase_set_timeout(inst, 120);
+  tcase_add_test(inst, install_puts_everything_in_place);
+  suite_add_tcase(s, inst);
+
+  tcase_set_timeout(man, 60);
+  tcase_add_test(man, man_page_renders_cleanly);
+  tcase_add_loop_test(man, man_page_names_every_flag_of_the_help, 0, (int)ARRAY_SIZE(help_cmds));
+  tcase_add_test(man, man_page_has_every_native_command);
+  suite_add_tcase(s, man);
+
+  tcase_set_timeout(comp, 60);
+  tcase_add_test(comp, bash_completion_loads);
+  tcase_add_test(comp, bash_completion_commands_and_flags);
+  tcase_add_test(comp, bash_completion_asks_the_daemon);
+  suite_add_tcase(s, comp);
+  return s;
+}
