@@ -11,9 +11,12 @@
 #include "e2e.h"
 #include "util.h"
 
-/* Every shell command runs at the top of the repository, the directory of
- * the binary under test. */
-#define AT_TOP "cd \"$(dirname \"$CTRX\")\" && "
+/* Every shell command runs at the top of the repository: the directory of
+ * the binary under test (./ctrx), or the nearest one above it (build-san/ctrx
+ * of a sanitized build). */
+#define AT_TOP                                                                                     \
+  "t=$(dirname \"$CTRX\"); while [ ! -f \"$t/man/ctrx.1\" ] && [ \"$t\" != / ]; do "               \
+  "t=$(dirname \"$t\"); done; cd \"$t\" && "
 
 static bool
 have(const char *tool)
@@ -31,10 +34,12 @@ START_TEST(install_puts_everything_in_place)
       "share/bash-completion/completions/ctrx",
   };
 
-  /* -o ctrx: install the binary under test as it is, never rebuild it */
+  /* A make of its own (not the flags of a `make check` above it), and -o ctrx:
+   * install ./ctrx as it is, never rebuild it, when it is there. */
   e2e_sh(&o, NULL,
-         AT_TOP "p=$(mktemp -d /tmp/ctrx-docs-install.XXXXXX) && "
-                "make -s -o ctrx install PREFIX=\"$p\" >&2 && "
+         AT_TOP "p=$(mktemp -d /tmp/ctrx-docs-install.XXXXXX) && o= && { [ ! -x ctrx ] || "
+                "o='-o ctrx'; } && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE "
+                "make -s $o install PREFIX=\"$p\" >&2 && "
                 "cmp ctrx \"$p/bin/ctrx\" && cmp man/ctrx.1 \"$p/share/man/man1/ctrx.1\" && "
                 "cmp completion/ctrx.bash \"$p/share/bash-completion/completions/ctrx\" && "
                 "test -x \"$p/bin/ctrx\" && \"$p/bin/ctrx\" --version && "
