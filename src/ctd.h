@@ -11,6 +11,10 @@
 
 /* Version/Version: both strings are newly allocated. */
 int ctd_version(struct grpc_conn *c, char **version, char **revision, struct error **err);
+/* Version/Version and Introspection/Server at once (two calls in flight):
+ * *uuid is NULL when the daemon does not say. */
+int ctd_version_info(struct grpc_conn *c, char **version, char **revision, char **uuid,
+                     struct error **err);
 /* Introspection/Server: the daemon's UUID, newly allocated. */
 int ctd_server_uuid(struct grpc_conn *c, char **uuid, struct error **err);
 /* Images/Get: 0 when the image exists (its target's media type and digest,

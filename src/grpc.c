@@ -33,7 +33,10 @@ struct grpc_conn {
   nghttp2_session *session;
   bool polling;      /* a thread is inside poll() for everyone */
   bool got_settings; /* the server's SETTINGS arrived: the handshake is done */
+  int64_t handshake_deadline; /* until got_settings, calls fail after this */
+  int64_t connect_timeout_ms;
   char *dead;        /* why the connection is unusable, NULL while it is fine */
+  bool dead_is_connect; /* dead says it all: the handshake never completed */
   char *address;
   char *ns;
   int64_t deadline_ms;
@@ -281,9 +284,29 @@ conn_wait(struct grpc_conn *c, bool (*done)(void *), void *arg, int64_t deadline
       return 0;
     if (c->dead)
       return -1;
+    /* Calls go out before containerd's SETTINGS come back (one round trip
+     * saved); a socket that never answers still fails within the connect
+     * timeout. */
+    if (!c->got_settings && c->handshake_deadline > 0) {
+      if (now_ms() >= c->handshake_deadline) {
+        char *why = xasprintf("connect to containerd at '%s': no answer within %" PRId64
+                              " ms (is it containerd's gRPC socket? raise --connect-timeout if "
+                              "it is busy)",
+                              c->address, c->connect_timeout_ms);
+        conn_kill(c, why);
+        free(why);
+        c->dead_is_connect = true;
+        return -1;
+      }
+      if (deadline <= 0 || c->handshake_deadline < deadline)
+        deadline = c->handshake_deadline;
+    }
     left = ms_until(deadline);
-    if (left == 0)
+    if (left == 0) {
+      if (!c->got_settings && c->handshake_deadline > 0)
+        continue; /* the handshake deadline: reported above */
       return -2;
+    }
     if (!c->polling) {
       conn_pump(c, left);
     } else {
@@ -312,12 +335,6 @@ socket_path(const char *address)
   return address;
 }
 
-static bool
-handshake_done(void *arg)
-{
-  return ((struct grpc_conn *)arg)->got_settings;
-}
-
 int
 grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn **out,
              struct error **err)
@@ -331,7 +348,6 @@ grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn *
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 1 << 20},
   };
   struct grpc_conn *c;
-  int64_t deadline;
   int rv;
 
   if (strlen(path) >= sizeof(sa.sun_path))
@@ -381,22 +397,11 @@ grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn *
 
   if (connect_timeout_ms <= 0)
     connect_timeout_ms = 10000;
-  deadline = now_ms() + connect_timeout_ms;
+  c->connect_timeout_ms = connect_timeout_ms;
+  c->handshake_deadline = now_ms() + connect_timeout_ms;
   pthread_mutex_lock(&c->mu);
   conn_flush(c);
-  rv = conn_wait(c, handshake_done, c, deadline);
   pthread_mutex_unlock(&c->mu);
-  if (rv == -2) {
-    error_setc(err, ERR_DEADLINE,
-               "connect to containerd at '%s': no answer within %" PRId64
-               " ms (is it containerd's gRPC socket? raise --connect-timeout if it is busy)",
-               address, connect_timeout_ms);
-    goto fail;
-  }
-  if (rv == -1) {
-    error_setc(err, ERR_UNAVAILABLE, "connect to containerd at '%s': %s", address, c->dead);
-    goto fail;
-  }
   *out = c;
   return 0;
 
@@ -536,6 +541,8 @@ stream_failure(struct grpc_stream *s, int rv, struct error **err)
 
   if (rv == -2)
     return error_setc(err, ERR_DEADLINE, "%s: deadline exceeded", s->path);
+  if (c->dead_is_connect)
+    return error_setc(err, ERR_DEADLINE, "%s", c->dead);
   return error_setc(err, ERR_UNAVAILABLE, "%s: containerd at '%s': %s", s->path, c->address,
                     c->dead ? c->dead : "connection lost");
 }
@@ -724,37 +731,66 @@ grpc_stream_freep(struct grpc_stream **s)
 }
 
 int
-grpc_unary(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
-           const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
-           const struct grpc_call_opts *opts, struct error **err)
+grpc_unary_begin(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
+                 const struct grpc_call_opts *opts, struct grpc_stream **out, struct error **err)
 {
-  cleanup_grpc_stream struct grpc_stream *s = NULL;
+  struct grpc_stream *s = NULL;
+
+  if (grpc_stream_open(c, path, opts, &s, err) < 0)
+    return -1;
+  if (grpc_stream_send(s, req, err) < 0 || grpc_stream_close_send(s, err) < 0) {
+    grpc_stream_free(s);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+int
+grpc_unary_end(struct grpc_stream *s, const ProtobufCMessageDescriptor *resp_desc,
+               ProtobufCMessage **resp, struct error **err)
+{
   ProtobufCMessage *msg = NULL;
   int rv;
 
   if (resp)
     *resp = NULL;
-  if (grpc_stream_open(c, path, opts, &s, err) < 0)
-    return -1;
-  if (grpc_stream_send(s, req, err) < 0 || grpc_stream_close_send(s, err) < 0)
-    return -1;
   rv = grpc_stream_recv(s, resp_desc, &msg, err);
   if (rv < 0)
-    return -1;
-  if (rv == 0)
-    return error_setc(err, ERR_INTERNAL, "%s: no answer from containerd", path);
+    goto out;
+  if (rv == 0) {
+    rv = error_setc(err, ERR_INTERNAL, "%s: no answer from containerd", s->path);
+    goto out;
+  }
   /* Drain to the trailers: a non-OK status after the message still fails. */
   rv = grpc_stream_recv(s, NULL, NULL, err);
   if (rv < 0) {
     if (msg)
       protobuf_c_message_free_unpacked(msg, NULL);
-    return -1;
+    goto out;
   }
   if (resp)
     *resp = msg;
   else if (msg)
     protobuf_c_message_free_unpacked(msg, NULL);
-  return 0;
+  rv = 0;
+out:
+  grpc_stream_free(s);
+  return rv < 0 ? -1 : 0;
+}
+
+int
+grpc_unary(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
+           const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+           const struct grpc_call_opts *opts, struct error **err)
+{
+  struct grpc_stream *s = NULL;
+
+  if (resp)
+    *resp = NULL;
+  if (grpc_unary_begin(c, path, req, opts, &s, err) < 0)
+    return -1;
+  return grpc_unary_end(s, resp_desc, resp, err);
 }
 
 char *

@@ -28,9 +28,11 @@ struct grpc_call_opts {
 /* Largest message accepted from the server (containerd's own send limit). */
 #define GRPC_MAX_MESSAGE (16u << 20)
 
-/* Connect to ADDRESS ("/path", "unix:///path" or "unix:/path") and complete the
- * HTTP/2 handshake within connect_timeout_ms. A socket that is missing,
- * refuses, or does not answer in time is an error naming the address. */
+/* Connect to ADDRESS ("/path", "unix:///path" or "unix:/path") and start the
+ * HTTP/2 handshake. A socket that is missing or refuses is an error here; one
+ * that does not complete the handshake within connect_timeout_ms makes the
+ * first call fail with an error naming the address (calls do not wait for the
+ * handshake before they are sent). */
 int grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn **out,
                  struct error **err);
 void grpc_conn_free(struct grpc_conn *c);
@@ -47,6 +49,15 @@ void grpc_conn_set_debug(struct grpc_conn *c, bool debug);
 int grpc_unary(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
                const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
                const struct grpc_call_opts *opts, struct error **err);
+
+/* The two halves of grpc_unary, so that several calls can be in flight at
+ * once: begin sends the request; end waits for the answer and frees the
+ * stream, whatever happens. */
+int grpc_unary_begin(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
+                     const struct grpc_call_opts *opts, struct grpc_stream **s,
+                     struct error **err);
+int grpc_unary_end(struct grpc_stream *s, const ProtobufCMessageDescriptor *resp_desc,
+                   ProtobufCMessage **resp, struct error **err);
 
 /* Streams: open, send any number of messages, close the sending side, receive
  * until grpc_stream_recv returns 0 (the server ended the stream with OK).

@@ -5,11 +5,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sys/utsname.h>
 
 #include "ctd.h"
+#include "digest.h"
 #include "health.h"
 #include "hosts.h"
 #include "ref.h"
@@ -128,14 +128,8 @@ pull_chain_ids(const struct strv *diff_ids, struct strv *out)
       continue;
     }
     cleanup_free char *joined = xasprintf("%s %s", out->v[i - 1], diff_ids->v[i]);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    struct buf b = BUF_INIT;
-    EVP_Digest(joined, strlen(joined), md, &len, EVP_sha256(), NULL);
-    buf_addstr(&b, "sha256:");
-    for (unsigned j = 0; j < len; j++)
-      buf_addf(&b, "%02x", md[j]);
-    strv_push_owned(out, buf_steal(&b));
+    char *id = digest_sha256(joined, strlen(joined), NULL);
+    strv_push_owned(out, id ? id : xstrdup(""));
   }
 }
 
@@ -208,7 +202,7 @@ ref_prefix(const char *media_type)
 /* Streaming a blob: registry → digest check → content store, 1 MiB at a time. */
 struct sink_state {
   struct ctd_writer *w;
-  EVP_MD_CTX *md;
+  struct digest *md;
   struct buf chunk;
   struct buf *keep;
   int64_t received;
@@ -224,7 +218,7 @@ sink(const void *data, size_t len, void *arg, struct error **err)
   if (s->received > s->limit)
     return error_setc(err, ERR_DATA_LOSS, "more bytes than the descriptor's %" PRId64, s->limit);
   if (s->md)
-    EVP_DigestUpdate(s->md, data, len);
+    digest_update(s->md, data, len);
   if (s->keep)
     buf_add(s->keep, data, len);
   buf_add(&s->chunk, data, len);
@@ -237,17 +231,9 @@ sink(const void *data, size_t len, void *arg, struct error **err)
 }
 
 static char *
-md_hex(EVP_MD_CTX *md)
+md_hex(struct digest *md)
 {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  struct buf b = BUF_INIT;
-
-  EVP_DigestFinal_ex(md, out, &len);
-  buf_addstr(&b, "sha256:");
-  for (unsigned i = 0; i < len; i++)
-    buf_addf(&b, "%02x", out[i]);
-  return buf_steal(&b);
+  return digest_hex(md);
 }
 
 static int
@@ -302,9 +288,9 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
     /* Endpoints in health order. A short body, a reset or a stall keeps what
      * came and resumes from the next endpoint with Range; a digest mismatch
      * throws the whole blob away and starts it again from the next one. */
-    if (offset == 0) {
-      s.md = EVP_MD_CTX_new();
-      EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
+    if (offset == 0 && digest_new(&s.md, err) < 0) {
+      free(order);
+      goto out;
     }
     s.received = offset;
     for (k = 0; k < p->n_eps && !done; k++) {
@@ -334,7 +320,7 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
           buf_release(&s.chunk);
           if (keep)
             keep->len = 0;
-          EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
+          digest_reset(s.md);
         }
       }
       if (e == NULL) {
@@ -384,7 +370,7 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
   rv = 0;
 out:
   if (s.md)
-    EVP_MD_CTX_free(s.md);
+    digest_free(s.md);
   buf_release(&s.chunk);
   ctd_writer_free(s.w);
   return rv;
@@ -927,18 +913,22 @@ read_json(struct grpc_conn *c, const char *digest, struct buf *b, json_t **j, st
 
 int
 pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
-                 const char *platform, struct buf *config, struct strv *chain_ids,
+                 const char *platform, const char *snapshotter, struct buf *config, char **top,
                  struct error **err)
 {
   cleanup_free char *plat = platform ? xstrdup(platform) : pull_host_platform();
   cleanup_free char *man_digest = xstrdup(digest);
+  cleanup_free char *label = xasprintf("containerd.io/gc.ref.snapshot.%s=", snapshotter);
   cleanup_strv struct strv diff_ids = STRV_INIT;
+  cleanup_strv struct strv chains = STRV_INIT;
+  cleanup_strv struct strv labels = STRV_INIT;
   struct buf b = BUF_INIT;
   json_t *j = NULL, *cfg = NULL, *ids, *d;
   const char *cd;
   size_t i;
   int rv = -1;
 
+  *top = NULL;
   if (read_json(c, digest, &b, &j, err) < 0)
     goto out;
   if (is_one_of(media_type, index_types, ARRAY_SIZE(index_types))) {
@@ -970,13 +960,22 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
   }
   if (read_json(c, cd, config, &cfg, err) < 0)
     goto out;
-  ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-  json_array_foreach(ids, i, d)
-  {
-    if (json_is_string(d))
-      strv_push(&diff_ids, json_string_value(d));
+  /* The unpack named the top snapshot on the config: no need to hash. */
+  if (ctd_content_labels(c, cd, &labels, NULL) == 0)
+    for (i = 0; i < labels.n && *top == NULL; i++)
+      if (str_has_prefix(labels.v[i], label))
+        *top = xstrdup(labels.v[i] + strlen(label));
+  if (*top == NULL) {
+    ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+    json_array_foreach(ids, i, d)
+    {
+      if (json_is_string(d))
+        strv_push(&diff_ids, json_string_value(d));
+    }
+    pull_chain_ids(&diff_ids, &chains);
+    if (chains.n > 0)
+      *top = xstrdup(chains.v[chains.n - 1]);
   }
-  pull_chain_ids(&diff_ids, chain_ids);
   rv = 0;
 out:
   json_decref(j);

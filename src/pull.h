@@ -61,10 +61,13 @@ void pull_result_release(struct pull_result *r);
 
 /* The config blob of an image already in the content store, found from its
  * target (index or manifest) for platform (NULL: this machine's), and the
- * chain IDs of its layers. */
+ * chain ID of its top layer: from the config's
+ * containerd.io/gc.ref.snapshot.<snapshotter> label when an unpack left one
+ * (no hashing needed), else computed from its diff IDs. *top is NULL for an
+ * image without layers. */
 int pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
-                     const char *platform, struct buf *config, struct strv *chain_ids,
-                     struct error **err);
+                     const char *platform, const char *snapshotter, struct buf *config,
+                     char **top, struct error **err);
 
 /* The chain IDs of diff IDs (PROTOCOL.md §3.1); out receives n strings. */
 void pull_chain_ids(const struct strv *diff_ids, struct strv *out);

@@ -7,11 +7,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 
 #include "registry.h"
+
+#include "digest.h"
 #include "version.h"
 
 #define RESOLVE_ACCEPT                                                                             \
@@ -571,41 +572,25 @@ registry_redact_header(const char *line)
 static char *
 b64_encode(const char *s)
 {
-  size_t n = strlen(s);
-  char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-
-  EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-  return out;
+  char *r = digest_base64_encode(s, strlen(s));
+  return r ? r : xstrdup("");
 }
 
-/* NULL when S is not valid base64. */
+/* NULL when S is not valid base64 (or decodes to text with a NUL in it). */
 static char *
 b64_decode(const char *s)
 {
-  size_t n = strlen(s);
-  size_t pad = 0;
-  unsigned char *out;
-  int len;
+  size_t len = 0;
+  char *out;
 
-  if (n == 0 || n % 4 != 0)
+  if (*s == '\0')
     return NULL;
-  if (s[n - 1] == '=')
-    pad++;
-  if (n > 1 && s[n - 2] == '=')
-    pad++;
-  out = xmalloc(n / 4 * 3 + 1);
-  len = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
-  if (len < 0 || (size_t)len < pad) {
+  out = digest_base64_decode(s, &len);
+  if (out != NULL && memchr(out, '\0', len) != NULL) {
     free(out);
     return NULL;
   }
-  len -= (int)pad;
-  out[len] = '\0';
-  if (memchr(out, '\0', (size_t)len) != NULL) {
-    free(out);
-    return NULL;
-  }
-  return (char *)out;
+  return out;
 }
 
 /* jansson's own cleanup helper. */
@@ -1392,15 +1377,8 @@ perform_authed(struct registry *r, CURL *h, const struct registry_ep *ep, const 
 static char *
 sha256_hex(const void *data, size_t len)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  struct buf b = BUF_INIT;
-
-  EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-  buf_addstr(&b, "sha256:");
-  for (unsigned int i = 0; i < n; i++)
-    buf_addf(&b, "%02x", md[i]);
-  return buf_steal(&b);
+  char *r = digest_sha256(data, len, NULL);
+  return r ? r : xstrdup("sha256:");
 }
 
 static int

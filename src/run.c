@@ -218,7 +218,7 @@ remove_fifos(struct fifos *f)
 
 static int
 ensure_image(struct grpc_conn *c, struct run_opts *o, const char *snapshotter, struct buf *config,
-             struct strv *chains, struct error **err)
+             char **top, struct error **err)
 {
   cleanup_free char *mt = NULL;
   cleanup_free char *dg = NULL;
@@ -233,11 +233,11 @@ ensure_image(struct grpc_conn *c, struct run_opts *o, const char *snapshotter, s
     if (o->pull(o->pull_arg, err) < 0 || ctd_image_get(c, o->image, &mt, &dg, err) < 0)
       return -1;
   }
-  if (pull_read_config(c, mt, dg, o->platform, config, chains, err) < 0)
+  if (pull_read_config(c, mt, dg, o->platform, snapshotter, config, top, err) < 0)
     return error_wrap(err, "image \"%s\"", o->image);
-  if (chains->n == 0)
+  if (*top == NULL)
     return error_setc(err, ERR_INVALID, "image \"%s\" has no layers", o->image);
-  if (ctd_snapshot_stat(c, snapshotter, chains->v[chains->n - 1], &e) < 0) {
+  if (ctd_snapshot_stat(c, snapshotter, *top, &e) < 0) {
     if (!error_is(e, ERR_NOT_FOUND) || o->pull == NULL) {
       *err = e;
       return -1;
@@ -256,7 +256,7 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   cleanup_free char *snapshotter = NULL;
   cleanup_free char *lease = NULL;
   cleanup_free char *spec_json = NULL;
-  cleanup_strv struct strv chains = STRV_INIT;
+  cleanup_free char *top = NULL;
   cleanup_strv struct strv labels = STRV_INIT;
   struct buf config = BUF_INIT, passwd = BUF_INIT, group = BUF_INIT;
   struct ctd_mounts *mounts = NULL;
@@ -282,13 +282,12 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
     return -1;
   if (snapshotter == NULL)
     snapshotter = xstrdup("overlayfs");
-  if (ensure_image(c, o, snapshotter, &config, &chains, err) < 0)
+  if (ensure_image(c, o, snapshotter, &config, &top, err) < 0)
     goto out;
 
   if (ctd_lease_create(c, &lease, err) < 0)
     goto out;
-  if (ctd_snapshot_prepare(c, lease, snapshotter, o->id, chains.v[chains.n - 1], &mounts, err) <
-      0)
+  if (ctd_snapshot_prepare(c, lease, snapshotter, o->id, top, &mounts, err) < 0)
     goto out;
   have_snapshot = true;
   read_user_files(mounts, &passwd, &group);

@@ -21,10 +21,10 @@ cmd_version(struct cli *cli, int argc, char **argv, struct error **err)
   printf("Client:\n  Version:  %s\n  Revision: %s\n  C library: nghttp2 %s, protobuf-c %s\n\n",
          CTRX_VERSION, CTRX_REVISION, nghttp2_version(0)->version_str, protobuf_c_version());
   fflush(stdout);
-  if (cli_conn(cli, &conn, err) < 0 || ctd_version(conn, &version, &revision, err) < 0)
+  if (cli_conn(cli, &conn, err) < 0 || ctd_version_info(conn, &version, &revision, &uuid, err) < 0)
     return -1;
   printf("Server:\n  Version:  %s\n  Revision: %s\n", version, revision);
-  if (ctd_server_uuid(conn, &uuid, err) == 0)
+  if (uuid)
     printf("  UUID: %s\n", uuid);
   return 0;
 }

@@ -30,7 +30,8 @@ START_TEST(echo_exit_and_stdin)
 
   ck_assert_msg(e2e_sh(&a, NULL, RUN " --rm %s t1 echo hello", ns, img) == 0, "%s", a.err);
   ck_assert_str_eq(a.out, "hello\n");
-  ck_assert_int_eq(e2e_sh(&b, NULL, RUN " --rm %s t2 sh -c 'exit 7'", ns, img), 7);
+  ck_assert_msg(e2e_sh(&b, NULL, RUN " --rm %s t2 sh -c 'exit 7'", ns, img) == 7, "%d: %s",
+                b.status, b.err);
   /* stdin reaches the process and its end closes the process' stdin */
   ck_assert_int_eq(e2e_sh(&c, "hi\n", RUN " --rm %s t3 cat", ns, img), 0);
   ck_assert_str_eq(c.out, "hi\n");
