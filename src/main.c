@@ -16,7 +16,25 @@ static const struct cmd images_cmds[] = {
      "\n"
      "REF may be a short name (nginx, nginx:alpine, bitnami/redis); it is expanded by\n"
      "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"
-     "Same as 'ctrx pull'.\n"},
+     "Same as 'ctrx pull'.\n"
+     "\n"
+     "Flags (ctr's, run by ctrx):\n"
+     "  --platform OS/ARCH[/VARIANT]    pull for this platform (default: this machine's)\n"
+     "  --snapshotter NAME              unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]\n"
+     "  --label K=V                     label the image (repeatable)\n"
+     "  --max-concurrent-downloads N    layers downloaded at once (default 4)\n"
+     "  --plain-http                    talk http to the registry's default endpoint\n"
+     "  -k, --skip-verify               do not verify registries' TLS certificates\n"
+     "  -u, --user USER[:PASSWORD]      registry credentials (else docker's config.json)\n"
+     "  --hosts-dir DIR                 registry hosts directory (repeatable)\n"
+     "  --print-chainid                 print the image's top chain ID\n"
+     "Flags of ctrx:\n"
+     "  --dry-run                       print the name, hosts dirs and endpoints; do nothing\n"
+     "  -q, --quiet                     no progress, no summary\n"
+     "  --mirror-connect-timeout DUR    per endpoint connect deadline (default 5s)\n"
+     "  --mirror-first-byte-timeout DUR per request answer deadline (default 10s)\n"
+     "  --mirror-stall-timeout DUR      per transfer no-data deadline (default 15s)\n"
+     "Any other ctr pull flag hands the pull to ctr, with the name expanded.\n"},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -46,14 +64,61 @@ const struct cmd cmd_table[] = {
      "Usage: ctrx pull [ctr pull flags] REF\n"
      "\n"
      "REF may be a short name (nginx, nginx:alpine, bitnami/redis); it is expanded by\n"
-     "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"},
+     "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"
+     "\n"
+     "Flags (ctr's, run by ctrx):\n"
+     "  --platform OS/ARCH[/VARIANT]    pull for this platform (default: this machine's)\n"
+     "  --snapshotter NAME              unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]\n"
+     "  --label K=V                     label the image (repeatable)\n"
+     "  --max-concurrent-downloads N    layers downloaded at once (default 4)\n"
+     "  --plain-http                    talk http to the registry's default endpoint\n"
+     "  -k, --skip-verify               do not verify registries' TLS certificates\n"
+     "  -u, --user USER[:PASSWORD]      registry credentials (else docker's config.json)\n"
+     "  --hosts-dir DIR                 registry hosts directory (repeatable)\n"
+     "  --print-chainid                 print the image's top chain ID\n"
+     "Flags of ctrx:\n"
+     "  --dry-run                       print the name, hosts dirs and endpoints; do nothing\n"
+     "  -q, --quiet                     no progress, no summary\n"
+     "  --mirror-connect-timeout DUR    per endpoint connect deadline (default 5s)\n"
+     "  --mirror-first-byte-timeout DUR per request answer deadline (default 10s)\n"
+     "  --mirror-stall-timeout DUR      per transfer no-data deadline (default 15s)\n"
+     "Any other ctr pull flag hands the pull to ctr, with the name expanded.\n"},
     {"images", "image i", NULL, images_cmds, "manage images (pull is ctrx's; the rest is ctr's)",
      "Usage: ctrx images COMMAND [flags] [args]\n"
      "\n"
      "'pull' is run by ctrx; every other images command is handed to ctr with image\n"
      "names expanded (see 'ctr images --help').\n"},
     {"run", "", cmd_run, NULL, "run a container, pulling its image first when it is missing",
-     "Usage: ctrx run [ctr run flags] IMAGE ID [COMMAND] [ARG...]\n"},
+     "Usage: ctrx run [ctr run flags] IMAGE ID [COMMAND] [ARG...]\n"
+     "\n"
+     "IMAGE may be a short name; it is pulled first (through the mirrors) when the\n"
+     "namespace lacks it. The exit status is the container's (128+N when killed by N).\n"
+     "\n"
+     "Flags (ctr's, run by ctrx):\n"
+     "  --rm                    remove the container and its snapshot afterwards\n"
+     "  -d, --detach            start it and return (cannot go with --rm)\n"
+     "  -t, --tty               allocate a terminal\n"
+     "  --net-host              share the host's network namespace\n"
+     "  --env K=V               set an environment variable (repeatable)\n"
+     "  --env-file FILE         K=V lines to set\n"
+     "  --mount SPEC            type=bind,src=/a,dst=/b,options=rbind:ro (repeatable)\n"
+     "  --cwd DIR               working directory\n"
+     "  --label K=V             container label, also an annotation (repeatable)\n"
+     "  --annotation K=V        OCI annotation (repeatable)\n"
+     "  --privileged            all capabilities and devices\n"
+     "  --read-only             read-only root filesystem\n"
+     "  --snapshotter NAME      snapshotter [$CONTAINERD_SNAPSHOTTER]\n"
+     "  --runtime NAME          runtime (default io.containerd.runc.v2)\n"
+     "  --cpus N                CPU limit\n"
+     "  --memory-limit BYTES    memory limit\n"
+     "  --cap-add CAP           add a capability (repeatable)\n"
+     "  --cap-drop CAP          drop a capability (repeatable)\n"
+     "  --hostname NAME         host name in the container\n"
+     "  -u, --user USER[:GROUP] user to run as\n"
+     "  --null-io               send all I/O to /dev/null\n"
+     "  --pid-file FILE         write the task's pid here\n"
+     "  --platform PLATFORM     the image's platform to run\n"
+     "Any other ctr run flag hands the command to ctr (after pulling the image).\n"},
     {"ref", "", cmd_ref, NULL, "print the normalized form of image references",
      "Usage: ctrx ref [--familiar] [--] NAME...\n"
      "\n"
@@ -184,8 +249,9 @@ print_top_help(FILE *out)
           "  -h, --help              this help; 'ctrx COMMAND --help' for a command's\n"
           "  -v, --version           print ctrx's version\n"
           "\n"
-          "Environment: CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE, CTRX_CTR (the real ctr),\n"
-          "CTRX_CONFIG, CTRX_CONTAINERD_CONFIG. See ctrx(1).\n",
+          "Environment: CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE, CONTAINERD_SNAPSHOTTER,\n"
+          "CTRX_CTR (the real ctr), CTRX_CONFIG, CTRX_CONTAINERD_CONFIG, CTRX_STATE_DIR,\n"
+          "XDG_CONFIG_HOME, XDG_STATE_HOME, DOCKER_CONFIG. See ctrx(1).\n",
           CTRX_DEFAULT_ADDRESS);
 }
 
