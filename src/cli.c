@@ -116,13 +116,16 @@ name_matches(const struct cmd *c, const char *name)
 
   if (strcmp(c->name, name) == 0)
     return true;
-  while (p && *p) {
-    size_t n = strcspn(p, " ");
-    if (strlen(name) == n && strncmp(p, name, n) == 0)
-      return true;
-    p += n;
+  if (p == NULL)
+    return false;
+  while (*p) {
+    size_t n;
     while (*p == ' ')
       p++;
+    n = strcspn(p, " ");
+    if (n > 0 && strlen(name) == n && strncmp(p, name, n) == 0)
+      return true;
+    p += n;
   }
   return false;
 }

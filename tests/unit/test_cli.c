@@ -176,6 +176,36 @@ START_TEST(error_chain)
 }
 END_TEST
 
+/* Rows are found by name or by any space-separated alias; a row may leave
+ * aliases out (NULL) as well as spell it "". */
+static const struct cmd alias_table[] = {
+    {.name = "images", .aliases = "image i"},
+    {.name = "tasks", .aliases = " t  task "},
+    {.name = "plain", .aliases = ""},
+    {.name = "bare"},
+    {NULL},
+};
+static const struct {
+  const char *word;
+  const char *found; /* NULL: no row */
+} alias_cases[] = {
+    {"images", "images"}, {"image", "images"}, {"i", "images"}, {"im", NULL},
+    {"t", "tasks"},       {"task", "tasks"},   {"", NULL},      {"plain", "plain"},
+    {"bare", "bare"},     {"b", NULL},         {"tasks ", NULL},
+};
+
+START_TEST(cmd_aliases)
+{
+  const struct cmd *c = cmd_find(alias_table, alias_cases[_i].word);
+
+  if (alias_cases[_i].found == NULL)
+    ck_assert_msg(c == NULL, "'%s' found %s", alias_cases[_i].word, c ? c->name : "");
+  else
+    ck_assert_msg(c != NULL && strcmp(c->name, alias_cases[_i].found) == 0, "'%s' found %s",
+                  alias_cases[_i].word, c ? c->name : "nothing");
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -189,6 +219,7 @@ cli_suite(void)
   tcase_add_test(t, grpc_frames);
   tcase_add_test(t, grpc_messages);
   tcase_add_test(t, error_chain);
+  tcase_add_loop_test(t, cmd_aliases, 0, (int)ARRAY_SIZE(alias_cases));
   suite_add_tcase(s, t);
   return s;
 }
