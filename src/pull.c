@@ -74,7 +74,7 @@ static void
 emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *digest,
      int64_t size, const char *endpoint, bool existed)
 {
-  struct pull_event ev = {kind, what, digest, size, endpoint, existed};
+  struct pull_event ev = {kind, what, digest, size, endpoint, existed, 0};
   if (p->o->on_event) {
     pthread_mutex_lock(&p->mu);
     p->o->on_event(&ev, p->o->arg);
@@ -207,7 +207,13 @@ struct sink_state {
   struct buf *keep;
   int64_t received;
   int64_t limit;
+  /* progress reports, at most every PROGRESS_MS */
+  struct pull *p;
+  const struct registry_desc *d;
+  int64_t reported_ms;
 };
+
+#define PROGRESS_MS 100
 
 static int
 sink(const void *data, size_t len, void *arg, struct error **err)
@@ -222,6 +228,17 @@ sink(const void *data, size_t len, void *arg, struct error **err)
   if (s->keep)
     buf_add(s->keep, data, len);
   buf_add(&s->chunk, data, len);
+  if (s->p && s->p->o->on_event) {
+    int64_t now = now_ms();
+    if (now - s->reported_ms >= PROGRESS_MS) {
+      s->reported_ms = now;
+      struct pull_event ev = {PULL_PROGRESS, ref_prefix(s->d->media_type), s->d->digest,
+                              s->received, NULL, false, s->d->size};
+      pthread_mutex_lock(&s->p->mu);
+      s->p->o->on_event(&ev, s->p->o->arg);
+      pthread_mutex_unlock(&s->p->mu);
+    }
+  }
   while (s->chunk.len >= CHUNK) {
     if (ctd_writer_write(s->w, s->chunk.data, CHUNK, err) < 0)
       return -1;
@@ -254,7 +271,7 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
               struct error **err)
 {
   cleanup_free char *ref = xasprintf("%s-%s", ref_prefix(d->media_type), d->digest);
-  struct sink_state s = {.keep = keep, .limit = d->size};
+  struct sink_state s = {.keep = keep, .limit = d->size, .p = p, .d = d};
   size_t served = 0;
   int64_t offset = 0;
   bool exists = false;

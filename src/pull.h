@@ -15,6 +15,7 @@
 
 enum pull_event_kind {
   PULL_RESOLVED, /* root descriptor known: digest, endpoint */
+  PULL_PROGRESS, /* bytes of a blob so far (in size): digest, what */
   PULL_BLOB,     /* a blob is in the store: digest, size, what ("layer", "config", …) */
   PULL_UNPACKED, /* a layer applied: digest = chain ID */
   PULL_WARNING,  /* what: a message for the user */
@@ -28,6 +29,7 @@ struct pull_event {
   int64_t size;
   const char *endpoint;
   bool existed; /* already in the store, nothing transferred */
+  int64_t total; /* PULL_PROGRESS: the blob's size */
 };
 
 struct pull_opts {

@@ -48,6 +48,13 @@ static const struct flag pull_flags[] = {
     {NULL, FLAG_BOOL, 0},
 };
 
+struct bar {
+  char id[20]; /* "sha256:" stripped, first 12 hex */
+  const char *what;
+  int64_t done, total;
+  bool finished, existed;
+};
+
 struct pull_cmd {
   const char *platform;
   const char *snapshotter;
@@ -57,6 +64,12 @@ struct pull_cmd {
   bool plain_http, skip_verify, print_chainid, dry_run, quiet;
   const char *user;
   bool debug;
+  bool bars; /* stderr is a terminal: progress bars redrawn in place */
+  struct bar *v;
+  size_t n_bars;
+  int drawn; /* lines of bars on screen */
+  int unpacked;
+  int64_t drawn_ms;
   int64_t t0;
   int64_t connect_ms, first_byte_ms, stall_ms; /* 0: config, else defaults */
 };
@@ -129,6 +142,59 @@ human(int64_t n, char *out, size_t len)
     snprintf(out, len, "%" PRId64 " B", n);
 }
 
+static struct bar *
+bar_for(struct pull_cmd *pc, const struct pull_event *ev)
+{
+  const char *hex = strchr(ev->digest, ':');
+  char id[20];
+
+  snprintf(id, sizeof(id), "%.12s", hex ? hex + 1 : ev->digest);
+  for (size_t i = 0; i < pc->n_bars; i++)
+    if (strcmp(pc->v[i].id, id) == 0)
+      return &pc->v[i];
+  pc->v = xrealloc(pc->v, (pc->n_bars + 1) * sizeof(*pc->v));
+  memset(&pc->v[pc->n_bars], 0, sizeof(*pc->v));
+  memcpy(pc->v[pc->n_bars].id, id, sizeof(id));
+  pc->v[pc->n_bars].what = ev->what;
+  return &pc->v[pc->n_bars++];
+}
+
+/* Redraw every bar in place: up over the old ones, then one line each. */
+static void
+draw(struct pull_cmd *pc, bool force)
+{
+  int64_t now = now_ms();
+
+  if (!force && now - pc->drawn_ms < 50)
+    return;
+  pc->drawn_ms = now;
+  if (pc->drawn > 0)
+    fprintf(stderr, "\033[%dA", pc->drawn);
+  for (size_t i = 0; i < pc->n_bars; i++) {
+    const struct bar *b = &pc->v[i];
+    char done[32], total[32], gauge[31];
+    int fill = b->total > 0 ? (int)(30 * b->done / b->total) : 0;
+
+    human(b->done, done, sizeof(done));
+    human(b->total, total, sizeof(total));
+    if (fill > 30)
+      fill = 30;
+    memset(gauge, '=', (size_t)fill);
+    memset(gauge + fill, ' ', (size_t)(30 - fill));
+    if (fill < 30)
+      gauge[fill] = '>';
+    gauge[30] = '\0';
+    if (b->finished)
+      fprintf(stderr, "\033[2K%-8s %s  %-32s %10s\n", b->what, b->id,
+              b->existed ? "already present" : "done", total);
+    else
+      fprintf(stderr, "\033[2K%-8s %s  [%s] %10s / %s\n", b->what, b->id, gauge, done, total);
+  }
+  fprintf(stderr, "\033[2Kelapsed %.1fs, %d layer%s unpacked\n", (double)(now - pc->t0) / 1000.0,
+          pc->unpacked, pc->unpacked == 1 ? "" : "s");
+  pc->drawn = (int)pc->n_bars + 1;
+}
+
 static void
 on_event(const struct pull_event *ev, void *arg)
 {
@@ -137,11 +203,27 @@ on_event(const struct pull_event *ev, void *arg)
 
   if (pc->quiet && ev->kind != PULL_WARNING && !(ev->kind == PULL_NOTE && pc->debug))
     return;
+  if (pc->bars && (ev->kind == PULL_PROGRESS || ev->kind == PULL_BLOB ||
+                   ev->kind == PULL_UNPACKED)) {
+    if (ev->kind == PULL_UNPACKED) {
+      pc->unpacked++;
+    } else {
+      struct bar *b = bar_for(pc, ev);
+      b->done = ev->size;
+      b->total = ev->kind == PULL_PROGRESS ? ev->total : ev->size;
+      b->finished = ev->kind == PULL_BLOB;
+      b->existed = ev->existed;
+    }
+    draw(pc, ev->kind != PULL_PROGRESS);
+    return;
+  }
   human(ev->size, size, sizeof(size));
   switch (ev->kind) {
   case PULL_RESOLVED:
     fprintf(stderr, "resolved  %s (%s) from %s\n", ev->digest, ev->what, ev->endpoint);
     break;
+  case PULL_PROGRESS:
+    break; /* lines only when a blob is in */
   case PULL_BLOB:
     fprintf(stderr, "%-9s %s %10s %s\n", ev->what, ev->digest, size,
             ev->existed ? "(already present)" : "done");
@@ -235,7 +317,12 @@ cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char 
   registry_opts_for(cli, &pc, &o.registry);
   o.on_event = on_event;
   o.arg = &pc;
+  pc.t0 = now_ms();
+  pc.bars = !pc.debug && isatty(STDERR_FILENO);
   rv = pull_image(conn, &o, &res, err);
+  if (pc.bars && pc.n_bars)
+    draw(&pc, true);
+  free(pc.v);
   pull_result_release(&res);
   return rv;
 }
@@ -303,7 +390,11 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
   o.on_event = on_event;
   o.arg = &pc;
   pc.t0 = now_ms();
+  pc.bars = !pc.debug && isatty(STDERR_FILENO);
   rv = pull_image(conn, &o, &res, err);
+  if (pc.bars && pc.n_bars)
+    draw(&pc, true);
+  free(pc.v);
   if (rv == 0) {
     if (!pc.quiet)
       printf("%s %s from %s in %.1fs\n", res.name, res.digest, res.endpoint,
