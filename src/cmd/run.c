@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ctd.h"
+#include "ctrargs.h"
 #include "grpc.h"
 #include "ref.h"
 #include "run.h"
@@ -169,6 +171,33 @@ pull_missing(void *arg, struct error **err)
   return cmd_pull_ref(rc->cli, rc->o.image, rc->o.platform, rc->o.snapshotter, err);
 }
 
+/* For a run handed to ctr: pull the image first when the namespace lacks it. */
+static int
+pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
+{
+  cleanup_strv struct strv args = STRV_INIT;
+  cleanup_free char *name = NULL;
+  struct grpc_conn *conn = NULL;
+  struct error *e = NULL;
+  const char *word;
+
+  for (int i = 0; i < argc; i++)
+    strv_push(&args, argv[i]);
+  word = ctrargs_first_ref(&args);
+  if (word == NULL || (name = ref_normalize(word, NULL)) == NULL)
+    return 0; /* no image (--rootfs), or one ctr will complain about */
+  if (cli_conn(cli, &conn, err) < 0)
+    return -1;
+  if (ctd_image_get(conn, name, NULL, NULL, &e) == 0)
+    return 0;
+  if (!error_is(e, ERR_NOT_FOUND)) {
+    *err = e;
+    return -1;
+  }
+  error_free(e);
+  return cmd_pull_ref(cli, name, NULL, NULL, err);
+}
+
 static void
 run_cmd_release(struct run_cmd *rc)
 {
@@ -193,8 +222,10 @@ cmd_run(struct cli *cli, int argc, char **argv, struct error **err)
     goto done;
   if (rv == 1) {
     /* A ctr run flag ctrx does not implement: ctr runs it, with the image
-     * name expanded by the pass-through. */
-    rv = cli_passthru(cli, argc, argv, err);
+     * name expanded by the pass-through, once the image is there. */
+    rv = pull_if_missing(cli, argc, argv, err);
+    if (rv == 0)
+      rv = cli_passthru(cli, argc, argv, err);
     goto done;
   }
   if (argc - optind < 2) {

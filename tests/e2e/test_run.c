@@ -141,6 +141,20 @@ START_TEST(pulls_missing_image_through_mirror)
 }
 END_TEST
 
+/* A ctr run flag ctrx does not run itself: ctr runs it, after ctrx pulled
+ * the missing image and expanded its name. */
+START_TEST(other_flags_go_to_ctr_after_the_pull)
+{
+  cleanup_e2e_out struct e2e_out a = {0}, i = {0};
+
+  ck_assert_msg(e2e_sh(&a, NULL, RUN " --rm --cpu-shares 512 %s t10 echo via-ctr", ns, img) == 0,
+                "%s", a.err);
+  ck_assert_str_eq(a.out, "via-ctr\n");
+  e2e_sh(&i, NULL, "$CTR -a \"$ADDR\" -n %s images ls -q", ns);
+  ck_assert_msg(strncmp(i.out, img, strlen(img)) == 0, "%s", i.out);
+}
+END_TEST
+
 Suite *
 run_suite(void)
 {
@@ -156,6 +170,7 @@ run_suite(void)
   tcase_add_test(t, sigterm_reaches_the_container);
   tcase_add_test(t, failures_leave_nothing);
   tcase_add_test(t, pulls_missing_image_through_mirror);
+  tcase_add_test(t, other_flags_go_to_ctr_after_the_pull);
   suite_add_tcase(s, t);
   return s;
 }
