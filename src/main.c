@@ -10,6 +10,27 @@
 #include "grpc.h"
 #include "version.h"
 
+/* The flags of pull, for both of its table rows. */
+#define PULL_FLAGS_HELP \
+  "\n" \
+  "Flags (ctr's, run by ctrx):\n" \
+  "  --platform OS/ARCH[/VARIANT]    pull for this platform (default: this machine's)\n" \
+  "  --snapshotter NAME              unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]\n" \
+  "  --label K=V                     label the image (repeatable)\n" \
+  "  --max-concurrent-downloads N    layers downloaded at once (default 4)\n" \
+  "  --plain-http                    talk http to the registry's default endpoint\n" \
+  "  -k, --skip-verify               do not verify registries' TLS certificates\n" \
+  "  -u, --user USER[:PASSWORD]      registry credentials (else docker's config.json)\n" \
+  "  --hosts-dir DIR                 registry hosts directory (repeatable)\n" \
+  "  --print-chainid                 print the image's top chain ID\n" \
+  "Flags of ctrx:\n" \
+  "  --dry-run                       print the name, hosts dirs and endpoints; do nothing\n" \
+  "  -q, --quiet                     no progress, no summary\n" \
+  "  --mirror-connect-timeout DUR    per endpoint connect deadline (default 5s)\n" \
+  "  --mirror-first-byte-timeout DUR per request answer deadline (default 10s)\n" \
+  "  --mirror-stall-timeout DUR      per transfer no-data deadline (default 15s)\n" \
+  "Any other ctr pull flag hands the pull to ctr, with the name expanded.\n"
+
 static const struct cmd images_cmds[] = {
     {"pull", "", cmd_pull, NULL, "pull an image by its Docker-style name, through hosts.toml mirrors",
      "Usage: ctrx images pull [ctr pull flags] REF\n"
@@ -17,24 +38,7 @@ static const struct cmd images_cmds[] = {
      "REF may be a short name (nginx, nginx:alpine, bitnami/redis); it is expanded by\n"
      "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"
      "Same as 'ctrx pull'.\n"
-     "\n"
-     "Flags (ctr's, run by ctrx):\n"
-     "  --platform OS/ARCH[/VARIANT]    pull for this platform (default: this machine's)\n"
-     "  --snapshotter NAME              unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]\n"
-     "  --label K=V                     label the image (repeatable)\n"
-     "  --max-concurrent-downloads N    layers downloaded at once (default 4)\n"
-     "  --plain-http                    talk http to the registry's default endpoint\n"
-     "  -k, --skip-verify               do not verify registries' TLS certificates\n"
-     "  -u, --user USER[:PASSWORD]      registry credentials (else docker's config.json)\n"
-     "  --hosts-dir DIR                 registry hosts directory (repeatable)\n"
-     "  --print-chainid                 print the image's top chain ID\n"
-     "Flags of ctrx:\n"
-     "  --dry-run                       print the name, hosts dirs and endpoints; do nothing\n"
-     "  -q, --quiet                     no progress, no summary\n"
-     "  --mirror-connect-timeout DUR    per endpoint connect deadline (default 5s)\n"
-     "  --mirror-first-byte-timeout DUR per request answer deadline (default 10s)\n"
-     "  --mirror-stall-timeout DUR      per transfer no-data deadline (default 15s)\n"
-     "Any other ctr pull flag hands the pull to ctr, with the name expanded.\n"},
+     PULL_FLAGS_HELP},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -65,24 +69,7 @@ const struct cmd cmd_table[] = {
      "\n"
      "REF may be a short name (nginx, nginx:alpine, bitnami/redis); it is expanded by\n"
      "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"
-     "\n"
-     "Flags (ctr's, run by ctrx):\n"
-     "  --platform OS/ARCH[/VARIANT]    pull for this platform (default: this machine's)\n"
-     "  --snapshotter NAME              unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]\n"
-     "  --label K=V                     label the image (repeatable)\n"
-     "  --max-concurrent-downloads N    layers downloaded at once (default 4)\n"
-     "  --plain-http                    talk http to the registry's default endpoint\n"
-     "  -k, --skip-verify               do not verify registries' TLS certificates\n"
-     "  -u, --user USER[:PASSWORD]      registry credentials (else docker's config.json)\n"
-     "  --hosts-dir DIR                 registry hosts directory (repeatable)\n"
-     "  --print-chainid                 print the image's top chain ID\n"
-     "Flags of ctrx:\n"
-     "  --dry-run                       print the name, hosts dirs and endpoints; do nothing\n"
-     "  -q, --quiet                     no progress, no summary\n"
-     "  --mirror-connect-timeout DUR    per endpoint connect deadline (default 5s)\n"
-     "  --mirror-first-byte-timeout DUR per request answer deadline (default 10s)\n"
-     "  --mirror-stall-timeout DUR      per transfer no-data deadline (default 15s)\n"
-     "Any other ctr pull flag hands the pull to ctr, with the name expanded.\n"},
+     PULL_FLAGS_HELP},
     {"images", "image i", NULL, images_cmds, "manage images (pull is ctrx's; the rest is ctr's)",
      "Usage: ctrx images COMMAND [flags] [args]\n"
      "\n"
