@@ -114,7 +114,7 @@ static void
 buf_grow(struct buf *b, size_t extra)
 {
   size_t need = b->len + extra + 1;
-  if (need <= b->cap)
+  if (b->data != NULL && need <= b->cap)
     return;
   size_t cap = b->cap ? b->cap : 64;
   while (cap < need)

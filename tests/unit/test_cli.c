@@ -110,6 +110,24 @@ START_TEST(durations)
 }
 END_TEST
 
+/* A buffer's storage is its data pointer: one released by hand (data NULL)
+ * with a stale capacity still grows before it is written. */
+START_TEST(buf_without_storage)
+{
+  struct buf b = {NULL, 0, 4096};
+
+  buf_addstr(&b, "abc");
+  ck_assert_ptr_nonnull(b.data);
+  ck_assert_str_eq(b.data, "abc");
+  buf_release(&b);
+  b.cap = 4096;
+  buf_add(&b, "", 0);
+  ck_assert_ptr_nonnull(b.data);
+  ck_assert_str_eq(b.data, "");
+  buf_release(&b);
+}
+END_TEST
+
 START_TEST(numbers)
 {
   int64_t v;
@@ -216,6 +234,7 @@ cli_suite(void)
   tcase_add_test(t, bools);
   tcase_add_loop_test(t, durations, 0, (int)ARRAY_SIZE(durs));
   tcase_add_test(t, numbers);
+  tcase_add_test(t, buf_without_storage);
   tcase_add_test(t, grpc_frames);
   tcase_add_test(t, grpc_messages);
   tcase_add_test(t, error_chain);
