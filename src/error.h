@@ -55,4 +55,14 @@ void error_freep(struct error **err);
 
 #define cleanup_error __attribute__((cleanup(error_freep)))
 
+#if defined(__clang_analyzer__) && !defined(CTRX_ERROR_DEFINE)
+/* The static analyzer (make lint) sees one file at a time; without this it
+ * takes `return error_set(...)` to possibly return 0 and follows paths on
+ * which a failed call succeeded. */
+#define error_set(...) (error_set(__VA_ARGS__), -1)
+#define error_setv(...) (error_setv(__VA_ARGS__), -1)
+#define error_setc(...) (error_setc(__VA_ARGS__), -1)
+#define error_wrap(...) (error_wrap(__VA_ARGS__), -1)
+#endif
+
 #endif
