@@ -93,6 +93,12 @@ fail_pos(struct parser *ps, int line, int col, const char *fmt, ...)
   return error_setc(ps->err, ERR_INVALID, "%s:%d:%d: %s", ps->file, line, col, msg);
 }
 
+#ifdef __clang_analyzer__
+/* As in error.h: the analyzer does not follow variadic calls, so tell it. */
+#define fail_at(...) (fail_at(__VA_ARGS__), -1)
+#define fail_pos(...) (fail_pos(__VA_ARGS__), -1)
+#endif
+
 /* Describe the character at p for an error message. */
 static char *
 describe_char(const char *p, const char *end)
