@@ -580,7 +580,7 @@ hosts_parse(const char *registry, const char *host_dir, const char *file, const 
   if (hosts && want_type(&c, hosts, TOML_TABLE, "host") < 0)
     return -1;
   /* mirrors first, in the order their tables appear in the file */
-  for (size_t i = 0; i < toml_len(hosts); i++) {
+  for (size_t i = 0; hosts != NULL && i < toml_len(hosts); i++) {
     const struct toml_value *t = toml_at(hosts, i);
     const char *url = toml_key_at(hosts, i);
     struct hosts_endpoint *e;
