@@ -211,6 +211,8 @@ START_TEST(test_home_fallback)
   setenv("HOME", tmpdir, 1);
   ck_assert_int_eq(config_load(&cfg, &err), 0);
   ck_assert_str_eq(cfg.namespace, "home");
+  ck_assert_uint_gt(cfg.files.n, 0);
+  ck_assert_str_eq(cfg.files.v[cfg.files.n - 1], file);
   config_release(&cfg);
 
   /* a relative XDG_CONFIG_HOME is ignored */

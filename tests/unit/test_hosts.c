@@ -333,6 +333,7 @@ START_TEST(test_semantics)
   if (hosts_parse(semantics[_i].registry, "/d", "/d/hosts.toml", semantics[_i].doc,
                   strlen(semantics[_i].doc), &l, &err) < 0)
     ck_abort_msg("case %d: %s", _i, err->msg);
+  ck_assert_uint_gt(l.n, 0); /* the upstream, at least */
   for (size_t i = 0; i < l.n; i++) {
     cleanup_free char *url = hosts_endpoint_url(&l.v[i]);
     cleanup_free char *caps = hosts_caps_string(l.v[i].caps);
