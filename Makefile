@@ -7,7 +7,6 @@
 #   make install PREFIX=/usr/local
 #   make fuzz            every tests/fuzz/fuzz_*.c for FUZZ_SECONDS each (clang, libFuzzer)
 #   make leakcheck       valgrind over a real pull and run on a throwaway test bed
-#   make lint            cppcheck and clang-tidy (.clang-tidy), warnings are errors
 #   SANITIZE=address,undefined   build for the sanitizers, in build-san/ (B=) with the
 #                        binary at build-san/ctrx; unit and e2e then test that build
 
@@ -51,8 +50,13 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread
 DEB_BUILD := build-essential pkg-config libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler \
 	libprotobuf-dev libjansson-dev libssl-dev libcurl4-openssl-dev check
 DEB_TESTBED := containerd runc docker-registry busybox-static openssl curl
-DEB_EXTRA := clang valgrind cppcheck clang-tidy clang-format
+# Tools of make fuzz, lint, leakcheck and format-check; the first three install
+# them when missing (deps-extra-if-missing). libclang-rt-dev holds libFuzzer and
+# clang's sanitizer runtimes, which clang only recommends.
+DEB_EXTRA := clang libclang-rt-dev valgrind cppcheck clang-tidy clang-format
 DEB_ALL := $(DEB_BUILD) $(DEB_TESTBED)
+# What make deps installs.
+DEB_DEPS ?= $(DEB_ALL)
 
 PROTOS := $(wildcard proto/*.proto)
 WKT := any timestamp empty field_mask
@@ -71,7 +75,8 @@ E2E_O := $(patsubst %.c,$(B)/%.o,$(E2E_TESTS) tests/e2e/main.c tests/e2e/e2e.c)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 
-.PHONY: all deps deps-if-missing unit e2e check demo bench install clean format format-check lint fuzz
+.PHONY: all deps deps-if-missing deps-extra-if-missing unit e2e check demo bench install clean \
+	format format-check lint fuzz leakcheck
 .SECONDARY:
 
 all: $(CTRX_BIN)
@@ -155,19 +160,65 @@ bench: deps-if-missing
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then \
-	  echo "make deps needs root; install these Debian packages:"; echo "  $(DEB_ALL)"; exit 1; fi
+	  echo "make deps needs root; install these Debian packages:"; echo "  $(DEB_DEPS)"; exit 1; fi
 	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_ALL)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_DEPS)
+
+# $(call missing_debs,PACKAGES): shell code setting $$missing to those not installed
+missing_debs = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	grep -q '^install ok installed' || echo $$p; done)
 
 deps-if-missing:
-	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@$(call missing_debs,$(DEB_ALL)); \
 	if [ -n "$$missing" ]; then echo "missing packages:" $$missing; $(MAKE) deps; fi
+
+deps-extra-if-missing:
+	@$(call missing_debs,$(DEB_ALL) $(DEB_EXTRA)); \
+	if [ -n "$$missing" ]; then echo "missing packages:" $$missing; $(MAKE) deps DEB_DEPS="$$missing"; fi
 
 install: ctrx
 	install -D -m 0755 ctrx $(DESTDIR)$(PREFIX)/bin/ctrx
 	@if [ -f man/ctrx.1 ]; then install -D -m 0644 man/ctrx.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrx.1; fi
 	@if [ -f completion/ctrx.bash ]; then install -D -m 0644 completion/ctrx.bash \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctrx; fi
+
+# --- Fuzzing: every tests/fuzz/fuzz_NAME.c is a libFuzzer target, built with
+# clang against the sources FUZZ_SRC_NAME lists (and nothing else), run for
+# FUZZ_SECONDS on a copy of tests/fuzz/corpus/NAME (FUZZ_CORPUS_NAME); crashes,
+# leaks and timeouts fail it and leave the input in $(FUZZ_B)/NAME/.
+FUZZ_CC ?= clang
+FUZZ_B := $(B)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Isrc -I$(B)/proto -fno-strict-aliasing \
+	-DCTRX_REVISION=\"fuzz\" $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(FUZZ_SAN)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(FUZZ_B)/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_BASE := src/util.c src/error.c
+FUZZ_SRC_ref := src/ref.c $(FUZZ_BASE)
+FUZZ_SRC_toml := src/toml.c $(FUZZ_BASE)
+FUZZ_SRC_hosts := src/hosts.c src/ref.c src/toml.c $(FUZZ_BASE)
+FUZZ_SRC_auth := src/registry.c $(FUZZ_BASE)
+FUZZ_SRC_docker_config := src/registry.c $(FUZZ_BASE)
+FUZZ_SRC_spec_inputs := src/spec.c $(FUZZ_BASE)
+FUZZ_SRC_grpc_frame := src/grpc.c $(FUZZ_BASE)
+FUZZ_CORPUS_spec_inputs := spec
+
+$(FUZZ_B)/obj/%.o: %.c $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+define fuzz_target
+$(FUZZ_B)/fuzz_$(1): $(FUZZ_B)/obj/tests/fuzz/fuzz_$(1).o $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_SRC_$(1)))
+	@[ -n "$(FUZZ_SRC_$(1))" ] || { echo "tests/fuzz/fuzz_$(1).c: list the sources it needs in FUZZ_SRC_$(1) (Makefile)"; exit 1; }
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
+
+fuzz: deps-extra-if-missing
+	$(MAKE) $(FUZZ_BINS)
+	@fail=; $(foreach t,$(FUZZ_TARGETS),tests/fuzz/run $(FUZZ_B)/fuzz_$(t) \
+	  tests/fuzz/corpus/$(or $(FUZZ_CORPUS_$(t)),$(t)) $(FUZZ_B)/$(t) $(FUZZ_SECONDS) || fail="$$fail $(t)";) \
+	if [ -n "$$fail" ]; then echo "fuzz: failed:$$fail"; exit 1; fi
 
 format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
