@@ -25,6 +25,8 @@
  *   bigmanifest    manifests: a 5 MiB manifest
  *   badjson        manifests: invalid JSON with a manifest media type and the
  *                  Docker-Content-Digest of that body
+ *   zerohead       HEAD of manifests: the upstream's headers with Content-Length: 0
+ *                  (as some proxies answer HEAD); everything else forwarded
  * Everything a mode does not disturb is forwarded faithfully (manifests in the
  * blob modes, so that a pull gets as far as the blobs); GET /v2/ answers 200
  * except in hang, slow, 500 and reset, where the mode itself shows.
@@ -72,12 +74,13 @@ enum mode {
   M_REDIRECT_LOOP,
   M_BIGMANIFEST,
   M_BADJSON,
+  M_ZEROHEAD,
   M_COUNT,
 };
 
 static const char *const mode_names[M_COUNT] = {
     "hang",    "slow",     "stall",     "500",           "404",         "429",     "reset",
-    "corrupt", "truncate", "badlength", "redirect-loop", "bigmanifest", "badjson",
+    "corrupt", "truncate", "badlength", "redirect-loop", "bigmanifest", "badjson", "zerohead",
 };
 
 struct listener {
@@ -309,6 +312,7 @@ struct response {
   char *headers;     /* header lines, "\r\n" separated, without framing headers */
   char *body;
   size_t body_len;
+  long long length; /* the upstream's Content-Length, -1 when none */
 };
 
 static void
@@ -425,6 +429,7 @@ forward(const struct request *rq, struct response *out)
     out->status_line[7] = '1';
   if (sscanf(buf, "HTTP/%*s %d", &out->status) != 1)
     out->status = 502;
+  out->length = -1;
   {
     FILE *h = NULL;
     size_t hl = 0;
@@ -433,6 +438,8 @@ forward(const struct request *rq, struct response *out)
       char *e = strstr(l, "\r\n");
       if (e == NULL || e > hdr_end)
         break;
+      if (strncasecmp(l, "content-length:", 15) == 0)
+        out->length = strtoll(l + 15, NULL, 10);
       if (!is_hop_header(l))
         fprintf(h, "%.*s\r\n", (int)(e - l), l);
       l = e + 2;
@@ -506,8 +513,10 @@ proxy(int fd, const struct request *rq)
     send_error(fd, rq, 502, NULL);
     return;
   }
-  if (send_head(fd, r.status_line, r.headers, (long long)r.body_len) == 0 &&
-      strcmp(rq->method, "HEAD") != 0)
+  /* A HEAD answer has no body: pass on the length it announced. */
+  if (strcmp(rq->method, "HEAD") == 0)
+    send_head(fd, r.status_line, r.headers, r.length);
+  else if (send_head(fd, r.status_line, r.headers, (long long)r.body_len) == 0)
     write_all(fd, r.body, r.body_len);
   response_free(&r);
 }
@@ -657,6 +666,19 @@ serve(const struct conn *c)
       send_manifest(fd, &rq, bad_body, strlen(bad_body), bad_digest);
     else
       proxy(fd, &rq);
+    break;
+  case M_ZEROHEAD:
+    if (rq.is_manifest && strcmp(rq.method, "HEAD") == 0) {
+      struct response r;
+      if (forward(&rq, &r) < 0) {
+        send_error(fd, &rq, 502, NULL);
+        break;
+      }
+      send_head(fd, r.status_line, r.headers, 0);
+      response_free(&r);
+    } else {
+      proxy(fd, &rq);
+    }
     break;
   default:
     proxy(fd, &rq);
