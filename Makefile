@@ -7,6 +7,7 @@
 #   make install PREFIX=/usr/local
 #   make fuzz            every tests/fuzz/fuzz_*.c for FUZZ_SECONDS each (clang, libFuzzer)
 #   make leakcheck       valgrind over a real pull and run on a throwaway test bed
+#                        (no definite leak, no memory error)
 #   make lint            cppcheck and clang-tidy (.clang-tidy), warnings are errors
 #   SANITIZE=address,undefined   build for the sanitizers, in build-san/ (B=) with the
 #                        binary at build-san/ctrx; unit and e2e then test that build
@@ -220,6 +221,11 @@ fuzz: deps-extra-if-missing
 	@fail=; $(foreach t,$(FUZZ_TARGETS),tests/fuzz/run $(FUZZ_B)/fuzz_$(t) \
 	  tests/fuzz/corpus/$(or $(FUZZ_CORPUS_$(t)),$(t)) $(FUZZ_B)/$(t) $(FUZZ_SECONDS) || fail="$$fail $(t)";) \
 	if [ -n "$$fail" ]; then echo "fuzz: failed:$$fail"; exit 1; fi
+
+# --- valgrind over a real pull and run (normal build, its own test bed).
+leakcheck: deps-if-missing deps-extra-if-missing
+	$(MAKE) ctrx
+	tests/testbed/leakcheck ./ctrx
 
 # --- Static analysis over the committed C sources (generated code excluded).
 # (tests/testbed/ holds stand-alone helper programs with their own build.)
