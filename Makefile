@@ -185,9 +185,11 @@ install: ctrx
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctrx; fi
 
 # --- Fuzzing: every tests/fuzz/fuzz_NAME.c is a libFuzzer target, built with
-# clang against the sources FUZZ_SRC_NAME lists (and nothing else), run for
-# FUZZ_SECONDS on a copy of tests/fuzz/corpus/NAME (FUZZ_CORPUS_NAME); crashes,
-# leaks and timeouts fail it and leave the input in $(FUZZ_B)/NAME/.
+# clang and linked against an instrumented archive of the core sources (the
+# linker takes exactly the objects the target needs), then run for
+# FUZZ_SECONDS on a copy of tests/fuzz/corpus/NAME (FUZZ_CORPUS_NAME to name
+# another); crashes, leaks and timeouts fail it and leave the input in
+# $(FUZZ_B)/NAME/.
 FUZZ_CC ?= clang
 FUZZ_B := $(B)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -195,26 +197,19 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Isrc -I$(B)/proto -fno-
 	-DCTRX_REVISION=\"fuzz\" $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(FUZZ_SAN)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(FUZZ_B)/fuzz_%,$(FUZZ_TARGETS))
-FUZZ_BASE := src/util.c src/error.c
-FUZZ_SRC_ref := src/ref.c $(FUZZ_BASE)
-FUZZ_SRC_toml := src/toml.c $(FUZZ_BASE)
-FUZZ_SRC_hosts := src/hosts.c src/ref.c src/toml.c $(FUZZ_BASE)
-FUZZ_SRC_auth := src/registry.c $(FUZZ_BASE)
-FUZZ_SRC_docker_config := src/registry.c $(FUZZ_BASE)
-FUZZ_SRC_spec_inputs := src/spec.c $(FUZZ_BASE)
-FUZZ_SRC_grpc_frame := src/grpc.c $(FUZZ_BASE)
+FUZZ_LIB_O := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(CORE_SRC) $(PROTO_C))
 FUZZ_CORPUS_spec_inputs := spec
 
 $(FUZZ_B)/obj/%.o: %.c $(PROTO_C)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-define fuzz_target
-$(FUZZ_B)/fuzz_$(1): $(FUZZ_B)/obj/tests/fuzz/fuzz_$(1).o $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_SRC_$(1)))
-	@[ -n "$(FUZZ_SRC_$(1))" ] || { echo "tests/fuzz/fuzz_$(1).c: list the sources it needs in FUZZ_SRC_$(1) (Makefile)"; exit 1; }
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $(LDLIBS)
-endef
-$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
+$(FUZZ_B)/libctrx.a: $(FUZZ_LIB_O)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_B)/libctrx.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz: deps-extra-if-missing
 	$(MAKE) $(FUZZ_BINS)
