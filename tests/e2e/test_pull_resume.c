@@ -30,7 +30,7 @@
 #include "util.h"
 
 #define AT_TOP                                                                                     \
-  "t=$(dirname \"$CTRX\"); while [ ! -x \"$t/tests/testbed/secure-registries\" ] && "             \
+  "t=$(dirname \"$CTRX\"); while [ ! -x \"$t/tests/testbed/secure-registries\" ] && "              \
   "[ \"$t\" != / ]; do t=$(dirname \"$t\"); done; cd \"$t\" && "
 
 #define BIG_LAYERS 3
@@ -231,8 +231,8 @@ ingests(struct grpc_conn *c, const char *ns, struct buf *desc)
   for (size_t i = 0; i < resp->n_statuses; i++) {
     sum += resp->statuses[i]->offset;
     if (desc != NULL)
-      buf_addf(desc, "%s %lld/%lld\n", resp->statuses[i]->ref,
-               (long long)resp->statuses[i]->offset, (long long)resp->statuses[i]->total);
+      buf_addf(desc, "%s %lld/%lld\n", resp->statuses[i]->ref, (long long)resp->statuses[i]->offset,
+               (long long)resp->statuses[i]->total);
   }
   if (desc != NULL)
     buf_add(desc, "", 0);
@@ -320,8 +320,8 @@ START_TEST(interrupted_pull_resumes)
   cleanup_free char *c = e2e_namespace("resume-ctr");
   cleanup_free char *repo = xasprintf("test/big-%d", (int)getpid());
   cleanup_free char *img = xasprintf("%s/%s:v1", reg, repo);
-  cleanup_free char *work = xasprintf("%s/pull-resume-%d", e2e_env("CTRX_TEST_ROOT"),
-                                      (int)getpid());
+  cleanup_free char *work =
+      xasprintf("%s/pull-resume-%d", e2e_env("CTRX_TEST_ROOT"), (int)getpid());
   cleanup_free char *hosts = xasprintf("%s/hosts", work);
   cleanup_free char *log_path = xasprintf("%s/pull1.log", work);
   cleanup_free char *cmd = NULL, *digest = NULL, *lease_id = NULL, *expire = NULL;
@@ -443,9 +443,9 @@ START_TEST(interrupted_pull_resumes)
   atomic_store(&px.budget, -1);
   {
     long long before = atomic_load(&px.sent);
-    ck_assert_msg(e2e_sh(&p2, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts,
-                         img) == 0,
-                  "%s%s", p2.out, p2.err);
+    ck_assert_msg(
+        e2e_sh(&p2, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts, img) == 0,
+        "%s%s", p2.out, p2.err);
     sent2 = atomic_load(&px.sent) - before;
   }
   {
@@ -489,13 +489,13 @@ START_TEST(interrupted_pull_resumes)
   {
     long long before = atomic_load(&px.sent);
     t0 = now_ms();
-    ck_assert_msg(e2e_sh(&p3, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts,
-                         img) == 0,
-                  "%s", p3.err);
+    ck_assert_msg(
+        e2e_sh(&p3, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts, img) == 0,
+        "%s", p3.err);
     noop_ms = now_ms() - t0;
     ck_assert_msg(noop_ms < 1000, "the no-op pull took %lld ms", (long long)noop_ms);
-    ck_assert_msg(atomic_load(&px.sent) - before < (64 << 10),
-                  "the no-op pull fetched %lld bytes", atomic_load(&px.sent) - before);
+    ck_assert_msg(atomic_load(&px.sent) - before < (64 << 10), "the no-op pull fetched %lld bytes",
+                  atomic_load(&px.sent) - before);
   }
 
   proxy_stop(&px);

@@ -20,7 +20,7 @@
 /* The shell's way to the top of the repository: the binary under test is
  * ./ctrx, or build-san/ctrx of a sanitized build. */
 #define AT_TOP                                                                                     \
-  "t=$(dirname \"$CTRX\"); while [ ! -x \"$t/tests/testbed/secure-registries\" ] && "             \
+  "t=$(dirname \"$CTRX\"); while [ ! -x \"$t/tests/testbed/secure-registries\" ] && "              \
   "[ \"$t\" != / ]; do t=$(dirname \"$t\"); done; cd \"$t\" && "
 
 #define WRONG_PASS "Wr0ng-Pa55w0rd-zq"
@@ -89,9 +89,9 @@ check_pulled(const char *ns, const char *image, const char *digest, const struct
     cleanup_free char *want = xasprintf("%s %s\n", image, digest);
     ck_assert_str_eq(l.out, want);
   }
-  ck_assert_msg(e2e_sh(&r, NULL, "$CTR -a \"$ADDR\" -n %s run --rm %s secure-run echo ok", ns,
-                       image) == 0,
-                "ctr run: %s%s", r.out, r.err);
+  ck_assert_msg(
+      e2e_sh(&r, NULL, "$CTR -a \"$ADDR\" -n %s run --rm %s secure-run echo ok", ns, image) == 0,
+      "ctr run: %s%s", r.out, r.err);
   ck_assert_str_eq(r.out, "ok\n");
   e2e_sh(&leases, NULL, "$CTR -a \"$ADDR\" -n %s leases ls -q", ns);
   ck_assert_str_eq(leases.out, "");
@@ -117,10 +117,11 @@ docker_config(const char *tag, const char *registry, bool as_auth)
   char *dir = xasprintf("%s/docker-config-%s", secure_dir, tag);
 
   if (as_auth)
-    e2e_sh(&o, NULL,
-           "mkdir -p %1$s && a=$(printf '%%s:%%s' \"$SECURE_USER\" \"$SECURE_PASS\" | base64 -w0) && "
-           "printf '{\"auths\": {\"%2$s\": {\"auth\": \"%%s\"}}}\\n' \"$a\" > %1$s/config.json",
-           dir, registry);
+    e2e_sh(
+        &o, NULL,
+        "mkdir -p %1$s && a=$(printf '%%s:%%s' \"$SECURE_USER\" \"$SECURE_PASS\" | base64 -w0) && "
+        "printf '{\"auths\": {\"%2$s\": {\"auth\": \"%%s\"}}}\\n' \"$a\" > %1$s/config.json",
+        dir, registry);
   else
     e2e_sh(&o, NULL,
            "mkdir -p %1$s && printf '{\"auths\": {\"http://%2$s\": {\"username\": \"%%s\", "
@@ -171,9 +172,9 @@ START_TEST(token_with_docker_config)
   cleanup_free char *cfg = docker_config("token", e2e_env("SECURE_TOKEN"), false);
   cleanup_e2e_out struct e2e_out p = {0};
 
-  ck_assert_msg(e2e_sh(&p, NULL, "DOCKER_CONFIG=%s $CTRX -a \"$ADDR\" -n %s pull %s", cfg, ns,
-                       img) == 0,
-                "%s%s", p.out, p.err);
+  ck_assert_msg(
+      e2e_sh(&p, NULL, "DOCKER_CONFIG=%s $CTRX -a \"$ADDR\" -n %s pull %s", cfg, ns, img) == 0,
+      "%s%s", p.out, p.err);
   check_pulled(ns, img, digest, &p);
   e2e_clean_namespace(ns);
 }
@@ -225,10 +226,11 @@ START_TEST(token_same_as_ctr)
                        "$CTRX -a \"$ADDR\" -n %s pull --user \"$SECURE_USER:$SECURE_PASS\" %s", a,
                        img) == 0,
                 "%s", x.err);
-  ck_assert_msg(e2e_sh(&c, NULL,
-                       "$CTR -a \"$ADDR\" -n %s images pull --user \"$SECURE_USER:$SECURE_PASS\" %s",
-                       b, img) == 0,
-                "%s", c.err);
+  ck_assert_msg(
+      e2e_sh(&c, NULL,
+             "$CTR -a \"$ADDR\" -n %s images pull --user \"$SECURE_USER:$SECURE_PASS\" %s", b,
+             img) == 0,
+      "%s", c.err);
   e2e_sh(&ia, NULL, "$CTR -a \"$ADDR\" -n %s images ls", a);
   e2e_sh(&ib, NULL, "$CTR -a \"$ADDR\" -n %s images ls", b);
   ck_assert_str_eq(ia.out, ib.out);
@@ -271,9 +273,9 @@ START_TEST(basic_with_docker_config)
   cleanup_free char *cfg = docker_config("basic", e2e_env("SECURE_BASIC"), true);
   cleanup_e2e_out struct e2e_out p = {0};
 
-  ck_assert_msg(e2e_sh(&p, NULL, "DOCKER_CONFIG=%s $CTRX -a \"$ADDR\" -n %s pull %s", cfg, ns,
-                       img) == 0,
-                "%s%s", p.out, p.err);
+  ck_assert_msg(
+      e2e_sh(&p, NULL, "DOCKER_CONFIG=%s $CTRX -a \"$ADDR\" -n %s pull %s", cfg, ns, img) == 0,
+      "%s%s", p.out, p.err);
   check_pulled(ns, img, digest, &p);
   e2e_clean_namespace(ns);
 }
@@ -296,8 +298,8 @@ START_TEST(refused_is_clear_and_leaves_nothing)
 {
   cleanup_free char *ns = e2e_namespace("sec-refused");
   cleanup_free char *img = image_at(refused[_i].registry_var, "v1");
-  cleanup_free char *user = refused[_i].creds ? xasprintf("--user \"%s\"", refused[_i].creds)
-                                              : xstrdup("");
+  cleanup_free char *user =
+      refused[_i].creds ? xasprintf("--user \"%s\"", refused[_i].creds) : xstrdup("");
   cleanup_e2e_out struct e2e_out p = {0}, d = {0};
 
   ck_assert_int_eq(e2e_sh(&p, NULL, "$CTRX -a \"$ADDR\" -n %s pull %s %s", ns, user, img), 1);
@@ -307,9 +309,8 @@ START_TEST(refused_is_clear_and_leaves_nothing)
   ck_assert_msg(strchr(p.err, '\n') == p.err + strlen(p.err) - 1, "one line: %s", p.err);
   ck_assert_msg(strstr(p.err, WRONG_PASS) == NULL, "%s", p.err);
   /* and with --debug, the wrong password shows nowhere either */
-  ck_assert_int_eq(e2e_sh(&d, NULL, "$CTRX -a \"$ADDR\" -n %s --debug pull %s %s 2>&1", ns, user,
-                          img),
-                   1);
+  ck_assert_int_eq(
+      e2e_sh(&d, NULL, "$CTRX -a \"$ADDR\" -n %s --debug pull %s %s 2>&1", ns, user, img), 1);
   ck_assert_msg(strstr(d.out, WRONG_PASS) == NULL, "%s", d.out);
   check_nothing_left(ns);
 }
@@ -416,8 +417,8 @@ START_TEST(tls_private_ca)
   cleanup_free char *img = image_at("SECURE_TLS", tls_cases[_i].tag);
   cleanup_free char *tag_uc = xstrdup(tls_cases[_i].tag);
   cleanup_free char *digest = NULL;
-  cleanup_free char *dir = tls_hosts_dir(tls_cases[_i].tag, tls_cases[_i].toml,
-                                         tls_cases[_i].copy_ca);
+  cleanup_free char *dir =
+      tls_hosts_dir(tls_cases[_i].tag, tls_cases[_i].toml, tls_cases[_i].copy_ca);
   cleanup_e2e_out struct e2e_out p = {0};
   cleanup_free char *from = xasprintf(" from https://%s/v2 ", e2e_env("SECURE_TLS"));
 
@@ -440,9 +441,8 @@ START_TEST(tls_without_ca_is_refused)
   cleanup_free char *dir = tls_hosts_dir("noca", "server = \"https://%1$s\"\n", false);
   cleanup_e2e_out struct e2e_out p = {0};
 
-  ck_assert_int_eq(e2e_sh(&p, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", ns, dir,
-                          img),
-                   1);
+  ck_assert_int_eq(
+      e2e_sh(&p, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", ns, dir, img), 1);
   ck_assert_msg(str_has_prefix(p.err, "ctrx: ") && strstr(p.err, "certificate") != NULL, "%s",
                 p.err);
   check_nothing_left(ns);
@@ -451,7 +451,7 @@ END_TEST
 
 /* --- --k8s against a containerd with CRI --- */
 
-static char *cri_dir;        /* $CTRX_TEST_ROOT/pull-secure-cri */
+static char *cri_dir; /* $CTRX_TEST_ROOT/pull-secure-cri */
 static char *cri_sock;
 static char *cri_skip_reason; /* why CRI is not there, NULL when it is */
 
@@ -474,9 +474,8 @@ cri_setup(void)
   if (strcmp(pl.out, "ok\n") != 0) {
     cleanup_e2e_out struct e2e_out log = {0};
     e2e_sh(&log, NULL, "grep -i cri %s/containerd.log | tail -5", cri_dir);
-    cri_skip_reason =
-        xasprintf("the CRI plugin is not ok (status '%.*s'): %s", (int)strcspn(pl.out, "\n"),
-                  pl.out, log.out);
+    cri_skip_reason = xasprintf("the CRI plugin is not ok (status '%.*s'): %s",
+                                (int)strcspn(pl.out, "\n"), pl.out, log.out);
   }
 }
 
@@ -519,8 +518,7 @@ k8s_images_when_managed(const char *name)
 
   for (int i = 0; i < 100; i++) {
     const char *id;
-    e2e_sh(&o, NULL,
-           "$CTR -a %s -n k8s.io images ls | awk 'NR > 1 {print $1, $NF, $2, $3}' | sort",
+    e2e_sh(&o, NULL, "$CTR -a %s -n k8s.io images ls | awk 'NR > 1 {print $1, $NF, $2, $3}' | sort",
            cri_sock);
     id = strstr(o.out, "\nsha256:");
     if (str_has_prefix(o.out, want) && id != NULL &&
@@ -545,9 +543,9 @@ START_TEST(k8s_pull_is_managed_by_cri)
   ck_assert_msg(e2e_sh(&p, NULL, "$CTRX -a %s --k8s pull %s", cri_sock, img) == 0, "%s", p.err);
   by_ctrx = k8s_images_when_managed(img);
   /* the image runs from k8s.io */
-  ck_assert_msg(e2e_sh(&r, NULL, "$CTR -a %s -n k8s.io run --rm %s k8s-run echo ok", cri_sock,
-                       img) == 0,
-                "%s", r.err);
+  ck_assert_msg(
+      e2e_sh(&r, NULL, "$CTR -a %s -n k8s.io run --rm %s k8s-run echo ok", cri_sock, img) == 0,
+      "%s", r.err);
   ck_assert_str_eq(r.out, "ok\n");
   /* Forget it, and let ctr pull it: CRI must end up with the same records. */
   ck_assert_int_eq(e2e_sh(&rm, NULL,

@@ -52,7 +52,7 @@
 #define TOKEN_TTL 300
 
 static EVP_PKEY *key;
-static char *x5c;       /* base64 of CERT's DER */
+static char *x5c;        /* base64 of CERT's DER */
 static const char *cred; /* "user:password" */
 static const char *issuer = "ctrx-tokensrv";
 static const char *service = "ctrx-test-registry";
@@ -507,7 +507,8 @@ serve(int fd)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    str_addf(&body, "{\"token\":\"%s\",\"access_token\":\"%s\",\"expires_in\":%d,\"issued_at\":\"%s\"}",
+    str_addf(&body,
+             "{\"token\":\"%s\",\"access_token\":\"%s\",\"expires_in\":%d,\"issued_at\":\"%s\"}",
              token, token, TOKEN_TTL, when);
   }
   logline(&r, who, token);
