@@ -43,7 +43,7 @@ _ctrx_subcommands() {
   case $1 in
   images | image | i)
     echo 'check export import list ls mount unmount pull push delete del remove rm tag label convert' ;;
-  hosts) echo 'add' ;;
+  hosts) echo 'add check' ;;
   containers | container | c)
     echo 'create delete del remove rm info list ls label checkpoint restore' ;;
   tasks | task | t)
@@ -217,6 +217,7 @@ _ctrx() {
   ref:) bool_flags='--familiar --help' what=images ;;
   help:) what=commands ;;
   hosts:add) value_flags=$_ctrx_hosts_add_value bool_flags=$_ctrx_hosts_add_bool what=registry ;;
+  hosts:check) value_flags='' bool_flags='--json --help' what=registry ;;
   hosts:*) what=none ;;
   images:* | image:* | i:*)
     case $sub in

@@ -115,6 +115,7 @@ const struct cmd cmd_table[] = {
     {"hosts", "", cmd_hosts, hosts_cmds, "show the registry endpoints a pull will try",
      "Usage: ctrx hosts REGISTRY|REF\n"
      "       ctrx hosts add REGISTRY URL [flags]\n"
+     "       ctrx hosts check [--json] [REGISTRY|REF...]\n"
      "\n"
      "Lists, in the order they are tried, the endpoints of REGISTRY (or of the\n"
      "registry of REF) from hosts.toml, with capabilities, TLS settings, headers\n"

@@ -264,6 +264,18 @@ read_back(struct pull *p, const struct registry_desc *d, struct buf *keep, struc
   return 0;
 }
 
+/* registry_fetch names what and where ("fetch \"r@d\": <base>: why"); the
+ * failure list here names the endpoint itself, so keep only the why. */
+static const char *
+fetch_reason(const char *msg, const char *base)
+{
+  const char *at = strstr(msg, base);
+
+  if (str_has_prefix(msg, "fetch \"") && at && str_has_prefix(at + strlen(base), ": "))
+    return at + strlen(base) + 2;
+  return msg;
+}
+
 /* Put one blob into the content store. keep, when not NULL, receives its bytes
  * (manifests and configs are parsed from them). */
 static int
@@ -319,6 +331,10 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
           s.received != d->size)
         error_setc(&e, ERR_DATA_LOSS, "short body: %" PRId64 " of %" PRId64 " bytes",
                    s.received, d->size);
+      /* Every byte came, even if the connection then failed (a Content-Length
+       * that lied): the digest decides. */
+      if (e != NULL && s.received == d->size)
+        error_freep(&e);
       if (e == NULL && s.md) {
         cleanup_free char *got = md_hex(s.md);
         if (strcmp(got, d->digest) != 0) {
@@ -351,7 +367,8 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
         note(p, PULL_NOTE, "%s: %s from %s failed after %" PRId64 " bytes: %s", d->digest,
              ref_prefix(d->media_type), ep->base, s.received - from, e->msg);
       }
-      buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", ep->base, e->msg);
+      buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", ep->base,
+               fetch_reason(e->msg, ep->base));
       error_free(e);
     }
     free(order);
@@ -660,6 +677,76 @@ pull_layers(struct pull *p, struct error **err)
   return rv;
 }
 
+/* Resolve the reference and fetch its root (index or manifest). An endpoint
+ * whose answer turns out to be no manifest at all (not JSON, a media type we
+ * cannot use, too large) is set aside and the reference resolved again by the
+ * others: its digest was its own, so the blob verified and only parsing shows. */
+static int
+resolve_root(struct pull *p, const char *object, struct registry_desc *root, struct buf *rootb,
+             json_t **rootj, size_t *served, struct error **err)
+{
+  bool *aside = xcalloc(p->n_eps, sizeof(bool));
+  size_t *order = xcalloc(p->n_eps, sizeof(size_t));
+  struct registry_ep *ordered = xcalloc(p->n_eps, sizeof(*ordered));
+  struct buf failures = BUF_INIT;
+  int rv = -1;
+
+  for (size_t i = 0; i < p->n_eps; i++) {
+    int64_t ago = health_failed_ago(p->health, p->eps[i].base);
+    if (ago >= 0 && p->n_eps > 1)
+      note(p, PULL_NOTE, "%s failed %" PRId64 "s ago: trying it last", p->eps[i].base, ago);
+  }
+  for (;;) {
+    struct error *e = NULL;
+    size_t n = 0, got = 0;
+
+    endpoint_order(p, order);
+    for (size_t i = 0; i < p->n_eps; i++)
+      if (!aside[order[i]])
+        ordered[n++] = p->eps[order[i]];
+    if (n == 0) {
+      error_setc(err, ERR_INVALID, "resolve \"%s\": %s", object, failures.data);
+      break;
+    }
+    if (registry_resolve(p->reg, ordered, n, p->repo, object, root, &got, err) < 0) {
+      if (failures.len)
+        error_wrap(err, "%s", failures.data);
+      break;
+    }
+    for (size_t i = 0; i < p->n_eps; i++)
+      if (p->eps[i].base == ordered[got].base)
+        *served = i;
+    if (!is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types)) &&
+        !is_one_of(root->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+      error_setc(&e, ERR_INVALID, "unsupported media type %s", root->media_type);
+    else if (root->size > (int64_t)REGISTRY_MAX_MANIFEST)
+      error_setc(&e, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u",
+                 root->size, REGISTRY_MAX_MANIFEST);
+    else if (put_blob(p, root, rootb, err) < 0)
+      break;
+    else if (parse_json(rootb, root->digest, rootj, &e) < 0)
+      error_wrap(&e, "manifest");
+    if (e == NULL) {
+      health_ok(p->health, p->eps[*served].base);
+      rv = 0;
+      break;
+    }
+    health_failed(p->health, p->eps[*served].base);
+    note(p, PULL_NOTE, "%s answered with no usable manifest (%s): asking the others",
+         p->eps[*served].base, e->msg);
+    buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", p->eps[*served].base, e->msg);
+    error_free(e);
+    aside[*served] = true;
+    registry_desc_release(root);
+    buf_release(rootb);
+  }
+  buf_release(&failures);
+  free(ordered);
+  free(order);
+  free(aside);
+  return rv;
+}
+
 int
 pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *res,
            struct error **err)
@@ -715,46 +802,14 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
       p.snapshotter = xstrdup("overlayfs");
   }
 
-  {
-    size_t *order = xcalloc(p.n_eps, sizeof(size_t));
-    struct registry_ep *ordered = xcalloc(p.n_eps, sizeof(*ordered));
-    endpoint_order(&p, order);
-    for (size_t i = 0; i < p.n_eps; i++) {
-      int64_t ago = health_failed_ago(p.health, p.eps[i].base);
-      ordered[i] = p.eps[order[i]];
-      if (ago >= 0 && p.n_eps > 1)
-        note(&p, PULL_NOTE, "%s failed %" PRId64 "s ago: trying it last", p.eps[i].base, ago);
-    }
-    rv = registry_resolve(p.reg, ordered, p.n_eps, p.repo, ref.digest ? ref.digest : ref.tag,
-                          &root, &served, err);
-    if (rv == 0) {
-      served = order[served];
-      health_ok(p.health, p.eps[served].base);
-    }
-    free(ordered);
-    free(order);
-    if (rv < 0)
-      goto out_wrap;
-    rv = -1;
-  }
+  if (ctd_lease_create(c, &p.lease, err) < 0)
+    goto out_wrap;
+  if (resolve_root(&p, ref.digest ? ref.digest : ref.tag, &root, &rootb, &rootj, &served, err) <
+      0)
+    goto out_wrap;
   emit(&p, PULL_RESOLVED, ref_prefix(root.media_type), root.digest, root.size,
        p.eps[served].base, false);
   res->endpoint = xstrdup(p.eps[served].base);
-  if (!is_one_of(root.media_type, index_types, ARRAY_SIZE(index_types)) &&
-      !is_one_of(root.media_type, manifest_types, ARRAY_SIZE(manifest_types))) {
-    error_setc(err, ERR_INVALID, "unsupported media type %s", root.media_type);
-    goto out_wrap;
-  }
-  if (root.size > (int64_t)REGISTRY_MAX_MANIFEST) {
-    error_setc(err, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u", root.size,
-               REGISTRY_MAX_MANIFEST);
-    goto out_wrap;
-  }
-  if (ctd_lease_create(c, &p.lease, err) < 0)
-    goto out_wrap;
-
-  if (put_blob(&p, &root, &rootb, err) < 0 || parse_json(&rootb, root.digest, &rootj, err) < 0)
-    goto out_wrap;
   if (is_one_of(root.media_type, index_types, ARRAY_SIZE(index_types))) {
     json_t *list = json_object_get(rootj, "manifests");
     cleanup_strv struct strv keys = STRV_INIT;

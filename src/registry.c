@@ -1399,7 +1399,8 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
                  (long long)q.content_length, REGISTRY_MAX_MANIFEST);
       goto out;
     }
-    if (q.content_type != NULL && q.content_length >= 0 &&
+    /* A length of 0 is what some proxies answer to any HEAD: not a size. */
+    if (q.content_type != NULL && q.content_length > 0 &&
         (by_digest || registry_digest_valid(q.digest))) {
       out->media_type = registry_media_strip(q.content_type);
       out->digest = xstrdup(by_digest ? object : q.digest);
@@ -1624,11 +1625,17 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
     registry_desc_release(&at[k].desc);
     if (k < next && at[k].err != NULL) {
       const struct error *e = at[k].err;
-      /* a loser cancelled after the winner answered is not unwell */
       bool cancelled = at[k].cancel && str_has_prefix(e->msg, "cancelled");
-      if (!cancelled && r->on_failure && e->code != ERR_NOT_FOUND &&
-          e->code != ERR_UNAUTHENTICATED && e->code != ERR_INVALID)
+      if (cancelled && k < winner && r->on_failure) {
+        /* asked before the winner and still silent: slow, so try it later */
+        struct error *slow = NULL;
+        error_setc(&slow, ERR_DEADLINE, "no answer before %s answered", at[winner].ep->base);
+        r->on_failure(at[k].ep->base, slow, r->failure_arg);
+        error_free(slow);
+      } else if (!cancelled && r->on_failure && e->code != ERR_NOT_FOUND &&
+                 e->code != ERR_UNAUTHENTICATED && e->code != ERR_INVALID) {
         r->on_failure(at[k].ep->base, e, r->failure_arg);
+      }
       if (winner == SIZE_MAX)
         failures_add(&f, at[k].ep, at[k].err);
       else
@@ -1715,6 +1722,14 @@ registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps, 
   return failures_error(&f, what, err);
 }
 
+/* Whether curl's words say the TLS layer failed. */
+static bool
+tls_error(const char *msg)
+{
+  return strstr(msg, "SSL") || strstr(msg, "TLS") || strstr(msg, "certificate") ||
+         strstr(msg, "handshake");
+}
+
 int
 registry_probe(struct registry *r, const struct registry_ep *ep, struct registry_probe *out)
 {
@@ -1749,6 +1764,8 @@ registry_probe(struct registry *r, const struct registry_ep *ep, struct registry
                                                                               : "1.1");
   if (!https)
     out->tls = xstrdup("plain http");
+  else if (e != NULL && q.status == 0 && !tls_error(e->msg))
+    out->tls = xstrdup("-"); /* no answer at all: TLS was not what failed */
   else if (e != NULL && q.status == 0)
     out->tls = xasprintf("failed: %s", e->msg);
   else

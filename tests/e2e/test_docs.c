@@ -153,7 +153,8 @@ help_flags(const char *help, struct strv *out)
 
 static const char *const help_cmds[] = {
     "--help",     "pull --help",  "images pull --help", "run --help",
-    "ref --help", "hosts --help", "hosts add --help",   "version --help",
+    "ref --help", "hosts --help", "hosts add --help",   "hosts check --help",
+    "version --help",
 };
 
 START_TEST(man_page_names_every_flag_of_the_help)
