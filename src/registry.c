@@ -1154,6 +1154,17 @@ registry_message(const struct buf *body)
   m = json_string_value(json_object_get(e, "message"));
   if (m == NULL || m[0] == '\0')
     m = json_string_value(json_object_get(e, "code"));
+  if (m == NULL && j == NULL) {
+    /* Not JSON: the first line of a short plain-text answer says enough
+     * ("Client sent an HTTP request to an HTTPS server."). */
+    size_t n = strcspn(body->data, "\r\n");
+    if (n > 120)
+      n = 120;
+    for (size_t i = 0; i < n; i++)
+      if ((unsigned char)body->data[i] < 0x20 || (unsigned char)body->data[i] > 0x7e)
+        return NULL;
+    return n ? xstrndup(body->data, n) : NULL;
+  }
   return m ? xstrdup(m) : NULL;
 }
 
