@@ -218,7 +218,8 @@ fuzz: deps-extra-if-missing
 	if [ -n "$$fail" ]; then echo "fuzz: failed:$$fail"; exit 1; fi
 
 # --- valgrind over a real pull and run (normal build, its own test bed).
-leakcheck: deps-if-missing deps-extra-if-missing
+leakcheck: deps-extra-if-missing
+	@if [ -n "$(SANITIZE)" ]; then echo "make leakcheck runs valgrind on the normal build: drop SANITIZE"; exit 1; fi
 	$(MAKE) ctrx
 	tests/testbed/leakcheck ./ctrx
 
