@@ -14,7 +14,7 @@
 #include "hosts.h"
 #include "ref.h"
 
-#define CHUNK (1u << 20) /* ctr writes content in 1 MiB messages */
+#define CHUNK (256u << 10) /* ctr writes 1 MiB messages; a quarter keeps our memory low */
 #define DEFAULT_CONCURRENCY 4
 #define LABEL_SOURCE "containerd.io/distribution.source."
 
