@@ -162,6 +162,18 @@ static const ProtobufCMessageDescriptor *const messages[] = {
     D(services__tasks__v1__wait_request),
     D(services__namespaces__v1__get_namespace_request),
     D(services__introspection__v1__plugins_request),
+    D(services__content__v1__update_request),
+    D(services__images__v1__create_image_request),
+    D(services__images__v1__update_image_request),
+    D(services__diff__v1__apply_request),
+    D(services__containers__v1__create_container_request),
+    D(services__containers__v1__container),
+    D(services__containers__v1__container__runtime),
+    D(services__content__v1__info),
+    D(services__images__v1__image),
+    D(types__descriptor),
+    D(types__mount),
+    D(runc__v1__options),
 };
 
 START_TEST(round_trip)
