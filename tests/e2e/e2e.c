@@ -1,5 +1,6 @@
 #include "e2e.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,14 +12,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctd.h"
+#include "grpc.h"
 #include "util.h"
 
 const char *
 e2e_env(const char *name)
 {
   const char *v = getenv(name);
-  ck_assert_msg(v != NULL && *v != '\0', "%s is not set: run through tests/testbed/run-e2e",
-                name);
+  ck_assert_msg(v != NULL && *v != '\0', "%s is not set: run through tests/testbed/run-e2e", name);
   return v;
 }
 
@@ -46,8 +48,7 @@ e2e_sh(struct e2e_out *o, const char *stdin_data, const char *fmt, ...)
   va_start(ap, fmt);
   cmd = xvasprintf(fmt, ap);
   va_end(ap);
-  ck_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 &&
-            pipe2(errp, O_CLOEXEC) == 0);
+  ck_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0);
   pid = fork();
   ck_assert(pid >= 0);
   if (pid == 0) {
@@ -127,13 +128,104 @@ void
 e2e_clean_namespace(const char *ns)
 {
   cleanup_e2e_out struct e2e_out o = {0};
-  e2e_sh(&o, NULL,
-         "for t in $($CTR -a \"$ADDR\" -n %1$s tasks ls -q); do $CTR -a \"$ADDR\" -n %1$s tasks "
-         "kill -s 9 $t; done; sleep 0.2; "
-         "for t in $($CTR -a \"$ADDR\" -n %1$s tasks ls -q); do $CTR -a \"$ADDR\" -n %1$s tasks rm "
-         "-f $t; done; "
-         "for c in $($CTR -a \"$ADDR\" -n %1$s c ls -q); do $CTR -a \"$ADDR\" -n %1$s c rm $c; done; "
-         "imgs=$($CTR -a \"$ADDR\" -n %1$s i ls -q); [ -z \"$imgs\" ] || $CTR -a \"$ADDR\" -n %1$s "
-         "i rm --sync $imgs >/dev/null",
-         ns);
+  e2e_sh(
+      &o, NULL,
+      "for t in $($CTR -a \"$ADDR\" -n %1$s tasks ls -q); do $CTR -a \"$ADDR\" -n %1$s tasks "
+      "kill -s 9 $t; done; sleep 0.2; "
+      "for t in $($CTR -a \"$ADDR\" -n %1$s tasks ls -q); do $CTR -a \"$ADDR\" -n %1$s tasks rm "
+      "-f $t; done; "
+      "for c in $($CTR -a \"$ADDR\" -n %1$s c ls -q); do $CTR -a \"$ADDR\" -n %1$s c rm $c; done; "
+      "imgs=$($CTR -a \"$ADDR\" -n %1$s i ls -q); [ -z \"$imgs\" ] || $CTR -a \"$ADDR\" -n %1$s "
+      "i rm --sync $imgs >/dev/null",
+      ns);
+}
+
+void
+e2e_assert_no_lease(const char *ns)
+{
+  cleanup_e2e_out struct e2e_out l = {0};
+
+  e2e_sh(&l, NULL, "$CTR -a \"$ADDR\" -n %s leases ls -q", ns);
+  ck_assert_msg(strcmp(l.out, "") == 0, "leases left in %s: %s", ns, l.out);
+}
+
+void
+e2e_assert_nothing_left(const char *ns)
+{
+  cleanup_e2e_out struct e2e_out i = {0};
+
+  e2e_sh(&i, NULL, "$CTR -a \"$ADDR\" -n %s images ls -q", ns);
+  ck_assert_msg(strcmp(i.out, "") == 0, "images left in %s: %s", ns, i.out);
+  e2e_assert_no_lease(ns);
+}
+
+static int
+strcmp_p(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+e2e_content_state(const char *ns)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+  cleanup_error struct error *cerr = NULL;
+  struct grpc_conn *c = NULL;
+  struct buf b = BUF_INIT;
+  char *save = NULL;
+
+  ck_assert_int_eq(e2e_sh(&o, NULL, "$CTR -a \"$ADDR\" -n %s content ls -q | sort", ns), 0);
+  ck_assert_msg(grpc_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &c, &cerr) == 0, "%s",
+                cerr ? cerr->msg : "");
+  grpc_conn_set_namespace(c, ns);
+  for (char *d = strtok_r(o.out, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
+    cleanup_strv struct strv labels = STRV_INIT;
+    cleanup_error struct error *err = NULL;
+    ck_assert_msg(ctd_content_labels(c, d, &labels, &err) == 0, "%s", err ? err->msg : "");
+    qsort(labels.v, labels.n, sizeof(char *), strcmp_p);
+    buf_addf(&b, "%s", d);
+    for (size_t i = 0; i < labels.n; i++)
+      buf_addf(&b, " %s", labels.v[i]);
+    buf_addstr(&b, "\n");
+  }
+  grpc_conn_free(c);
+  buf_add(&b, "", 0);
+  return buf_steal(&b);
+}
+
+void
+e2e_assert_same_image(const char *ns_a, const char *ns_b)
+{
+  cleanup_e2e_out struct e2e_out ia = {0}, ib = {0}, sa = {0}, sb = {0};
+  cleanup_free char *ca = NULL, *cb = NULL;
+
+  e2e_sh(&ia, NULL, "$CTR -a \"$ADDR\" -n %s images ls", ns_a);
+  e2e_sh(&ib, NULL, "$CTR -a \"$ADDR\" -n %s images ls", ns_b);
+  ck_assert_msg(strcmp(ia.out, ib.out) == 0, "images in %s:\n%s\nin %s:\n%s", ns_a, ia.out, ns_b,
+                ib.out);
+  e2e_sh(&sa, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", ns_a);
+  e2e_sh(&sb, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", ns_b);
+  ck_assert_msg(strcmp(sa.out, sb.out) == 0, "snapshots in %s:\n%s\nin %s:\n%s", ns_a, sa.out, ns_b,
+                sb.out);
+  ca = e2e_content_state(ns_a);
+  cb = e2e_content_state(ns_b);
+  ck_assert_msg(strcmp(ca, cb) == 0, "content in %s:\n%s\nin %s:\n%s", ns_a, ca, ns_b, cb);
+}
+
+void
+e2e_native_commands(struct strv *out)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+  const char *p;
+
+  ck_assert_int_eq(e2e_sh(&o, NULL, "$CTRX --help"), 0);
+  p = strstr(o.out, "Commands run by ctrx:\n");
+  ck_assert_msg(p != NULL, "no command list in ctrx --help:\n%.2000s", o.out);
+  for (p = strchr(p, '\n') + 1; p[0] == ' ' && p[1] == ' ' && isalpha((unsigned char)p[2]);) {
+    strv_push_owned(out, xstrndup(p + 2, strcspn(p + 2, " \n")));
+    p = strchr(p, '\n');
+    if (p == NULL)
+      break;
+    p++;
+  }
 }

@@ -1,10 +1,13 @@
-/* Helpers for the end-to-end suites: the test bed's coordinates and running
- * commands (the built ./ctrx, the real ctr) with their output captured. */
+/* Helpers for the end-to-end suites: the test bed's coordinates, running
+ * commands (the built ./ctrx, the real ctr) with their output captured, and
+ * checks of what containerd holds in a namespace. */
 #ifndef CTRX_E2E_H
 #define CTRX_E2E_H
 
 #include <check.h>
 #include <stdbool.h>
+
+struct strv;
 
 struct e2e_out {
   char *out;
@@ -26,5 +29,18 @@ void e2e_out_release(struct e2e_out *o);
 char *e2e_namespace(const char *prefix);
 /* Remove everything in a namespace (images, containers, tasks) with ctr. */
 void e2e_clean_namespace(const char *ns);
+
+/* No lease is left in NS. */
+void e2e_assert_no_lease(const char *ns);
+/* Nothing of a failed pull is left in NS: no image, no lease. */
+void e2e_assert_nothing_left(const char *ns);
+/* The content digests of NS with their labels, one line each, sorted. */
+char *e2e_content_state(const char *ns);
+/* NS_A holds what NS_B holds: the same image records, snapshots and content
+ * (digests and labels). */
+void e2e_assert_same_image(const char *ns_a, const char *ns_b);
+
+/* The commands that `ctrx --help` lists as run by ctrx itself, into *out. */
+void e2e_native_commands(struct strv *out);
 
 #endif

@@ -23,7 +23,6 @@
 #include <time.h>
 
 #include "content.pb-c.h"
-#include "ctd.h"
 #include "e2e.h"
 #include "grpc.h"
 #include "leases.pb-c.h"
@@ -180,36 +179,6 @@ proxy_stop(struct proxy *p)
 
 /* --- what containerd holds --- */
 
-static int
-strcmp_p(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* content digests with their labels, one line each, sorted */
-static char *
-content_state(struct grpc_conn *c, const char *ns)
-{
-  cleanup_e2e_out struct e2e_out o = {0};
-  struct buf b = BUF_INIT;
-  char *save = NULL;
-
-  ck_assert_int_eq(e2e_sh(&o, NULL, "$CTR -a \"$ADDR\" -n %s content ls -q | sort", ns), 0);
-  grpc_conn_set_namespace(c, ns);
-  for (char *d = strtok_r(o.out, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
-    cleanup_strv struct strv labels = STRV_INIT;
-    cleanup_error struct error *err = NULL;
-    ck_assert_msg(ctd_content_labels(c, d, &labels, &err) == 0, "%s", err ? err->msg : "");
-    qsort(labels.v, labels.n, sizeof(char *), strcmp_p);
-    buf_addf(&b, "%s", d);
-    for (size_t i = 0; i < labels.n; i++)
-      buf_addf(&b, " %s", labels.v[i]);
-    buf_addstr(&b, "\n");
-  }
-  buf_add(&b, "", 0);
-  return buf_steal(&b);
-}
-
 /* Active ingests of NS: "ref offset/total" lines into *desc; returns the sum
  * of their offsets. */
 static int64_t
@@ -325,9 +294,7 @@ START_TEST(interrupted_pull_resumes)
   cleanup_free char *hosts = xasprintf("%s/hosts", work);
   cleanup_free char *log_path = xasprintf("%s/pull1.log", work);
   cleanup_free char *cmd = NULL, *digest = NULL, *lease_id = NULL, *expire = NULL;
-  cleanup_free char *ca = NULL, *cb = NULL, *cc = NULL;
   cleanup_e2e_out struct e2e_out o = {0}, m = {0}, p2 = {0}, p3 = {0}, pb = {0}, pc = {0};
-  cleanup_e2e_out struct e2e_out ia = {0}, ib = {0}, ic = {0}, sa = {0}, sb = {0}, sc = {0};
   cleanup_buf struct buf act = BUF_INIT, res = BUF_INIT;
   cleanup_strv struct strv blobs = STRV_INIT; /* config, then the layers */
   cleanup_error struct error *err = NULL;
@@ -461,21 +428,8 @@ START_TEST(interrupted_pull_resumes)
   ck_assert_msg(e2e_sh(&pb, NULL, "$CTRX -a \"$ADDR\" -n %s pull %s", b, img) == 0, "%s", pb.err);
   ck_assert_msg(e2e_sh(&pc, NULL, "$CTR -a \"$ADDR\" -n %s images pull %s", c, img) == 0, "%s",
                 pc.err);
-  e2e_sh(&ia, NULL, "$CTR -a \"$ADDR\" -n %s images ls", a);
-  e2e_sh(&ib, NULL, "$CTR -a \"$ADDR\" -n %s images ls", b);
-  e2e_sh(&ic, NULL, "$CTR -a \"$ADDR\" -n %s images ls", c);
-  ck_assert_str_eq(ia.out, ib.out);
-  ck_assert_str_eq(ia.out, ic.out);
-  e2e_sh(&sa, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", a);
-  e2e_sh(&sb, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", b);
-  e2e_sh(&sc, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", c);
-  ck_assert_str_eq(sa.out, sb.out);
-  ck_assert_str_eq(sa.out, sc.out);
-  ca = content_state(conn, a);
-  cb = content_state(conn, b);
-  cc = content_state(conn, c);
-  ck_assert_msg(strcmp(ca, cb) == 0, "resumed:\n%s\nuninterrupted ctrx:\n%s", ca, cb);
-  ck_assert_msg(strcmp(ca, cc) == 0, "resumed:\n%s\nctr:\n%s", ca, cc);
+  e2e_assert_same_image(a, b);
+  e2e_assert_same_image(a, c);
   /* The killed pull's lease is still there (ctr would leave it too; it
    * expires); the resuming pull's own is gone. */
   {

@@ -12,9 +12,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "ctd.h"
 #include "e2e.h"
-#include "grpc.h"
 #include "util.h"
 
 /* The shell's way to the top of the repository: the binary under test is
@@ -80,7 +78,7 @@ digest_of(const char *kind, const char *tag)
 static void
 check_pulled(const char *ns, const char *image, const char *digest, const struct e2e_out *p)
 {
-  cleanup_e2e_out struct e2e_out l = {0}, r = {0}, leases = {0};
+  cleanup_e2e_out struct e2e_out l = {0}, r = {0};
   cleanup_free char *line = xasprintf("%s %s from ", image, digest);
 
   ck_assert_msg(strstr(p->out, line) == p->out, "stdout: %s\nwanted: %s", p->out, line);
@@ -93,19 +91,7 @@ check_pulled(const char *ns, const char *image, const char *digest, const struct
       e2e_sh(&r, NULL, "$CTR -a \"$ADDR\" -n %s run --rm %s secure-run echo ok", ns, image) == 0,
       "ctr run: %s%s", r.out, r.err);
   ck_assert_str_eq(r.out, "ok\n");
-  e2e_sh(&leases, NULL, "$CTR -a \"$ADDR\" -n %s leases ls -q", ns);
-  ck_assert_str_eq(leases.out, "");
-}
-
-/* Nothing of a failed pull stays: no image, no lease. */
-static void
-check_nothing_left(const char *ns)
-{
-  cleanup_e2e_out struct e2e_out i = {0}, l = {0};
-  e2e_sh(&i, NULL, "$CTR -a \"$ADDR\" -n %s images ls -q", ns);
-  ck_assert_str_eq(i.out, "");
-  e2e_sh(&l, NULL, "$CTR -a \"$ADDR\" -n %s leases ls -q", ns);
-  ck_assert_str_eq(l.out, "");
+  e2e_assert_no_lease(ns);
 }
 
 /* DIR/config.json for REGISTRY (host:port): "auth" (base64 of user:password)
@@ -180,36 +166,6 @@ START_TEST(token_with_docker_config)
 }
 END_TEST
 
-/* content digests with their labels, one line each, sorted */
-static int
-strcmp_p(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *
-content_state(struct grpc_conn *c, const char *ns)
-{
-  cleanup_e2e_out struct e2e_out o = {0};
-  struct buf b = BUF_INIT;
-  char *save = NULL;
-
-  ck_assert_int_eq(e2e_sh(&o, NULL, "$CTR -a \"$ADDR\" -n %s content ls -q | sort", ns), 0);
-  grpc_conn_set_namespace(c, ns);
-  for (char *d = strtok_r(o.out, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
-    cleanup_strv struct strv labels = STRV_INIT;
-    cleanup_error struct error *err = NULL;
-    ck_assert_msg(ctd_content_labels(c, d, &labels, &err) == 0, "%s", err ? err->msg : "");
-    qsort(labels.v, labels.n, sizeof(char *), strcmp_p);
-    buf_addf(&b, "%s", d);
-    for (size_t i = 0; i < labels.n; i++)
-      buf_addf(&b, " %s", labels.v[i]);
-    buf_addstr(&b, "\n");
-  }
-  buf_add(&b, "", 0);
-  return buf_steal(&b);
-}
-
 /* ctr pulls the same image with the same credentials: the same image record,
  * snapshots and content labels. */
 START_TEST(token_same_as_ctr)
@@ -217,10 +173,7 @@ START_TEST(token_same_as_ctr)
   cleanup_free char *a = e2e_namespace("sec-token-ctrx");
   cleanup_free char *b = e2e_namespace("sec-token-ctr");
   cleanup_free char *img = image_at("SECURE_TOKEN", "v4");
-  cleanup_free char *ca = NULL, *cb = NULL;
-  cleanup_e2e_out struct e2e_out x = {0}, c = {0}, ia = {0}, ib = {0}, sa = {0}, sb = {0};
-  cleanup_error struct error *err = NULL;
-  struct grpc_conn *conn = NULL;
+  cleanup_e2e_out struct e2e_out x = {0}, c = {0};
 
   ck_assert_msg(e2e_sh(&x, NULL,
                        "$CTRX -a \"$ADDR\" -n %s pull --user \"$SECURE_USER:$SECURE_PASS\" %s", a,
@@ -231,17 +184,7 @@ START_TEST(token_same_as_ctr)
              "$CTR -a \"$ADDR\" -n %s images pull --user \"$SECURE_USER:$SECURE_PASS\" %s", b,
              img) == 0,
       "%s", c.err);
-  e2e_sh(&ia, NULL, "$CTR -a \"$ADDR\" -n %s images ls", a);
-  e2e_sh(&ib, NULL, "$CTR -a \"$ADDR\" -n %s images ls", b);
-  ck_assert_str_eq(ia.out, ib.out);
-  e2e_sh(&sa, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", a);
-  e2e_sh(&sb, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", b);
-  ck_assert_str_eq(sa.out, sb.out);
-  ck_assert(grpc_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &conn, &err) == 0);
-  ca = content_state(conn, a);
-  cb = content_state(conn, b);
-  ck_assert_msg(strcmp(ca, cb) == 0, "ctrx:\n%s\nctr:\n%s", ca, cb);
-  grpc_conn_free(conn);
+  e2e_assert_same_image(a, b);
   e2e_clean_namespace(a);
   e2e_clean_namespace(b);
 }
@@ -312,7 +255,7 @@ START_TEST(refused_is_clear_and_leaves_nothing)
   ck_assert_int_eq(
       e2e_sh(&d, NULL, "$CTRX -a \"$ADDR\" -n %s --debug pull %s %s 2>&1", ns, user, img), 1);
   ck_assert_msg(strstr(d.out, WRONG_PASS) == NULL, "%s", d.out);
-  check_nothing_left(ns);
+  e2e_assert_nothing_left(ns);
 }
 END_TEST
 
@@ -445,7 +388,7 @@ START_TEST(tls_without_ca_is_refused)
       e2e_sh(&p, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", ns, dir, img), 1);
   ck_assert_msg(str_has_prefix(p.err, "ctrx: ") && strstr(p.err, "certificate") != NULL, "%s",
                 p.err);
-  check_nothing_left(ns);
+  e2e_assert_nothing_left(ns);
 }
 END_TEST
 

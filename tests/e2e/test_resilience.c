@@ -14,9 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctd.h"
 #include "e2e.h"
-#include "grpc.h"
 #include "util.h"
 
 /* The fault modes the tests use, with the address each listens on. */
@@ -210,47 +208,6 @@ final_error(const char *err)
   return xstrndup(last, strchr(last, '\n') ? (size_t)(strchr(last, '\n') - last) : strlen(last));
 }
 
-static void
-assert_nothing_left(const char *ns)
-{
-  cleanup_e2e_out struct e2e_out i = {0}, l = {0};
-
-  e2e_sh(&i, NULL, "$CTR -a \"$ADDR\" -n %s images ls -q", ns);
-  ck_assert_msg(strcmp(i.out, "") == 0, "images left in %s: %s", ns, i.out);
-  e2e_sh(&l, NULL, "$CTR -a \"$ADDR\" -n %s leases ls -q", ns);
-  ck_assert_msg(strcmp(l.out, "") == 0, "leases left in %s: %s", ns, l.out);
-}
-
-static int
-strcmp_p(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* content digests with their labels, one line each, sorted (as test_pull.c) */
-static char *
-content_state(struct grpc_conn *c, const char *ns)
-{
-  cleanup_e2e_out struct e2e_out o = {0};
-  struct buf b = BUF_INIT;
-  char *save = NULL;
-
-  ck_assert_int_eq(e2e_sh(&o, NULL, "$CTR -a \"$ADDR\" -n %s content ls -q | sort", ns), 0);
-  grpc_conn_set_namespace(c, ns);
-  for (char *d = strtok_r(o.out, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
-    cleanup_strv struct strv labels = STRV_INIT;
-    cleanup_error struct error *err = NULL;
-    ck_assert_msg(ctd_content_labels(c, d, &labels, &err) == 0, "%s", err ? err->msg : "");
-    qsort(labels.v, labels.n, sizeof(char *), strcmp_p);
-    buf_addf(&b, "%s", d);
-    for (size_t i = 0; i < labels.n; i++)
-      buf_addf(&b, " %s", labels.v[i]);
-    buf_addstr(&b, "\n");
-  }
-  buf_add(&b, "", 0);
-  return buf_steal(&b);
-}
-
 /* What containerd holds in A (pulled through sick mirrors) is what ctr
  * leaves in B when it pulls NAME from the registry alone. */
 static void
@@ -259,25 +216,12 @@ assert_same_as_clean_pull(const char *a, const char *name)
   static const char *const good_only[] = {"good", NULL};
   cleanup_free char *b = e2e_namespace("resil-clean");
   cleanup_free char *hosts = hosts_dir("clean", "good", good_only);
-  cleanup_e2e_out struct e2e_out c = {0}, ia = {0}, ib = {0}, sa = {0}, sb = {0};
-  cleanup_free char *ca = NULL, *cb = NULL;
-  cleanup_error struct error *err = NULL;
-  struct grpc_conn *conn = NULL;
+  cleanup_e2e_out struct e2e_out c = {0};
 
   ck_assert_msg(e2e_sh(&c, NULL, "$CTR -a \"$ADDR\" -n %s images pull --hosts-dir %s docker.io/%s",
                        b, hosts, name) == 0,
                 "%s", c.err);
-  e2e_sh(&ia, NULL, "$CTR -a \"$ADDR\" -n %s images ls", a);
-  e2e_sh(&ib, NULL, "$CTR -a \"$ADDR\" -n %s images ls", b);
-  ck_assert_str_eq(ia.out, ib.out);
-  e2e_sh(&sa, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", a);
-  e2e_sh(&sb, NULL, "$CTR -a \"$ADDR\" -n %s snapshots ls | sort", b);
-  ck_assert_str_eq(sa.out, sb.out);
-  ck_assert(grpc_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &conn, &err) == 0);
-  ca = content_state(conn, a);
-  cb = content_state(conn, b);
-  ck_assert_msg(strcmp(ca, cb) == 0, "through sick mirrors:\n%s\nclean:\n%s", ca, cb);
-  grpc_conn_free(conn);
+  e2e_assert_same_image(a, b);
   e2e_clean_namespace(b);
 }
 
@@ -291,7 +235,7 @@ START_TEST(five_sick_mirrors_then_good)
   cleanup_free char *name = push_unique("five");
   cleanup_free char *hosts = hosts_dir("five", "404", mirrors);
   cleanup_free char *state = state_dir();
-  cleanup_e2e_out struct e2e_out p = {0}, r = {0}, l = {0};
+  cleanup_e2e_out struct e2e_out p = {0}, r = {0};
   int64_t ms = pull(&p, ns, hosts, state, name, false);
 
   ck_assert_msg(p.status == 0, "%s%s", p.out, p.err);
@@ -302,8 +246,7 @@ START_TEST(five_sick_mirrors_then_good)
       e2e_sh(&r, NULL, "$CTR -a \"$ADDR\" -n %s run --rm docker.io/%s t echo ok", ns, name) == 0,
       "%s", r.err);
   ck_assert_str_eq(r.out, "ok\n");
-  e2e_sh(&l, NULL, "$CTR -a \"$ADDR\" -n %s leases ls -q", ns);
-  ck_assert_str_eq(l.out, "");
+  e2e_assert_no_lease(ns);
   e2e_clean_namespace(ns);
 }
 END_TEST
@@ -328,7 +271,7 @@ START_TEST(only_sick_mirrors_fail_cleanly)
     ck_assert_msg(strstr(error, b) != NULL, "the error does not name %s (%s): %s", b, five_bad[i],
                   error);
   }
-  assert_nothing_left(ns);
+  e2e_assert_nothing_left(ns);
 }
 END_TEST
 
@@ -542,7 +485,7 @@ START_TEST(only_big_manifest_fails_clearly)
   ck_assert_msg(p.status == 1, "%s%s", p.out, p.err);
   error = final_error(p.err);
   ck_assert_msg(strstr(error, b) != NULL && strstr(error, "byte limit") != NULL, "%s", error);
-  assert_nothing_left(ns);
+  e2e_assert_nothing_left(ns);
 }
 END_TEST
 
@@ -563,7 +506,7 @@ START_TEST(only_bad_json_fails_clearly)
   error = final_error(p.err);
   ck_assert_msg(strstr(error, "JSON") != NULL, "%s", error);
   ck_assert_msg(strstr(error, b) != NULL, "the error does not name %s: %s", b, error);
-  assert_nothing_left(ns);
+  e2e_assert_nothing_left(ns);
 }
 END_TEST
 
@@ -596,7 +539,7 @@ START_TEST(one_sick_mirror_then_good)
   cleanup_free char *tag = xstrdup(mode);
   cleanup_free char *name = NULL, *hosts = NULL;
   cleanup_free char *state = state_dir();
-  cleanup_e2e_out struct e2e_out p = {0}, l = {0};
+  cleanup_e2e_out struct e2e_out p = {0};
   int64_t ms;
 
   for (char *c = tag; *c; c++)
@@ -608,8 +551,7 @@ START_TEST(one_sick_mirror_then_good)
   fprintf(stderr, "resilience: %s mirror then a good one: %.1fs\n", mode, (double)ms / 1000);
   ck_assert_msg(p.status == 0, "%s before a good mirror: %s", mode, p.err);
   ck_assert_msg(ms < 30000, "%s: the pull took %lld ms", mode, (long long)ms);
-  e2e_sh(&l, NULL, "$CTR -a \"$ADDR\" -n %s leases ls -q", ns);
-  ck_assert_str_eq(l.out, "");
+  e2e_assert_no_lease(ns);
   e2e_clean_namespace(ns);
 }
 END_TEST
