@@ -45,8 +45,8 @@ flag_lookup(const struct flag *flags, const char *name, size_t len)
 
 int
 cli_parse_flags(const struct flag *flags, int argc, char **argv, int *optind,
-                int (*cb)(int id, const char *value, void *data, struct error **err),
-                void *data, int *unknown, struct error **err)
+                int (*cb)(int id, const char *value, void *data, struct error **err), void *data,
+                int *unknown, struct error **err)
 {
   while (*optind < argc) {
     const char *arg = argv[*optind];
@@ -199,4 +199,3 @@ cmd_dispatch_sub(struct cli *cli, const struct cmd *group, int argc, char **argv
   }
   return cli_passthru(cli, argc, argv, err);
 }
-

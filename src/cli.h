@@ -18,15 +18,15 @@ struct grpc_conn;
 #define CTRX_DEFAULT_CONNECT_TIMEOUT_MS 10000
 
 struct global_opts {
-  char *address;               /* effective address (flag, env, default) */
-  char *namespace;             /* effective namespace, see cli_namespace() */
-  const char *namespace_flag;  /* -n value or "k8s.io" for --k8s, NULL if neither */
-  const char *timeout_arg;     /* --timeout as given, NULL if not */
+  char *address;              /* effective address (flag, env, default) */
+  char *namespace;            /* effective namespace, see cli_namespace() */
+  const char *namespace_flag; /* -n value or "k8s.io" for --k8s, NULL if neither */
+  const char *timeout_arg;    /* --timeout as given, NULL if not */
   const char *connect_timeout_arg;
-  int64_t timeout_ms;          /* 0 = none */
-  int64_t connect_timeout_ms;  /* 0 = ctrx's default */
+  int64_t timeout_ms;         /* 0 = none */
+  int64_t connect_timeout_ms; /* 0 = ctrx's default */
   bool debug;
-  struct strv hosts_dirs;      /* --hosts-dir, in order */
+  struct strv hosts_dirs; /* --hosts-dir, in order */
 };
 
 struct cli {
@@ -49,8 +49,8 @@ typedef int (*cmd_fn)(struct cli *cli, int argc, char **argv, struct error **err
 
 struct cmd {
   const char *name;
-  const char *aliases; /* space separated, "" for none */
-  cmd_fn fn;           /* NULL: hand to ctr */
+  const char *aliases;   /* space separated, "" for none */
+  cmd_fn fn;             /* NULL: hand to ctr */
   const struct cmd *sub; /* sub-command table, or NULL */
   const char *summary;
   const char *usage; /* full --help text after the summary line */
@@ -95,8 +95,8 @@ int cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_pull(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_run(struct cli *cli, int argc, char **argv, struct error **err);
 /* Pull REF as 'ctrx pull REF' does, progress on stderr (for run). */
-int cmd_pull_ref(struct cli *cli, const char *ref, const char *platform,
-                 const char *snapshotter, struct error **err);
+int cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char *snapshotter,
+                 struct error **err);
 
 /* Hand argv (starting at the command name) to the real ctr; returns only on
  * error. See passthru.h. */

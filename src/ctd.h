@@ -33,8 +33,7 @@ int ctd_content_labels(struct grpc_conn *c, const char *digest, struct strv *lab
                        struct error **err);
 /* Content/Update with mask labels.<key> for each key (value NULL deletes). */
 int ctd_content_set_labels(struct grpc_conn *c, const char *lease, const char *digest,
-                           const struct strv *keys, const struct strv *values,
-                           struct error **err);
+                           const struct strv *keys, const struct strv *values, struct error **err);
 
 /* A content ingest (Content/Write). */
 struct ctd_writer;
@@ -56,9 +55,8 @@ int ctd_content_read(struct grpc_conn *c, const char *digest, size_t max, struct
 int ctd_content_abort(struct grpc_conn *c, const char *ref, struct error **err);
 
 /* Images/Create, or Images/Update without mask when the name exists. */
-int ctd_image_put(struct grpc_conn *c, const char *lease, const char *name,
-                  const char *media_type, const char *digest, int64_t size,
-                  const struct strv *labels, struct error **err);
+int ctd_image_put(struct grpc_conn *c, const char *lease, const char *name, const char *media_type,
+                  const char *digest, int64_t size, const struct strv *labels, struct error **err);
 
 /* The namespace's default snapshotter label, or NULL (allocated). */
 int ctd_namespace_label(struct grpc_conn *c, const char *ns, const char *key, char **value,
@@ -86,8 +84,8 @@ int ctd_diff_apply(struct grpc_conn *c, const char *lease, const char *media_typ
 struct ctd_container {
   const char *id;
   const char *image;
-  const char *runtime;     /* "io.containerd.runc.v2" */
-  const char *spec_json;   /* OCI runtime spec */
+  const char *runtime;   /* "io.containerd.runc.v2" */
+  const char *spec_json; /* OCI runtime spec */
   const char *snapshotter;
   const char *snapshot_key;
   const struct strv *labels; /* "k=v" */
@@ -119,7 +117,6 @@ int ctd_task_kill(struct grpc_conn *c, const char *id, uint32_t signal, struct e
 int ctd_task_resize(struct grpc_conn *c, const char *id, uint32_t width, uint32_t height,
                     struct error **err);
 int ctd_task_close_stdin(struct grpc_conn *c, const char *id, struct error **err);
-int ctd_task_delete(struct grpc_conn *c, const char *id, uint32_t *exit_status,
-                    struct error **err);
+int ctd_task_delete(struct grpc_conn *c, const char *id, uint32_t *exit_status, struct error **err);
 
 #endif

@@ -32,10 +32,10 @@ load(void)
     lcr.why = "cannot load libcrypto.so.3 (install libssl3)";
     return;
   }
-#define SYM(field, name)                                                                         \
+#define SYM(field, name)                                                                           \
   if ((*(void **)&lcr.field = dlsym(l, name)) == NULL) {                                           \
-    lcr.why = "libcrypto.so.3 lacks " name;                                                      \
-    return;                                                                                      \
+    lcr.why = "libcrypto.so.3 lacks " name;                                                        \
+    return;                                                                                        \
   }
   SYM(ctx_new, "EVP_MD_CTX_new");
   SYM(ctx_free, "EVP_MD_CTX_free");

@@ -31,11 +31,11 @@ struct grpc_conn {
   int fd;
   int wake_fd;
   nghttp2_session *session;
-  bool polling;      /* a thread is inside poll() for everyone */
-  bool got_settings; /* the server's SETTINGS arrived: the handshake is done */
+  bool polling;               /* a thread is inside poll() for everyone */
+  bool got_settings;          /* the server's SETTINGS arrived: the handshake is done */
   int64_t handshake_deadline; /* until got_settings, calls fail after this */
   int64_t connect_timeout_ms;
-  char *dead;        /* why the connection is unusable, NULL while it is fine */
+  char *dead;           /* why the connection is unusable, NULL while it is fine */
   bool dead_is_connect; /* dead says it all: the handshake never completed */
   char *address;
   char *ns;
@@ -119,8 +119,8 @@ cb_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_d
 }
 
 static int
-cb_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
-          size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
+cb_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+          const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
 {
   struct grpc_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
 
@@ -156,8 +156,7 @@ cb_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
 }
 
 static int
-cb_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
-                void *user_data)
+cb_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code, void *user_data)
 {
   struct grpc_stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
 
@@ -455,10 +454,10 @@ grpc_conn_set_debug(struct grpc_conn *c, bool debug)
   c->debug = debug;
 }
 
-#define NV(n, v)                                                                                 \
-  {                                                                                              \
-    (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v),                                    \
-        NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                             \
+#define NV(n, v)                                                                                   \
+  {                                                                                                \
+    (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v),                                      \
+        NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                               \
   }
 
 int
@@ -611,8 +610,7 @@ grpc_frame_parse(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *ms
   if (len < 5)
     return 0;
   if (buf[0] != 0)
-    return error_setc(err, ERR_INTERNAL, "compressed gRPC message (flag %u) not supported",
-                      buf[0]);
+    return error_setc(err, ERR_INTERNAL, "compressed gRPC message (flag %u) not supported", buf[0]);
   n = ((uint32_t)buf[1] << 24) | ((uint32_t)buf[2] << 16) | ((uint32_t)buf[3] << 8) | buf[4];
   if (n > GRPC_MAX_MESSAGE)
     return error_setc(err, ERR_EXHAUSTED, "gRPC message of %" PRIu32 " bytes exceeds %u", n,

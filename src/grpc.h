@@ -54,8 +54,7 @@ int grpc_unary(struct grpc_conn *c, const char *path, const ProtobufCMessage *re
  * once: begin sends the request; end waits for the answer and frees the
  * stream, whatever happens. */
 int grpc_unary_begin(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
-                     const struct grpc_call_opts *opts, struct grpc_stream **s,
-                     struct error **err);
+                     const struct grpc_call_opts *opts, struct grpc_stream **s, struct error **err);
 int grpc_unary_end(struct grpc_stream *s, const ProtobufCMessageDescriptor *resp_desc,
                    ProtobufCMessage **resp, struct error **err);
 

@@ -11,34 +11,34 @@
 #include "version.h"
 
 /* The flags of pull, for both of its table rows. */
-#define PULL_FLAGS_HELP \
-  "\n" \
-  "Flags (ctr's, run by ctrx):\n" \
-  "  --platform OS/ARCH[/VARIANT]    pull for this platform (default: this machine's)\n" \
-  "  --snapshotter NAME              unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]\n" \
-  "  --label K=V                     label the image (repeatable)\n" \
-  "  --max-concurrent-downloads N    layers downloaded at once (default 4)\n" \
-  "  --plain-http                    talk http to the registry's default endpoint\n" \
-  "  -k, --skip-verify               do not verify registries' TLS certificates\n" \
-  "  -u, --user USER[:PASSWORD]      registry credentials (else docker's config.json)\n" \
-  "  --hosts-dir DIR                 registry hosts directory (repeatable)\n" \
-  "  --print-chainid                 print the image's top chain ID\n" \
-  "Flags of ctrx:\n" \
-  "  --dry-run                       print the name, hosts dirs and endpoints; do nothing\n" \
-  "  -q, --quiet                     no progress, no summary\n" \
-  "  --mirror-connect-timeout DUR    per endpoint connect deadline (default 5s)\n" \
-  "  --mirror-first-byte-timeout DUR per request answer deadline (default 10s)\n" \
-  "  --mirror-stall-timeout DUR      per transfer no-data deadline (default 15s)\n" \
+#define PULL_FLAGS_HELP                                                                            \
+  "\n"                                                                                             \
+  "Flags (ctr's, run by ctrx):\n"                                                                  \
+  "  --platform OS/ARCH[/VARIANT]    pull for this platform (default: this machine's)\n"           \
+  "  --snapshotter NAME              unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]\n"     \
+  "  --label K=V                     label the image (repeatable)\n"                               \
+  "  --max-concurrent-downloads N    layers downloaded at once (default 4)\n"                      \
+  "  --plain-http                    talk http to the registry's default endpoint\n"               \
+  "  -k, --skip-verify               do not verify registries' TLS certificates\n"                 \
+  "  -u, --user USER[:PASSWORD]      registry credentials (else docker's config.json)\n"           \
+  "  --hosts-dir DIR                 registry hosts directory (repeatable)\n"                      \
+  "  --print-chainid                 print the image's top chain ID\n"                             \
+  "Flags of ctrx:\n"                                                                               \
+  "  --dry-run                       print the name, hosts dirs and endpoints; do nothing\n"       \
+  "  -q, --quiet                     no progress, no summary\n"                                    \
+  "  --mirror-connect-timeout DUR    per endpoint connect deadline (default 5s)\n"                 \
+  "  --mirror-first-byte-timeout DUR per request answer deadline (default 10s)\n"                  \
+  "  --mirror-stall-timeout DUR      per transfer no-data deadline (default 15s)\n"                \
   "Any other ctr pull flag hands the pull to ctr, with the name expanded.\n"
 
 static const struct cmd images_cmds[] = {
-    {"pull", "", cmd_pull, NULL, "pull an image by its Docker-style name, through hosts.toml mirrors",
+    {"pull", "", cmd_pull, NULL,
+     "pull an image by its Docker-style name, through hosts.toml mirrors",
      "Usage: ctrx images pull [ctr pull flags] REF\n"
      "\n"
      "REF may be a short name (nginx, nginx:alpine, bitnami/redis); it is expanded by\n"
      "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"
-     "Same as 'ctrx pull'.\n"
-     PULL_FLAGS_HELP},
+     "Same as 'ctrx pull'.\n" PULL_FLAGS_HELP},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -64,12 +64,12 @@ static const struct cmd hosts_cmds[] = {
 const struct cmd cmd_table[] = {
     {"version", "", cmd_version, NULL, "print the client and server versions",
      "Usage: ctrx version\n"},
-    {"pull", "", cmd_pull, NULL, "pull an image by its Docker-style name, through hosts.toml mirrors",
+    {"pull", "", cmd_pull, NULL,
+     "pull an image by its Docker-style name, through hosts.toml mirrors",
      "Usage: ctrx pull [ctr pull flags] REF\n"
      "\n"
      "REF may be a short name (nginx, nginx:alpine, bitnami/redis); it is expanded by\n"
-     "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n"
-     PULL_FLAGS_HELP},
+     "Docker's rules. Mirrors come from hosts.toml (see 'ctrx hosts REF').\n" PULL_FLAGS_HELP},
     {"images", "image i", NULL, images_cmds, "manage images (pull is ctrx's; the rest is ctr's)",
      "Usage: ctrx images COMMAND [flags] [args]\n"
      "\n"
@@ -136,16 +136,11 @@ enum {
 };
 
 static const struct flag global_flags[] = {
-    {"a address", FLAG_VALUE, G_ADDRESS},
-    {"n namespace", FLAG_VALUE, G_NAMESPACE},
-    {"timeout", FLAG_VALUE, G_TIMEOUT},
-    {"connect-timeout", FLAG_VALUE, G_CONNECT_TIMEOUT},
-    {"debug", FLAG_BOOL, G_DEBUG},
-    {"k8s", FLAG_BOOL, G_K8S},
-    {"hosts-dir", FLAG_VALUE, G_HOSTS_DIR},
-    {"h help", FLAG_BOOL, G_HELP},
-    {"v version", FLAG_BOOL, G_VERSION},
-    {NULL, FLAG_BOOL, 0},
+    {"a address", FLAG_VALUE, G_ADDRESS},   {"n namespace", FLAG_VALUE, G_NAMESPACE},
+    {"timeout", FLAG_VALUE, G_TIMEOUT},     {"connect-timeout", FLAG_VALUE, G_CONNECT_TIMEOUT},
+    {"debug", FLAG_BOOL, G_DEBUG},          {"k8s", FLAG_BOOL, G_K8S},
+    {"hosts-dir", FLAG_VALUE, G_HOSTS_DIR}, {"h help", FLAG_BOOL, G_HELP},
+    {"v version", FLAG_BOOL, G_VERSION},    {NULL, FLAG_BOOL, 0},
 };
 
 struct global_parse {

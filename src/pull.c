@@ -58,8 +58,8 @@ struct pull {
   size_t n_eps;
   struct health *health;
   char *lease;
-  char *repo;        /* "library/busybox" */
-  char *source_key;  /* containerd.io/distribution.source.<host without port> */
+  char *repo;       /* "library/busybox" */
+  char *source_key; /* containerd.io/distribution.source.<host without port> */
   char *snapshotter;
   /* layers, shared with the download threads */
   pthread_mutex_t mu;
@@ -71,8 +71,8 @@ struct pull {
 };
 
 static void
-emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *digest,
-     int64_t size, const char *endpoint, bool existed)
+emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *digest, int64_t size,
+     const char *endpoint, bool existed)
 {
   struct pull_event ev = {kind, what, digest, size, endpoint, existed, 0};
   if (p->o->on_event) {
@@ -82,8 +82,7 @@ emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *di
   }
 }
 
-static void
-note(struct pull *p, enum pull_event_kind kind, const char *fmt, ...)
+static void note(struct pull *p, enum pull_event_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -232,8 +231,9 @@ sink(const void *data, size_t len, void *arg, struct error **err)
     int64_t now = now_ms();
     if (now - s->reported_ms >= PROGRESS_MS) {
       s->reported_ms = now;
-      struct pull_event ev = {PULL_PROGRESS, ref_prefix(s->d->media_type), s->d->digest,
-                              s->received, NULL, false, s->d->size};
+      struct pull_event ev = {
+          PULL_PROGRESS, ref_prefix(s->d->media_type), s->d->digest, s->received, NULL, false,
+          s->d->size};
       pthread_mutex_lock(&s->p->mu);
       s->p->o->on_event(&ev, s->p->o->arg);
       pthread_mutex_unlock(&s->p->mu);
@@ -329,8 +329,8 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
 
       if (registry_fetch(p->reg, ep, 1, p->repo, d, from, sink, &s, NULL, &e) == 0 &&
           s.received != d->size)
-        error_setc(&e, ERR_DATA_LOSS, "short body: %" PRId64 " of %" PRId64 " bytes",
-                   s.received, d->size);
+        error_setc(&e, ERR_DATA_LOSS, "short body: %" PRId64 " of %" PRId64 " bytes", s.received,
+                   d->size);
       /* Every byte came, even if the connection then failed (a Content-Length
        * that lied): the digest decides. */
       if (e != NULL && s.received == d->size)
@@ -555,8 +555,8 @@ unpack_layer(struct pull *p, size_t i, struct error **err)
   key = unique_key(l->chain_id);
   if (ctd_snapshot_prepare(p->c, p->lease, p->snapshotter, key, parent, &m, err) < 0)
     return -1;
-  if (ctd_diff_apply(p->c, p->lease, l->desc.media_type, l->desc.digest, l->desc.size, m,
-                     &applied, err) < 0)
+  if (ctd_diff_apply(p->c, p->lease, l->desc.media_type, l->desc.digest, l->desc.size, m, &applied,
+                     err) < 0)
     goto fail;
   if (strcmp(applied, l->diff_id) != 0) {
     error_setc(err, ERR_DATA_LOSS,
@@ -720,8 +720,8 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
         !is_one_of(root->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
       error_setc(&e, ERR_INVALID, "unsupported media type %s", root->media_type);
     else if (root->size > (int64_t)REGISTRY_MAX_MANIFEST)
-      error_setc(&e, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u",
-                 root->size, REGISTRY_MAX_MANIFEST);
+      error_setc(&e, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u", root->size,
+                 REGISTRY_MAX_MANIFEST);
     else if (put_blob(p, root, rootb, err) < 0)
       break;
     else if (parse_json(rootb, root->digest, rootj, &e) < 0)
@@ -804,11 +804,10 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
 
   if (ctd_lease_create(c, &p.lease, err) < 0)
     goto out_wrap;
-  if (resolve_root(&p, ref.digest ? ref.digest : ref.tag, &root, &rootb, &rootj, &served, err) <
-      0)
+  if (resolve_root(&p, ref.digest ? ref.digest : ref.tag, &root, &rootb, &rootj, &served, err) < 0)
     goto out_wrap;
-  emit(&p, PULL_RESOLVED, ref_prefix(root.media_type), root.digest, root.size,
-       p.eps[served].base, false);
+  emit(&p, PULL_RESOLVED, ref_prefix(root.media_type), root.digest, root.size, p.eps[served].base,
+       false);
   res->endpoint = xstrdup(p.eps[served].base);
   if (is_one_of(root.media_type, index_types, ARRAY_SIZE(index_types))) {
     json_t *list = json_object_get(rootj, "manifests");
@@ -923,8 +922,7 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
       goto out_wrap;
     res->chain_id = xstrdup(chains.v[chains.n - 1]);
   }
-  if (ctd_image_put(c, p.lease, name, root.media_type, root.digest, root.size, o->labels, err) <
-      0)
+  if (ctd_image_put(c, p.lease, name, root.media_type, root.digest, root.size, o->labels, err) < 0)
     goto out_wrap;
   res->name = xstrdup(name);
   res->digest = xstrdup(root.digest);

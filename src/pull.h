@@ -28,21 +28,21 @@ struct pull_event {
   const char *digest;
   int64_t size;
   const char *endpoint;
-  bool existed; /* already in the store, nothing transferred */
+  bool existed;  /* already in the store, nothing transferred */
   int64_t total; /* PULL_PROGRESS: the blob's size */
 };
 
 struct pull_opts {
-  const char *ref;             /* as the user typed it; normalized here */
-  const char *ns;              /* namespace, for its default snapshotter */
-  const char *platform;        /* "os/arch[/variant]", NULL: this machine's */
-  const char *snapshotter;     /* NULL: namespace default, else overlayfs */
-  const struct strv *labels;   /* image labels "k=v" */
-  const struct strv *dirs;     /* hosts directory chain */
-  const char *state_path;      /* endpoint health file; NULL: health_default_path() */
-  int max_concurrent;          /* parallel layer downloads; 0: 4 */
-  bool plain_http;             /* default endpoint over http (ctr --plain-http) */
-  int skip_verify;             /* -1 unset, 1: ctr --skip-verify for every endpoint */
+  const char *ref;           /* as the user typed it; normalized here */
+  const char *ns;            /* namespace, for its default snapshotter */
+  const char *platform;      /* "os/arch[/variant]", NULL: this machine's */
+  const char *snapshotter;   /* NULL: namespace default, else overlayfs */
+  const struct strv *labels; /* image labels "k=v" */
+  const struct strv *dirs;   /* hosts directory chain */
+  const char *state_path;    /* endpoint health file; NULL: health_default_path() */
+  int max_concurrent;        /* parallel layer downloads; 0: 4 */
+  bool plain_http;           /* default endpoint over http (ctr --plain-http) */
+  int skip_verify;           /* -1 unset, 1: ctr --skip-verify for every endpoint */
   struct registry_opts registry;
   void (*on_event)(const struct pull_event *ev, void *arg); /* may be NULL */
   void *arg;
@@ -68,8 +68,8 @@ void pull_result_release(struct pull_result *r);
  * (no hashing needed), else computed from its diff IDs. *top is NULL for an
  * image without layers. */
 int pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
-                     const char *platform, const char *snapshotter, struct buf *config,
-                     char **top, struct error **err);
+                     const char *platform, const char *snapshotter, struct buf *config, char **top,
+                     struct error **err);
 
 /* The chain IDs of diff IDs (PROTOCOL.md §3.1); out receives n strings. */
 void pull_chain_ids(const struct strv *diff_ids, struct strv *out);

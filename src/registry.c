@@ -952,8 +952,7 @@ fmt_ms(char *out, size_t len, int64_t ms)
 /* The deadlines curl has no option for: first byte, stall, cancellation and
  * the command's own --timeout. Returning non-zero aborts the transfer. */
 static int
-on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-            curl_off_t ulnow)
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
   struct req *q = arg;
   int64_t now = now_ms();
@@ -1037,8 +1036,7 @@ perform_once(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
   lc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   lc.easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
   lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                 ep->connect_timeout_ms > 0 ? (long)ep->connect_timeout_ms
-                                            : r->connect_timeout_ms);
+                 ep->connect_timeout_ms > 0 ? (long)ep->connect_timeout_ms : r->connect_timeout_ms);
   q->r = r;
   q->started_ms = start;
   q->progress_ms = start;
@@ -1560,8 +1558,13 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
   for (size_t i = 0; i < n_eps; i++) {
     if ((eps[i].caps & need) != need)
       continue;
-    at[n] = (struct attempt){.r = r, .ep = &eps[i], .repo = repo, .object = ref_object,
-                             .by_digest = by_digest, .mu = &mu, .cond = &cond};
+    at[n] = (struct attempt){.r = r,
+                             .ep = &eps[i],
+                             .repo = repo,
+                             .object = ref_object,
+                             .by_digest = by_digest,
+                             .mu = &mu,
+                             .cond = &cond};
     n++;
   }
 
@@ -1770,9 +1773,10 @@ registry_probe(struct registry *r, const struct registry_ep *ep, struct registry
   out->status = q.status;
   if (lc.easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver) == CURLE_OK && q.status > 0)
     snprintf(out->http_version, sizeof(out->http_version), "%s",
-             ver == CURL_HTTP_VERSION_2_0 ? "2" : ver == CURL_HTTP_VERSION_3 ? "3"
-                                              : ver == CURL_HTTP_VERSION_1_0 ? "1.0"
-                                                                              : "1.1");
+             ver == CURL_HTTP_VERSION_2_0   ? "2"
+             : ver == CURL_HTTP_VERSION_3   ? "3"
+             : ver == CURL_HTTP_VERSION_1_0 ? "1.0"
+                                            : "1.1");
   if (!https)
     out->tls = xstrdup("plain http");
   else if (e != NULL && q.status == 0 && !tls_error(e->msg))

@@ -17,22 +17,22 @@ enum registry_cap { REGISTRY_PULL = 1, REGISTRY_RESOLVE = 2, REGISTRY_PUSH = 4 }
 
 /* One endpoint, in the order it is to be tried. */
 struct registry_ep {
-  char *base;           /* "https://registry-1.docker.io/v2", no trailing slash */
-  char *ns;             /* value for ?ns=, NULL when not sent */
-  unsigned caps;        /* enum registry_cap bits */
-  int skip_verify;      /* -1 unset, 0, 1 */
-  struct strv ca_files; /* PEM CA files added to the system roots */
-  char *client_cert;    /* PEM client certificate, NULL for none */
-  char *client_key;     /* its key; NULL: in client_cert */
-  struct strv headers;  /* "Name: value" lines */
+  char *base;                 /* "https://registry-1.docker.io/v2", no trailing slash */
+  char *ns;                   /* value for ?ns=, NULL when not sent */
+  unsigned caps;              /* enum registry_cap bits */
+  int skip_verify;            /* -1 unset, 0, 1 */
+  struct strv ca_files;       /* PEM CA files added to the system roots */
+  char *client_cert;          /* PEM client certificate, NULL for none */
+  char *client_key;           /* its key; NULL: in client_cert */
+  struct strv headers;        /* "Name: value" lines */
   int64_t connect_timeout_ms; /* hosts.toml dial_timeout; 0: the registry's default */
 };
 
 struct registry_opts {
-  const char *user;       /* "user:password" from --user, NULL: docker config.json */
-  const char *user_agent; /* NULL: "ctrx/<version>" */
-  bool debug;             /* log each request (endpoint, status, time) to stderr,
-                             Authorization values redacted */
+  const char *user;              /* "user:password" from --user, NULL: docker config.json */
+  const char *user_agent;        /* NULL: "ctrx/<version>" */
+  bool debug;                    /* log each request (endpoint, status, time) to stderr,
+                                    Authorization values redacted */
   int64_t connect_timeout_ms;    /* TCP/TLS connect; 0: REGISTRY_CONNECT_TIMEOUT_MS */
   int64_t first_byte_timeout_ms; /* no response this long after the request; 0: default */
   int64_t stall_timeout_ms;      /* no body bytes this long mid-transfer; 0: default */
@@ -63,7 +63,8 @@ void registry_free(struct registry *r);
 
 /* Resolve REF_OBJECT (hedged: when an endpoint is slow to answer, the next
  * one starts after hedge_delay_ms and the first good answer wins, the earlier
- * endpoint among answers that are there together)  (a tag, or a "sha256:…" digest) of repository REPO
+ * endpoint among answers that are there together)  (a tag, or a "sha256:…" digest) of repository
+ * REPO
  * ("library/busybox") into the root descriptor: HEAD manifests/<obj> with the
  * OCI + Docker Accept list, falling back to GET; endpoints in order, those with
  * pull+resolve for a tag (pull for a digest). *served_by is the index of the
@@ -88,8 +89,8 @@ struct registry_probe {
   long status;          /* HTTP status, 0 when none came */
   int64_t latency_ms;   /* until the answer (or the failure) */
   char http_version[8]; /* "1.1", "2", "" when none */
-  char *tls;            /* "verified", "not verified (skip_verify)", "plain http", or why TLS failed */
-  char *error;          /* why it is not alive, NULL when it is */
+  char *tls;   /* "verified", "not verified (skip_verify)", "plain http", or why TLS failed */
+  char *error; /* why it is not alive, NULL when it is */
 };
 int registry_probe(struct registry *r, const struct registry_ep *ep, struct registry_probe *out);
 void registry_probe_release(struct registry_probe *p);
@@ -114,8 +115,8 @@ struct registry_challenge {
  * array of *n_out challenges the caller frees with registry_challenges_free.
  * Quoted strings may hold backslash escapes; token68 credentials are skipped.
  * A malformed header is ERR_INVALID and leaves *out NULL. */
-int registry_parse_challenges(const char *header, struct registry_challenge **out,
-                              size_t *n_out, struct error **err);
+int registry_parse_challenges(const char *header, struct registry_challenge **out, size_t *n_out,
+                              struct error **err);
 void registry_challenges_free(struct registry_challenge *c, size_t n);
 
 /* Percent-encode S for a URL query value: all but A-Z a-z 0-9 - . _ ~. */

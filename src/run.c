@@ -261,8 +261,13 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   struct buf config = BUF_INIT, passwd = BUF_INIT, group = BUF_INIT;
   struct ctd_mounts *mounts = NULL;
   struct fifos f = {0};
-  struct io io = {.c = c, .id = o->id, .in_fifo = -1, .out_fifo = -1, .err_fifo = -1,
-                  .sig_fd = -1, .exit_fd = -1};
+  struct io io = {.c = c,
+                  .id = o->id,
+                  .in_fifo = -1,
+                  .out_fifo = -1,
+                  .err_fifo = -1,
+                  .sig_fd = -1,
+                  .exit_fd = -1};
   struct grpc_stream *wait = NULL;
   struct termios saved;
   bool raw = false, have_container = false, have_snapshot = false, have_task = false;

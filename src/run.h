@@ -19,7 +19,7 @@ struct run_opts {
   const char *snapshotter; /* NULL: the namespace's default, else overlayfs */
   const char *runtime;     /* NULL: io.containerd.runc.v2 */
   const char *pid_file;
-  const char *platform;    /* NULL: this machine's */
+  const char *platform; /* NULL: this machine's */
   /* The flags that shape the spec; run fills in ns, id, image config,
    * passwd and group. */
   struct spec_opts spec;

@@ -9,8 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void __attribute__((noreturn))
-oom(void)
+static void __attribute__((noreturn)) oom(void)
 {
   static const char msg[] = "ctrx: out of memory\n";
   if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
@@ -308,7 +307,8 @@ parse_duration_ms(const char *s, int64_t *out_ms)
   static const struct {
     const char *unit;
     double ms;
-  } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3},  {"ms", 1},
+               {"s", 1000},  {"m", 60000}, {"h", 3600000}};
   double total = 0;
   const char *p = s;
 

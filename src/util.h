@@ -59,7 +59,10 @@ struct buf {
   size_t len;
   size_t cap;
 };
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+  {                                                                                                \
+    NULL, 0, 0                                                                                     \
+  }
 void buf_add(struct buf *b, const void *p, size_t n);
 void buf_addstr(struct buf *b, const char *s);
 /* Extend by n bytes and return where they start, for the caller to fill. */
@@ -76,7 +79,10 @@ struct strv {
   size_t n;
   size_t cap;
 };
-#define STRV_INIT {NULL, 0, 0}
+#define STRV_INIT                                                                                  \
+  {                                                                                                \
+    NULL, 0, 0                                                                                     \
+  }
 void strv_push(struct strv *s, const char *str);
 void strv_push_owned(struct strv *s, char *str);
 void strv_release(struct strv *s);

@@ -203,8 +203,8 @@ on_event(const struct pull_event *ev, void *arg)
 
   if (pc->quiet && ev->kind != PULL_WARNING && !(ev->kind == PULL_NOTE && pc->debug))
     return;
-  if (pc->bars && (ev->kind == PULL_PROGRESS || ev->kind == PULL_BLOB ||
-                   ev->kind == PULL_UNPACKED)) {
+  if (pc->bars &&
+      (ev->kind == PULL_PROGRESS || ev->kind == PULL_BLOB || ev->kind == PULL_UNPACKED)) {
     if (ev->kind == PULL_UNPACKED) {
       pc->unpacked++;
     } else {
@@ -268,13 +268,13 @@ registry_opts_for(struct cli *cli, const struct pull_cmd *pc, struct registry_op
     cfg = NULL;
   ro->debug = cli->g.debug;
   ro->deadline_ms = cli->deadline_ms;
-  ro->connect_timeout_ms = pc->connect_ms ? pc->connect_ms
+  ro->connect_timeout_ms = pc->connect_ms                       ? pc->connect_ms
                            : cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms
                                                                 : 0;
-  ro->first_byte_timeout_ms = pc->first_byte_ms ? pc->first_byte_ms
+  ro->first_byte_timeout_ms = pc->first_byte_ms                       ? pc->first_byte_ms
                               : cfg && cfg->first_byte_timeout_ms > 0 ? cfg->first_byte_timeout_ms
                                                                       : 0;
-  ro->stall_timeout_ms = pc->stall_ms ? pc->stall_ms
+  ro->stall_timeout_ms = pc->stall_ms                       ? pc->stall_ms
                          : cfg && cfg->stall_timeout_ms > 0 ? cfg->stall_timeout_ms
                                                             : 0;
 }

@@ -9,7 +9,6 @@
 #include "tasks.pb-c.h"
 #include "util.h"
 
-
 int
 ctd_container_create(struct grpc_conn *c, const char *lease, const struct ctd_container *ct,
                      struct error **err)
@@ -72,8 +71,8 @@ ctd_container_exists(struct grpc_conn *c, const char *id, struct error **err)
 
   req.id = (char *)id;
   return grpc_unary(c, CTD_SVC("containers", "Containers", "Get"), &req.base,
-                    &containerd__services__containers__v1__get_container_response__descriptor,
-                    NULL, NULL, err);
+                    &containerd__services__containers__v1__get_container_response__descriptor, NULL,
+                    NULL, err);
 }
 
 int
@@ -133,8 +132,7 @@ ctd_task_start(struct grpc_conn *c, const char *id, uint32_t *pid, struct error 
 }
 
 int
-ctd_task_wait_begin(struct grpc_conn *c, const char *id, struct grpc_stream **s,
-                    struct error **err)
+ctd_task_wait_begin(struct grpc_conn *c, const char *id, struct grpc_stream **s, struct error **err)
 {
   Containerd__Services__Tasks__V1__WaitRequest req =
       CONTAINERD__SERVICES__TASKS__V1__WAIT_REQUEST__INIT;

@@ -8,8 +8,7 @@ typedef Containerd__Services__Content__V1__WriteContentRequest write_req;
 typedef Containerd__Services__Content__V1__WriteContentResponse write_resp;
 
 int
-ctd_content_labels(struct grpc_conn *c, const char *digest, struct strv *labels,
-                   struct error **err)
+ctd_content_labels(struct grpc_conn *c, const char *digest, struct strv *labels, struct error **err)
 {
   Containerd__Services__Content__V1__InfoRequest req =
       CONTAINERD__SERVICES__CONTENT__V1__INFO_REQUEST__INIT;

@@ -17,8 +17,8 @@ lease_id(void)
   clock_gettime(CLOCK_REALTIME, &ts);
   if (fd < 0 || read(fd, &r, sizeof(r)) != sizeof(r))
     r = (unsigned)ts.tv_nsec ^ (unsigned)getpid();
-  return xasprintf("%ld-%c%c%c%c", ts.tv_nsec, b64[r & 63], b64[(r >> 6) & 63],
-                   b64[(r >> 12) & 63], b64[(r >> 18) & 63]);
+  return xasprintf("%ld-%c%c%c%c", ts.tv_nsec, b64[r & 63], b64[(r >> 6) & 63], b64[(r >> 12) & 63],
+                   b64[(r >> 18) & 63]);
 }
 
 int

@@ -8,10 +8,8 @@
 #include "snapshots.pb-c.h"
 #include "util.h"
 
-
 int
-ctd_snapshot_stat(struct grpc_conn *c, const char *snapshotter, const char *key,
-                  struct error **err)
+ctd_snapshot_stat(struct grpc_conn *c, const char *snapshotter, const char *key, struct error **err)
 {
   Containerd__Services__Snapshots__V1__StatSnapshotRequest req =
       CONTAINERD__SERVICES__SNAPSHOTS__V1__STAT_SNAPSHOT_REQUEST__INIT;
@@ -86,9 +84,8 @@ ctd_mounts_free(struct ctd_mounts *m)
 }
 
 int
-ctd_diff_apply(struct grpc_conn *c, const char *lease, const char *media_type,
-               const char *digest, int64_t size, const struct ctd_mounts *mounts, char **diff_id,
-               struct error **err)
+ctd_diff_apply(struct grpc_conn *c, const char *lease, const char *media_type, const char *digest,
+               int64_t size, const struct ctd_mounts *mounts, char **diff_id, struct error **err)
 {
   Containerd__Services__Diff__V1__ApplyRequest req =
       CONTAINERD__SERVICES__DIFF__V1__APPLY_REQUEST__INIT;

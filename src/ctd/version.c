@@ -46,11 +46,11 @@ ctd_version_info(struct grpc_conn *c, char **version, char **revision, char **uu
   struct grpc_stream *sv = NULL, *ss = NULL;
 
   *uuid = NULL;
-  if (grpc_unary_begin(c, "/containerd.services.version.v1.Version/Version", &req.base, NULL,
-                       &sv, err) < 0)
+  if (grpc_unary_begin(c, "/containerd.services.version.v1.Version/Version", &req.base, NULL, &sv,
+                       err) < 0)
     return -1;
-  if (grpc_unary_begin(c, CTD_SVC("introspection", "Introspection", "Server"), &req.base, NULL,
-                       &ss, NULL) < 0)
+  if (grpc_unary_begin(c, CTD_SVC("introspection", "Introspection", "Server"), &req.base, NULL, &ss,
+                       NULL) < 0)
     ss = NULL;
   if (grpc_unary_end(sv, &containerd__services__version__v1__version_response__descriptor,
                      (ProtobufCMessage **)&v, err) < 0) {
@@ -60,8 +60,9 @@ ctd_version_info(struct grpc_conn *c, char **version, char **revision, char **uu
   *version = xstrdup(v->version);
   *revision = xstrdup(v->revision);
   protobuf_c_message_free_unpacked(&v->base, NULL);
-  if (ss && grpc_unary_end(ss, &containerd__services__introspection__v1__server_response__descriptor,
-                           (ProtobufCMessage **)&srv, NULL) == 0) {
+  if (ss &&
+      grpc_unary_end(ss, &containerd__services__introspection__v1__server_response__descriptor,
+                     (ProtobufCMessage **)&srv, NULL) == 0) {
     *uuid = xstrdup(srv->uuid);
     protobuf_c_message_free_unpacked(&srv->base, NULL);
   }

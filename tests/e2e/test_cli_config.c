@@ -27,17 +27,18 @@ setup_dirs(void)
   cleanup_e2e_out struct e2e_out o = {0};
   char *root = xasprintf("%s/cfgtest-%d", e2e_env("CTRX_TEST_ROOT"), (int)getpid());
 
-  ck_assert_int_eq(e2e_sh(&o, NULL,
-                          "set -e; r=%s; mkdir -p $r/certs.d/docker.io $r/other/docker.io; "
-                          "printf 'version = 2\\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\\n"
-                          "  config_path = \"%%s\"\\n' $r/certs.d > $r/config.toml; "
-                          "printf 'server = \"https://registry-1.docker.io\"\\n"
-                          "[host.\"https://mirror.example.com\"]\\n  capabilities = [\"pull\", "
-                          "\"resolve\"]\\n' > $r/certs.d/docker.io/hosts.toml; "
-                          "printf '[host.\"https://other.example.com\"]\\n' > "
-                          "$r/other/docker.io/hosts.toml",
-                          root),
-                   0);
+  ck_assert_int_eq(
+      e2e_sh(&o, NULL,
+             "set -e; r=%s; mkdir -p $r/certs.d/docker.io $r/other/docker.io; "
+             "printf 'version = 2\\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\\n"
+             "  config_path = \"%%s\"\\n' $r/certs.d > $r/config.toml; "
+             "printf 'server = \"https://registry-1.docker.io\"\\n"
+             "[host.\"https://mirror.example.com\"]\\n  capabilities = [\"pull\", "
+             "\"resolve\"]\\n' > $r/certs.d/docker.io/hosts.toml; "
+             "printf '[host.\"https://other.example.com\"]\\n' > "
+             "$r/other/docker.io/hosts.toml",
+             root),
+      0);
   return root;
 }
 
@@ -69,8 +70,8 @@ START_TEST(broken_hosts_toml)
   cleanup_free char *r = setup_dirs();
   cleanup_e2e_out struct e2e_out w = {0}, a = {0};
 
-  e2e_sh(&w, NULL, "printf 'server = \"x\"\\n[host.\"https://a\"\\n' > %s/certs.d/docker.io/hosts.toml",
-         r);
+  e2e_sh(&w, NULL,
+         "printf 'server = \"x\"\\n[host.\"https://a\"\\n' > %s/certs.d/docker.io/hosts.toml", r);
   ck_assert_int_eq(e2e_sh(&a, NULL, "$CTRX --hosts-dir %s/certs.d hosts nginx", r), 1);
   ck_assert_msg(strstr(a.err, "ctrx: ") == a.err && strstr(a.err, "/hosts.toml:2:") != NULL, "%s",
                 a.err);
@@ -82,7 +83,8 @@ START_TEST(hosts_add_twice)
   cleanup_free char *r = setup_dirs();
   cleanup_e2e_out struct e2e_out a = {0}, b = {0}, c = {0};
 
-  ck_assert_msg(e2e_sh(&a, NULL, "$CTRX --hosts-dir %s/new hosts add docker.io https://mirror.example",
+  ck_assert_msg(e2e_sh(&a, NULL,
+                       "$CTRX --hosts-dir %s/new hosts add docker.io https://mirror.example",
                        r) == 0,
                 "%s", a.err);
   ck_assert_int_eq(

@@ -53,9 +53,8 @@ START_TEST(env_mount_net_host)
                    0);
   ck_assert_str_eq(b.out, "content\nread-only\n");
   e2e_sh(&h, NULL, "readlink /proc/self/ns/net");
-  ck_assert_int_eq(e2e_sh(&c, NULL, RUN " --rm --net-host %s t6 readlink /proc/self/ns/net", ns,
-                          img),
-                   0);
+  ck_assert_int_eq(
+      e2e_sh(&c, NULL, RUN " --rm --net-host %s t6 readlink /proc/self/ns/net", ns, img), 0);
   ck_assert_str_eq(c.out, h.out);
 }
 END_TEST
@@ -106,8 +105,7 @@ START_TEST(failures_leave_nothing)
   ck_assert_int_eq(e2e_sh(&b, NULL, RUN " --rm %s keep echo x", ns, img), 1);
   ck_assert_msg(strstr(b.err, "ctrx: container \"keep\": already exists") == b.err, "%s", b.err);
   ck_assert_int_eq(e2e_sh(&c, NULL, RUN " --rm %s bad1 /no/such/command", ns, img), 1);
-  ck_assert_msg(strstr(c.err, "ctrx: ") == c.err && strstr(c.err, "/no/such/command"), "%s",
-                c.err);
+  ck_assert_msg(strstr(c.err, "ctrx: ") == c.err && strstr(c.err, "/no/such/command"), "%s", c.err);
   ck_assert_int_eq(e2e_sh(&d, NULL, RUN " --rm --mount nonsense=1 %s bad2 true", ns, img), 1);
   ck_assert_int_eq(e2e_sh(&e, NULL, RUN " --rm --env-file /no/such/file %s bad3 true", ns, img), 1);
   ck_assert_int_eq(e2e_sh(&f, NULL, "$CTR -a \"$ADDR\" -n %s tasks ls", ns), 0);
@@ -132,10 +130,11 @@ START_TEST(pulls_missing_image_through_mirror)
                           "capabilities = [\"pull\", \"resolve\"]\\n' > %1$s/docker.io/hosts.toml",
                           dir, e2e_env("CTRX_TEST_REGISTRY")),
                    0);
-  ck_assert_msg(e2e_sh(&a, NULL,
-                       "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s run --rm busybox:latest t3 echo auto",
-                       ns, dir) == 0,
-                "%s", a.err);
+  ck_assert_msg(
+      e2e_sh(&a, NULL,
+             "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s run --rm busybox:latest t3 echo auto", ns,
+             dir) == 0,
+      "%s", a.err);
   ck_assert_str_eq(a.out, "auto\n");
   e2e_sh(&s, NULL,
          "$CTR -a \"$ADDR\" -n %1$s c ls -q; $CTR -a \"$ADDR\" -n %1$s snapshots ls | awk '$NF == "

@@ -66,8 +66,8 @@ percent(const uint8_t *data, size_t size)
   d = grpc_percent_decode(copy, size);
   if (d == NULL || strlen(d) > size)
     __builtin_trap();
-  if (memchr(data, '%', size) == NULL && (strlen(d) != strnlen((const char *)data, size) ||
-                                          memcmp(d, data, strlen(d)) != 0))
+  if (memchr(data, '%', size) == NULL &&
+      (strlen(d) != strnlen((const char *)data, size) || memcmp(d, data, strlen(d)) != 0))
     __builtin_trap();
   free(d);
   free(copy);

@@ -9,10 +9,8 @@
 
 enum { F_A, F_N, F_DEBUG, F_T };
 static const struct flag flags[] = {
-    {"a address", FLAG_VALUE, F_A},
-    {"n namespace", FLAG_VALUE, F_N},
-    {"debug", FLAG_BOOL, F_DEBUG},
-    {"t tty", FLAG_BOOL, F_T},
+    {"a address", FLAG_VALUE, F_A}, {"n namespace", FLAG_VALUE, F_N},
+    {"debug", FLAG_BOOL, F_DEBUG},  {"t tty", FLAG_BOOL, F_T},
     {NULL, FLAG_BOOL, 0},
 };
 
@@ -95,9 +93,9 @@ struct dur_case {
   int rv;
 };
 static const struct dur_case durs[] = {
-    {"0", 0, 0},        {"10s", 10000, 0}, {"1m30s", 90000, 0}, {"500ms", 500, 0},
-    {"1.5s", 1500, 0},  {"2h", 7200000, 0}, {"", 0, -1},         {"10", 0, -1},
-    {"s", 0, -1},       {"-1s", 0, -1},     {"1x", 0, -1},       {"3000us", 3, 0},
+    {"0", 0, 0},       {"10s", 10000, 0},  {"1m30s", 90000, 0}, {"500ms", 500, 0},
+    {"1.5s", 1500, 0}, {"2h", 7200000, 0}, {"", 0, -1},         {"10", 0, -1},
+    {"s", 0, -1},      {"-1s", 0, -1},     {"1x", 0, -1},       {"3000us", 3, 0},
 };
 
 START_TEST(durations)
@@ -207,8 +205,8 @@ static const struct {
   const char *word;
   const char *found; /* NULL: no row */
 } alias_cases[] = {
-    {"images", "images"}, {"image", "images"}, {"i", "images"}, {"im", NULL},
-    {"t", "tasks"},       {"task", "tasks"},   {"", NULL},      {"plain", "plain"},
+    {"images", "images"}, {"image", "images"}, {"i", "images"},  {"im", NULL},
+    {"t", "tasks"},       {"task", "tasks"},   {"", NULL},       {"plain", "plain"},
     {"bare", "bare"},     {"b", NULL},         {"tasks ", NULL},
 };
 

@@ -127,8 +127,8 @@ START_TEST(field_numbers)
       protobuf_c_message_descriptor_get_field_by_name(fc->desc, fc->field);
 
   ck_assert_msg(f != NULL, "%s has no field %s", fc->desc->name, fc->field);
-  ck_assert_msg(f->id == fc->number, "%s.%s is %u, containerd uses %u", fc->desc->name,
-                fc->field, f->id, fc->number);
+  ck_assert_msg(f->id == fc->number, "%s.%s is %u, containerd uses %u", fc->desc->name, fc->field,
+                f->id, fc->number);
 }
 END_TEST
 
@@ -238,8 +238,8 @@ START_TEST(write_request_bytes)
   Containerd__Services__Content__V1__WriteContentRequest r =
       CONTAINERD__SERVICES__CONTENT__V1__WRITE_CONTENT_REQUEST__INIT;
   uint8_t out[64];
-  static const uint8_t want[] = {0x08, 0x01, 0x12, 0x01, 'r', 0x18, 0x80, 0x01,
-                                 0x28, 0x05, 0x32, 0x02, 'h', 'i'};
+  static const uint8_t want[] = {0x08, 0x01, 0x12, 0x01, 'r',  0x18, 0x80,
+                                 0x01, 0x28, 0x05, 0x32, 0x02, 'h',  'i'};
 
   r.action = CONTAINERD__SERVICES__CONTENT__V1__WRITE_ACTION__WRITE;
   r.ref = (char *)"r";
