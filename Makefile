@@ -248,10 +248,11 @@ lint: deps-extra-if-missing
 	echo "clang-tidy: clean"
 
 format:
-	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
+	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.c')
 
-format-check:
-	clang-format --dry-run -Werror $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
+format-check: deps-extra-if-missing
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.c')
+	@echo "clang-format: clean"
 
 clean:
 	rm -rf $(B) build build-san ctrx
