@@ -716,6 +716,8 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
     for (size_t i = 0; i < p->n_eps; i++)
       if (p->eps[i].base == ordered[got].base)
         *served = i;
+    emit(p, PULL_RESOLVED, ref_prefix(root->media_type), root->digest, root->size,
+         p->eps[*served].base, false);
     if (!is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types)) &&
         !is_one_of(root->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
       error_setc(&e, ERR_INVALID, "unsupported media type %s", root->media_type);
@@ -806,8 +808,6 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
     goto out_wrap;
   if (resolve_root(&p, ref.digest ? ref.digest : ref.tag, &root, &rootb, &rootj, &served, err) < 0)
     goto out_wrap;
-  emit(&p, PULL_RESOLVED, ref_prefix(root.media_type), root.digest, root.size, p.eps[served].base,
-       false);
   res->endpoint = xstrdup(p.eps[served].base);
   if (is_one_of(root.media_type, index_types, ARRAY_SIZE(index_types))) {
     json_t *list = json_object_get(rootj, "manifests");
