@@ -4,13 +4,13 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <sys/utsname.h>
 
 #include "ctd.h"
 #include "digest.h"
 #include "health.h"
+#include "image.h"
 #include "hosts.h"
 #include "ref.h"
 
@@ -150,36 +150,6 @@ pull_host_platform(void)
   if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
     return xstrdup("linux/386");
   return xasprintf("linux/%s", u.machine);
-}
-
-/* "linux/arm64/v8" and a platform object match when os and architecture are
- * equal and the variant too where both name one (arm64's v8 is implied). */
-static bool
-platform_matches(const char *want, json_t *plat)
-{
-  const char *os = json_string_value(json_object_get(plat, "os"));
-  const char *arch = json_string_value(json_object_get(plat, "architecture"));
-  const char *variant = json_string_value(json_object_get(plat, "variant"));
-  cleanup_free char *w = xstrdup(want);
-  char *wos = w, *warch = strchr(w, '/'), *wvar = NULL;
-
-  if (warch) {
-    *warch++ = '\0';
-    wvar = strchr(warch, '/');
-    if (wvar)
-      *wvar++ = '\0';
-  }
-  if (!os || !arch || !warch || strcmp(os, wos) != 0 || strcmp(arch, warch) != 0)
-    return false;
-  if (strcmp(arch, "arm64") == 0) {
-    if (variant == NULL || *variant == '\0')
-      variant = "v8";
-    if (wvar == NULL)
-      wvar = (char *)"v8";
-  }
-  if (wvar && variant && *variant)
-    return strcmp(wvar, variant) == 0;
-  return true;
 }
 
 static const char *
@@ -458,36 +428,6 @@ label_source(struct pull *p, const char *digest, struct error **err)
   return label_blob(p, digest, &keys, &values, err);
 }
 
-static int
-parse_json(const struct buf *b, const char *what, json_t **out, struct error **err)
-{
-  json_error_t je;
-
-  *out = json_loadb(b->data, b->len, 0, &je);
-  if (*out == NULL || !json_is_object(*out)) {
-    if (*out)
-      json_decref(*out);
-    *out = NULL;
-    return error_setc(err, ERR_INVALID, "%s: malformed JSON: %s", what, je.text);
-  }
-  return 0;
-}
-
-static int
-desc_from_json(json_t *j, struct registry_desc *d, const char *what, struct error **err)
-{
-  const char *mt = json_string_value(json_object_get(j, "mediaType"));
-  const char *dg = json_string_value(json_object_get(j, "digest"));
-  json_t *sz = json_object_get(j, "size");
-
-  if (!dg || !json_is_integer(sz))
-    return error_setc(err, ERR_INVALID, "%s: descriptor without digest or size", what);
-  d->media_type = xstrdup(mt ? mt : "");
-  d->digest = xstrdup(dg);
-  d->size = json_integer_value(sz);
-  return 0;
-}
-
 static void *
 download_worker(void *arg)
 {
@@ -683,7 +623,7 @@ pull_layers(struct pull *p, struct error **err)
  * others: its digest was its own, so the blob verified and only parsing shows. */
 static int
 resolve_root(struct pull *p, const char *object, struct registry_desc *root, struct buf *rootb,
-             json_t **rootj, size_t *served, struct error **err)
+             size_t *served, struct error **err)
 {
   bool *aside = xcalloc(p->n_eps, sizeof(bool));
   size_t *order = xcalloc(p->n_eps, sizeof(size_t));
@@ -726,8 +666,15 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
                  REGISTRY_MAX_MANIFEST);
     else if (put_blob(p, root, rootb, err) < 0)
       break;
-    else if (parse_json(rootb, root->digest, rootj, &e) < 0)
-      error_wrap(&e, "manifest");
+    else if (is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types))) {
+      struct image_index ix = {0};
+      if (image_parse_index(rootb->data, rootb->len, &ix, &e) == 0)
+        image_index_release(&ix);
+    } else {
+      struct image_manifest m = {0};
+      if (image_parse_manifest(rootb->data, rootb->len, &m, &e) == 0)
+        image_manifest_release(&m);
+    }
     if (e == NULL) {
       health_ok(p->health, p->eps[*served].base);
       rv = 0;
@@ -759,7 +706,6 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
   cleanup_free char *platform = o->platform ? xstrdup(o->platform) : pull_host_platform();
   struct registry_desc root = {0}, man = {0}, cfg = {0};
   struct buf rootb = BUF_INIT, manb = BUF_INIT, cfgb = BUF_INIT;
-  json_t *rootj = NULL, *manj = NULL, *cfgj = NULL;
   cleanup_strv struct strv diff_ids = STRV_INIT;
   cleanup_strv struct strv chains = STRV_INIT;
   size_t served = 0;
@@ -806,38 +752,31 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
 
   if (ctd_lease_create(c, &p.lease, err) < 0)
     goto out_wrap;
-  if (resolve_root(&p, ref.digest ? ref.digest : ref.tag, &root, &rootb, &rootj, &served, err) < 0)
+  if (resolve_root(&p, ref.digest ? ref.digest : ref.tag, &root, &rootb, &served, err) < 0)
     goto out_wrap;
   res->endpoint = xstrdup(p.eps[served].base);
   if (is_one_of(root.media_type, index_types, ARRAY_SIZE(index_types))) {
-    json_t *list = json_object_get(rootj, "manifests");
+    struct image_index ix = {0};
     cleanup_strv struct strv keys = STRV_INIT;
     cleanup_strv struct strv values = STRV_INIT;
-    size_t i;
-    json_t *m;
-    bool found = false;
+    ssize_t k;
 
-    if (!json_is_array(list)) {
-      error_setc(err, ERR_INVALID, "index %s has no manifests", root.digest);
+    if (image_parse_index(rootb.data, rootb.len, &ix, err) < 0)
       goto out_wrap;
+    for (size_t i = 0; i < ix.n; i++) {
+      strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.content.m.%zu", i));
+      strv_push(&values, ix.manifests[i].digest);
     }
-    json_array_foreach(list, i, m)
-    {
-      const char *dg = json_string_value(json_object_get(m, "digest"));
-      if (dg) {
-        strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.content.m.%zu", i));
-        strv_push(&values, dg);
-      }
-      if (!found && platform_matches(platform, json_object_get(m, "platform"))) {
-        if (desc_from_json(m, &man, root.digest, err) < 0)
-          goto out_wrap;
-        found = true;
-      }
+    k = image_index_select(&ix, platform);
+    if (k >= 0) {
+      man = ix.manifests[k];
+      memset(&ix.manifests[k], 0, sizeof(ix.manifests[k]));
     }
+    image_index_release(&ix);
     if (label_blob(&p, root.digest, &keys, &values, err) < 0 ||
         label_source(&p, root.digest, err) < 0)
       goto out_wrap;
-    if (!found) {
+    if (k < 0) {
       error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", platform, name);
       goto out_wrap;
     }
@@ -845,70 +784,58 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
       error_setc(err, ERR_INVALID, "unsupported media type %s in index", man.media_type);
       goto out_wrap;
     }
-    if (put_blob(&p, &man, &manb, err) < 0 || parse_json(&manb, man.digest, &manj, err) < 0)
+    if (put_blob(&p, &man, &manb, err) < 0)
       goto out_wrap;
   } else {
     man.media_type = xstrdup(root.media_type);
     man.digest = xstrdup(root.digest);
     man.size = root.size;
-    manj = json_incref(rootj);
+    buf_add(&manb, rootb.data, rootb.len);
   }
 
   /* The manifest: config and layers. */
   {
-    json_t *layers = json_object_get(manj, "layers");
+    struct image_manifest m = {0};
     cleanup_strv struct strv keys = STRV_INIT;
     cleanup_strv struct strv values = STRV_INIT;
-    json_t *l;
-    size_t i;
 
-    if (desc_from_json(json_object_get(manj, "config"), &cfg, man.digest, err) < 0)
-      goto out_wrap;
-    if (!json_is_array(layers)) {
-      error_setc(err, ERR_INVALID, "manifest %s has no layers", man.digest);
+    if (image_parse_manifest(manb.data, manb.len, &m, err) < 0) {
+      error_wrap(err, "%s", man.digest);
       goto out_wrap;
     }
+    cfg = m.config;
+    memset(&m.config, 0, sizeof(m.config));
     strv_push(&keys, "containerd.io/gc.ref.content.config");
     strv_push(&values, cfg.digest);
-    p.n_layers = json_array_size(layers);
+    p.n_layers = m.n_layers;
     p.layers = xcalloc(p.n_layers ? p.n_layers : 1, sizeof(*p.layers));
-    json_array_foreach(layers, i, l)
-    {
-      if (desc_from_json(l, &p.layers[i].desc, man.digest, err) < 0)
-        goto out_wrap;
+    for (size_t i = 0; i < m.n_layers; i++) {
+      p.layers[i].desc = m.layers[i];
+      memset(&m.layers[i], 0, sizeof(m.layers[i]));
       strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.content.l.%zu", i));
       strv_push(&values, p.layers[i].desc.digest);
     }
+    image_manifest_release(&m);
     if (label_blob(&p, man.digest, &keys, &values, err) < 0 ||
         label_source(&p, man.digest, err) < 0)
       goto out_wrap;
   }
 
-  if (put_blob(&p, &cfg, &cfgb, err) < 0 || parse_json(&cfgb, cfg.digest, &cfgj, err) < 0 ||
-      label_source(&p, cfg.digest, err) < 0)
+  if (put_blob(&p, &cfg, &cfgb, err) < 0 || label_source(&p, cfg.digest, err) < 0)
     goto out_wrap;
-  {
-    json_t *ids = json_object_get(json_object_get(cfgj, "rootfs"), "diff_ids");
-    json_t *d;
-    size_t i;
-    json_array_foreach(ids, i, d)
-    {
-      if (!json_is_string(d)) {
-        error_setc(err, ERR_INVALID, "config %s: diff_ids must be strings", cfg.digest);
-        goto out_wrap;
-      }
-      strv_push(&diff_ids, json_string_value(d));
-    }
-    if (diff_ids.n != p.n_layers) {
-      error_setc(err, ERR_INVALID, "config %s lists %zu diff ids for %zu layers", cfg.digest,
-                 diff_ids.n, p.n_layers);
-      goto out_wrap;
-    }
-    pull_chain_ids(&diff_ids, &chains);
-    for (i = 0; i < p.n_layers; i++) {
-      p.layers[i].diff_id = xstrdup(diff_ids.v[i]);
-      p.layers[i].chain_id = xstrdup(chains.v[i]);
-    }
+  if (image_parse_config(cfgb.data, cfgb.len, &diff_ids, err) < 0) {
+    error_wrap(err, "%s", cfg.digest);
+    goto out_wrap;
+  }
+  if (diff_ids.n != p.n_layers) {
+    error_setc(err, ERR_INVALID, "config %s lists %zu diff ids for %zu layers", cfg.digest,
+               diff_ids.n, p.n_layers);
+    goto out_wrap;
+  }
+  pull_chain_ids(&diff_ids, &chains);
+  for (size_t i = 0; i < p.n_layers; i++) {
+    p.layers[i].diff_id = xstrdup(diff_ids.v[i]);
+    p.layers[i].chain_id = xstrdup(chains.v[i]);
   }
 
   if (p.n_layers > 0 && pull_layers(&p, err) < 0)
@@ -936,9 +863,6 @@ out:
    * everything; on failure nothing of this pull is kept. */
   if (p.lease)
     ctd_lease_delete(c, p.lease, NULL);
-  json_decref(rootj);
-  json_decref(manj);
-  json_decref(cfgj);
   buf_release(&rootb);
   buf_release(&manb);
   buf_release(&cfgb);
@@ -973,14 +897,6 @@ out:
   return rv;
 }
 
-static int
-read_json(struct grpc_conn *c, const char *digest, struct buf *b, json_t **j, struct error **err)
-{
-  if (ctd_content_read(c, digest, REGISTRY_MAX_MANIFEST, b, err) < 0)
-    return -1;
-  return parse_json(b, digest, j, err);
-}
-
 int
 pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
                  const char *platform, const char *snapshotter, struct buf *config, char **top,
@@ -992,64 +908,51 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
   cleanup_strv struct strv diff_ids = STRV_INIT;
   cleanup_strv struct strv chains = STRV_INIT;
   cleanup_strv struct strv labels = STRV_INIT;
+  struct image_manifest m = {0};
   struct buf b = BUF_INIT;
-  json_t *j = NULL, *cfg = NULL, *ids, *d;
-  const char *cd;
-  size_t i;
   int rv = -1;
 
   *top = NULL;
-  if (read_json(c, digest, &b, &j, err) < 0)
+  if (ctd_content_read(c, digest, REGISTRY_MAX_MANIFEST, &b, err) < 0)
     goto out;
   if (is_one_of(media_type, index_types, ARRAY_SIZE(index_types))) {
-    json_t *m = NULL;
-    bool found = false;
-    json_array_foreach(json_object_get(j, "manifests"), i, m)
-    {
-      if (platform_matches(plat, json_object_get(m, "platform"))) {
-        free(man_digest);
-        man_digest = xstrdup(json_string_value(json_object_get(m, "digest")) ?: "");
-        found = true;
-        break;
-      }
+    struct image_index ix = {0};
+    ssize_t k;
+
+    if (image_parse_index(b.data, b.len, &ix, err) < 0)
+      goto out;
+    k = image_index_select(&ix, plat);
+    if (k >= 0) {
+      free(man_digest);
+      man_digest = xstrdup(ix.manifests[k].digest);
     }
-    if (!found) {
+    image_index_release(&ix);
+    if (k < 0) {
       error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", plat, digest);
       goto out;
     }
-    json_decref(j);
-    j = NULL;
     buf_release(&b);
-    if (read_json(c, man_digest, &b, &j, err) < 0)
+    if (ctd_content_read(c, man_digest, REGISTRY_MAX_MANIFEST, &b, err) < 0)
       goto out;
   }
-  cd = json_string_value(json_object_get(json_object_get(j, "config"), "digest"));
-  if (cd == NULL) {
-    error_setc(err, ERR_INVALID, "manifest %s has no config", man_digest);
-    goto out;
-  }
-  if (read_json(c, cd, config, &cfg, err) < 0)
+  if (image_parse_manifest(b.data, b.len, &m, err) < 0 ||
+      ctd_content_read(c, m.config.digest, REGISTRY_MAX_MANIFEST, config, err) < 0)
     goto out;
   /* The unpack named the top snapshot on the config: no need to hash. */
-  if (ctd_content_labels(c, cd, &labels, NULL) == 0)
-    for (i = 0; i < labels.n && *top == NULL; i++)
+  if (ctd_content_labels(c, m.config.digest, &labels, NULL) == 0)
+    for (size_t i = 0; i < labels.n && *top == NULL; i++)
       if (str_has_prefix(labels.v[i], label))
         *top = xstrdup(labels.v[i] + strlen(label));
   if (*top == NULL) {
-    ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-    json_array_foreach(ids, i, d)
-    {
-      if (json_is_string(d))
-        strv_push(&diff_ids, json_string_value(d));
-    }
+    if (image_parse_config(config->data, config->len, &diff_ids, err) < 0)
+      goto out;
     pull_chain_ids(&diff_ids, &chains);
     if (chains.n > 0)
       *top = xstrdup(chains.v[chains.n - 1]);
   }
   rv = 0;
 out:
-  json_decref(j);
-  json_decref(cfg);
+  image_manifest_release(&m);
   buf_release(&b);
   return rv;
 }
