@@ -183,6 +183,8 @@ install: ctrx
 	@if [ -f man/ctrx.1 ]; then install -D -m 0644 man/ctrx.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrx.1; fi
 	@if [ -f completion/ctrx.bash ]; then install -D -m 0644 completion/ctrx.bash \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctrx; fi
+	@if [ -f completion/_ctrx ]; then install -D -m 0644 completion/_ctrx \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_ctrx; fi
 
 # --- Fuzzing: every tests/fuzz/fuzz_NAME.c is a libFuzzer target, built with
 # clang and linked against an instrumented archive of the core sources (the

@@ -32,6 +32,7 @@ START_TEST(install_puts_everything_in_place)
       "bin/ctrx",
       "share/man/man1/ctrx.1",
       "share/bash-completion/completions/ctrx",
+      "share/zsh/vendor-completions/_ctrx",
   };
 
   /* A make of its own (not the flags of a `make check` above it), and -o ctrx:
@@ -42,6 +43,7 @@ START_TEST(install_puts_everything_in_place)
                 "make -s $o install PREFIX=\"$p\" >&2 && "
                 "cmp ctrx \"$p/bin/ctrx\" && cmp man/ctrx.1 \"$p/share/man/man1/ctrx.1\" && "
                 "cmp completion/ctrx.bash \"$p/share/bash-completion/completions/ctrx\" && "
+                "cmp completion/_ctrx \"$p/share/zsh/vendor-completions/_ctrx\" && "
                 "test -x \"$p/bin/ctrx\" && \"$p/bin/ctrx\" --version && "
                 "(cd \"$p\" && find . -type f | sort); rc=$?; rm -rf \"$p\"; exit $rc");
   ck_assert_msg(o.status == 0, "make install: status %d\n%.1000s%.2000s", o.status, o.out, o.err);
@@ -224,6 +226,23 @@ START_TEST(bash_completion_loads)
 }
 END_TEST
 
+/* zsh, when the machine has it: the file parses and compinit picks it up. */
+START_TEST(zsh_completion_loads)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+
+  if (!have("zsh")) {
+    fprintf(stderr, "docs: zsh is not installed; the zsh completion was not loaded\n");
+    return;
+  }
+  e2e_sh(&o, NULL,
+         AT_TOP "zsh -n completion/_ctrx && d=$(mktemp -d) && zsh -fc 'fpath=(completion $fpath); "
+                "autoload -U compinit; compinit -u -d '\"$d/zcd\"'; print -r -- $_comps[ctrx]'; "
+                "rc=$?; rm -rf \"$d\"; exit $rc");
+  ck_assert_msg(o.status == 0 && strcmp(o.out, "_ctrx\n") == 0, "%d: %s%s", o.status, o.out, o.err);
+}
+END_TEST
+
 START_TEST(bash_completion_commands_and_flags)
 {
   static const struct {
@@ -316,6 +335,7 @@ docs_suite(void)
 
   tcase_set_timeout(comp, 60);
   tcase_add_test(comp, bash_completion_loads);
+  tcase_add_test(comp, zsh_completion_loads);
   tcase_add_test(comp, bash_completion_commands_and_flags);
   tcase_add_test(comp, bash_completion_asks_the_daemon);
   suite_add_tcase(s, comp);
