@@ -15,8 +15,6 @@ int ctd_version(struct grpc_conn *c, char **version, char **revision, struct err
  * *uuid is NULL when the daemon does not say. */
 int ctd_version_info(struct grpc_conn *c, char **version, char **revision, char **uuid,
                      struct error **err);
-/* Introspection/Server: the daemon's UUID, newly allocated. */
-int ctd_server_uuid(struct grpc_conn *c, char **uuid, struct error **err);
 /* Images/Get: 0 when the image exists (its target's media type and digest,
  * allocated, where the pointers are not NULL), -1 with ERR_NOT_FOUND when it
  * does not. */
