@@ -71,7 +71,7 @@ CORE_O := $(patsubst %.c,$(B)/%.o,$(CORE_SRC)) $(PROTO_O)
 MAIN_O := $(B)/src/main.o
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_O := $(patsubst %.c,$(B)/%.o,$(UNIT_SRC) tests/unit/main.c)
+UNIT_O := $(patsubst %.c,$(B)/%.o,$(UNIT_SRC) tests/unit/main.c tests/unit/unit.c)
 E2E_TESTS := $(wildcard tests/e2e/test_*.c)
 E2E_O := $(patsubst %.c,$(B)/%.o,$(E2E_TESTS) tests/e2e/main.c tests/e2e/e2e.c)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 #include "util.h"
 
 Suite *config_suite(void);
@@ -24,7 +25,7 @@ setup(void)
     const char *v = getenv(saved_names[i]);
     saved[i] = v ? xstrdup(v) : NULL;
   }
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  unit_tmpdir_make(tmpdir);
 }
 
 static void
@@ -38,20 +39,13 @@ teardown(void)
     free(saved[i]);
     saved[i] = NULL;
   }
-  cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-  ck_assert_int_eq(system(cmd), 0);
-  memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+  unit_tmpdir_remove(tmpdir);
 }
 
 static char *
 write_tmp(const char *name, const char *text)
 {
-  char *path = xasprintf("%s/%s", tmpdir, name);
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-  return path;
+  return unit_write(tmpdir, name, text);
 }
 
 START_TEST(test_all_keys)

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "health.h"
+#include "unit.h"
 #include "util.h"
 
 static char dir[] = "/tmp/ctrx-health-XXXXXX";
@@ -11,30 +12,19 @@ static char dir[] = "/tmp/ctrx-health-XXXXXX";
 static void
 setup(void)
 {
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  unit_tmpdir_make(dir);
 }
 
 static void
 teardown(void)
 {
-  cleanup_free char *cmd = xasprintf("rm -rf %s", dir);
-  ck_assert_int_eq(system(cmd), 0);
-  memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+  unit_tmpdir_remove(dir);
 }
 
 static char *
 path(const char *name)
 {
   return xasprintf("%s/%s", dir, name);
-}
-
-static void
-write_text(const char *p, const char *text)
-{
-  FILE *f = fopen(p, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
 }
 
 START_TEST(missing_file_is_empty)
@@ -93,7 +83,7 @@ START_TEST(old_failures_are_forgotten)
   char *warn = NULL;
   struct health *h;
 
-  write_text(p, text);
+  free(unit_write(dir, "endpoints", text));
   h = health_load(p, &warn);
   ck_assert_ptr_null(warn);
   ck_assert_int_eq(health_failed_ago(h, "http://old/v2"), -1);
@@ -116,7 +106,7 @@ START_TEST(damaged_file_is_ignored_with_a_warning)
   char *warn = NULL;
   struct health *h;
 
-  write_text(p, damaged[_i]);
+  free(unit_write(dir, "endpoints", damaged[_i]));
   h = health_load(p, &warn);
   ck_assert_ptr_nonnull(warn);
   ck_assert_msg(strstr(warn, "damaged") != NULL, "%s", warn);

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "hosts.h"
+#include "unit.h"
 #include "util.h"
 
 Suite *hosts_suite(void);
@@ -27,15 +28,13 @@ setup(void)
 {
   const char *v = getenv("CTRX_CONTAINERD_CONFIG");
   saved_cd_config = v ? xstrdup(v) : NULL;
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  unit_tmpdir_make(tmpdir);
 }
 
 static void
 teardown(void)
 {
-  cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-  ck_assert_int_eq(system(cmd), 0);
-  memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+  unit_tmpdir_remove(tmpdir);
   if (saved_cd_config)
     setenv("CTRX_CONTAINERD_CONFIG", saved_cd_config, 1);
   else

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "spec.h"
+#include "unit.h"
 #include "util.h"
 
 Suite *spec_suite(void);
@@ -99,26 +100,19 @@ static char tmpdir[] = "/tmp/ctrx-spec-test-XXXXXX";
 static void
 setup(void)
 {
-  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  unit_tmpdir_make(tmpdir);
 }
 
 static void
 teardown(void)
 {
-  cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-  ck_assert_int_eq(system(cmd), 0);
-  memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+  unit_tmpdir_remove(tmpdir);
 }
 
 static char *
 write_tmp(const char *name, const char *text)
 {
-  char *path = xasprintf("%s/%s", tmpdir, name);
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-  return path;
+  return unit_write(tmpdir, name, text);
 }
 
 static void
