@@ -454,11 +454,55 @@ grpc_conn_set_debug(struct grpc_conn *c, bool debug)
   c->debug = debug;
 }
 
-#define NV(n, v)                                                                                   \
+/* nghttp2_submit_request copies every name and value unless told not to;
+ * what it does not copy must live until the HEADERS frame has left, which
+ * can be long after grpc_stream_open returns (a full socket, a busy peer).
+ * So only string literals go uncopied; anything else (the path, namespace,
+ * lease, timeout) is copied at submit time. */
+#define NV_STATIC(n, v)                                                                            \
   {                                                                                                \
-    (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v),                                      \
+    (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1,                                  \
         NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                               \
   }
+#define NV_COPY(n, v)                                                                              \
+  {                                                                                                \
+    (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME         \
+  }
+
+void
+grpc_timeout_format(int64_t ns, char out[GRPC_TIMEOUT_SIZE])
+{
+  /* gRPC: at most 8 digits, then the unit; the finest unit that fits. */
+  static const struct {
+    char unit;
+    int64_t ns;
+  } units[] = {
+      {'n', 1},
+      {'u', 1000},
+      {'m', 1000000},
+      {'S', 1000000000},
+      {'M', INT64_C(60) * 1000000000},
+      {'H', INT64_C(3600) * 1000000000},
+  };
+  int64_t v = 0;
+  size_t i;
+
+  if (ns < 1)
+    ns = 1;
+  for (i = 0; i < ARRAY_SIZE(units); i++) {
+    /* round up: the server must not give up before we do */
+    v = ns / units[i].ns + (ns % units[i].ns != 0);
+    if (v <= GRPC_TIMEOUT_MAX_VALUE)
+      break;
+  }
+  if (i == ARRAY_SIZE(units)) /* cannot happen: INT64_MAX ns is 2562048 H */
+    i--, v = GRPC_TIMEOUT_MAX_VALUE;
+  {
+    char tmp[32];
+    int len = snprintf(tmp, sizeof(tmp), "%" PRId64 "%c", v, units[i].unit);
+    memcpy(out, tmp, (size_t)len + 1); /* v has at most 8 digits: it fits */
+  }
+}
 
 int
 grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_opts *opts,
@@ -466,7 +510,7 @@ grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_o
 {
   const char *ns = opts && opts->ns ? opts->ns : c->ns;
   const char *lease = opts ? opts->lease : NULL;
-  char timeout[32] = "";
+  char timeout[GRPC_TIMEOUT_SIZE] = "";
   nghttp2_nv nva[10];
   size_t n = 0;
   nghttp2_data_provider prd;
@@ -482,22 +526,24 @@ grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_o
   s->grpc_status = -1;
   s->deadline_ms = deadline;
 
-  nva[n++] = (nghttp2_nv)NV(":method", "POST");
-  nva[n++] = (nghttp2_nv)NV(":scheme", "http");
-  nva[n++] = (nghttp2_nv)NV(":path", s->path);
-  nva[n++] = (nghttp2_nv)NV(":authority", "localhost");
-  nva[n++] = (nghttp2_nv)NV("content-type", "application/grpc");
-  nva[n++] = (nghttp2_nv)NV("te", "trailers");
-  nva[n++] = (nghttp2_nv)NV("user-agent", "ctrx/" CTRX_VERSION);
+  nva[n++] = (nghttp2_nv)NV_STATIC(":method", "POST");
+  nva[n++] = (nghttp2_nv)NV_STATIC(":scheme", "http");
+  nva[n++] = (nghttp2_nv)NV_COPY(":path", path);
+  nva[n++] = (nghttp2_nv)NV_STATIC(":authority", "localhost");
+  nva[n++] = (nghttp2_nv)NV_STATIC("content-type", "application/grpc");
+  nva[n++] = (nghttp2_nv)NV_STATIC("te", "trailers");
+  nva[n++] = (nghttp2_nv)NV_STATIC("user-agent", "ctrx/" CTRX_VERSION);
   if (deadline > 0) {
     int64_t left = deadline - now_ms();
-    snprintf(timeout, sizeof(timeout), "%" PRId64 "m", left > 0 ? left : 1);
-    nva[n++] = (nghttp2_nv)NV("grpc-timeout", timeout);
+    if (left > INT64_MAX / 1000000)
+      left = INT64_MAX / 1000000;
+    grpc_timeout_format(left * 1000000, timeout);
+    nva[n++] = (nghttp2_nv)NV_COPY("grpc-timeout", timeout);
   }
   if (ns && *ns)
-    nva[n++] = (nghttp2_nv)NV("containerd-namespace", ns);
+    nva[n++] = (nghttp2_nv)NV_COPY("containerd-namespace", ns);
   if (lease && *lease)
-    nva[n++] = (nghttp2_nv)NV("containerd-lease", lease);
+    nva[n++] = (nghttp2_nv)NV_COPY("containerd-lease", lease);
 
   prd.source.ptr = s;
   prd.read_callback = cb_data_read;

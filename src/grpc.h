@@ -77,6 +77,12 @@ void grpc_stream_freep(struct grpc_stream **s);
 /* Encode a gRPC status into our error (used by the transport and its tests):
  * message is containerd's grpc-message, percent-decoded. */
 int grpc_status_error(struct error **err, int status, const char *message, const char *path);
+/* grpc-timeout's value for a timeout of NS nanoseconds: at most 8 digits
+ * and a unit (n u m S M H), the finest unit that fits, rounded up; NS < 1
+ * counts as 1. */
+#define GRPC_TIMEOUT_MAX_VALUE 99999999
+#define GRPC_TIMEOUT_SIZE 10 /* 8 digits, the unit, the NUL */
+void grpc_timeout_format(int64_t ns, char out[GRPC_TIMEOUT_SIZE]);
 /* Percent-decoding of grpc-message; caller frees. */
 char *grpc_percent_decode(const char *s, size_t len);
 /* Parse one length-prefixed message from buf. Returns 1 and sets *msg_len and
