@@ -37,6 +37,7 @@ struct grpc_conn {
   int64_t connect_timeout_ms;
   char *dead;           /* why the connection is unusable, NULL while it is fine */
   bool dead_is_connect; /* dead says it all: the handshake never completed */
+  int io_errno;         /* errno of the send or recv that failed */
   char *address;
   char *ns;
   int64_t deadline_ms;
@@ -70,6 +71,23 @@ conn_kill(struct grpc_conn *c, const char *why)
   pthread_cond_broadcast(&c->cond);
 }
 
+/* Mark the connection dead after nghttp2 failed with RV, in words that say
+ * what happened to the socket rather than nghttp2's own. */
+static void
+conn_kill_rv(struct grpc_conn *c, int rv)
+{
+  char *why;
+
+  if (rv == NGHTTP2_ERR_EOF)
+    why = xstrdup("containerd closed the connection");
+  else if (rv == NGHTTP2_ERR_CALLBACK_FAILURE && c->io_errno != 0)
+    why = xstrdup(strerror(c->io_errno));
+  else
+    why = xasprintf("http/2: %s", nghttp2_strerror(rv));
+  conn_kill(c, why);
+  free(why);
+}
+
 static ssize_t
 cb_send(nghttp2_session *session, const uint8_t *data, size_t length, int flags, void *user_data)
 {
@@ -82,6 +100,7 @@ cb_send(nghttp2_session *session, const uint8_t *data, size_t length, int flags,
   if (w < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK)
       return NGHTTP2_ERR_WOULDBLOCK;
+    c->io_errno = errno;
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   }
   return w;
@@ -99,6 +118,7 @@ cb_recv(nghttp2_session *session, uint8_t *buf, size_t length, int flags, void *
   if (r < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK)
       return NGHTTP2_ERR_WOULDBLOCK;
+    c->io_errno = errno;
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   }
   if (r == 0)
@@ -113,8 +133,33 @@ cb_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_d
 
   if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
     c->got_settings = true;
-  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR)
-    conn_kill(c, "containerd closed the connection (GOAWAY)");
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
+    /* Only the code: the debug data is the server's free text. */
+    char *why = xasprintf("containerd closed the connection (GOAWAY, %s)",
+                          nghttp2_http2_strerror(frame->goaway.error_code));
+    conn_kill(c, why);
+    free(why);
+  }
+  return 0;
+}
+
+/* nghttp2 ends the session itself when the server breaks the protocol (a
+ * frame larger than we allow, a bad header block): it sends GOAWAY with the
+ * reason and then ignores everything. Say so, instead of waiting on a
+ * connection that will never deliver again. */
+static int
+cb_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+  struct grpc_conn *c = user_data;
+
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
+    char *why = xasprintf("protocol error by containerd: %s (%.*s)",
+                          nghttp2_http2_strerror(frame->goaway.error_code),
+                          (int)frame->goaway.opaque_data_len,
+                          frame->goaway.opaque_data ? (const char *)frame->goaway.opaque_data : "");
+    conn_kill(c, why);
+    free(why);
+  }
   return 0;
 }
 
@@ -207,7 +252,9 @@ conn_flush(struct grpc_conn *c)
     return;
   rv = nghttp2_session_send(c->session);
   if (rv != 0)
-    conn_kill(c, nghttp2_strerror(rv));
+    conn_kill_rv(c, rv);
+  else if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
+    conn_kill(c, "the HTTP/2 session has ended");
   else if (c->polling && nghttp2_session_want_write(c->session)) {
     /* The poller may be waiting without POLLOUT: make it look again. */
     uint64_t one = 1;
@@ -247,10 +294,8 @@ conn_pump(struct grpc_conn *c, int timeout_ms)
     }
     if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       rv = nghttp2_session_recv(c->session);
-      if (rv == NGHTTP2_ERR_EOF)
-        conn_kill(c, "containerd closed the connection");
-      else if (rv != 0)
-        conn_kill(c, nghttp2_strerror(rv));
+      if (rv != 0)
+        conn_kill_rv(c, rv);
     }
     conn_flush(c);
   }
@@ -277,6 +322,7 @@ static int
 conn_wait(struct grpc_conn *c, bool (*done)(void *), void *arg, int64_t deadline)
 {
   for (;;) {
+    int64_t until;
     int left;
 
     if (done(arg))
@@ -286,6 +332,7 @@ conn_wait(struct grpc_conn *c, bool (*done)(void *), void *arg, int64_t deadline
     /* Calls go out before containerd's SETTINGS come back (one round trip
      * saved); a socket that never answers still fails within the connect
      * timeout. */
+    until = deadline;
     if (!c->got_settings && c->handshake_deadline > 0) {
       if (now_ms() >= c->handshake_deadline) {
         char *why = xasprintf("connect to containerd at '%s': no answer within %" PRId64
@@ -297,14 +344,16 @@ conn_wait(struct grpc_conn *c, bool (*done)(void *), void *arg, int64_t deadline
         c->dead_is_connect = true;
         return -1;
       }
-      if (deadline <= 0 || c->handshake_deadline < deadline)
-        deadline = c->handshake_deadline;
+      if (until <= 0 || c->handshake_deadline < until)
+        until = c->handshake_deadline;
     }
-    left = ms_until(deadline);
+    /* Block in poll (or on the condition) until the nearer of the call's
+     * deadline and the handshake's: whichever passes first ends the wait. */
+    left = ms_until(until);
     if (left == 0) {
-      if (!c->got_settings && c->handshake_deadline > 0)
-        continue; /* the handshake deadline: reported above */
-      return -2;
+      if (deadline > 0 && now_ms() >= deadline)
+        return -2;
+      continue; /* the handshake deadline: reported above */
     }
     if (!c->polling) {
       conn_pump(c, left);
@@ -382,6 +431,7 @@ grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn *
   nghttp2_session_callbacks_set_send_callback(cbs, cb_send);
   nghttp2_session_callbacks_set_recv_callback(cbs, cb_recv);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, cb_frame_recv);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, cb_frame_send);
   nghttp2_session_callbacks_set_on_header_callback(cbs, cb_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, cb_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, cb_stream_close);
@@ -550,7 +600,11 @@ grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_o
 
   pthread_mutex_lock(&c->mu);
   if (c->dead) {
-    error_setc(err, ERR_UNAVAILABLE, "%s: containerd at '%s': %s", path, c->address, c->dead);
+    if (c->dead_is_connect)
+      error_setc(err, ERR_DEADLINE, "%s: %s", path, c->dead);
+    else
+      error_setc(err, ERR_UNAVAILABLE, "%s: connection to containerd at '%s' lost: %s", path,
+                 c->address, c->dead);
     pthread_mutex_unlock(&c->mu);
     grpc_stream_free(s);
     return -1;
@@ -584,12 +638,17 @@ stream_failure(struct grpc_stream *s, int rv, struct error **err)
 {
   struct grpc_conn *c = s->conn;
 
+  if (rv == -2 && !c->got_settings)
+    return error_setc(err, ERR_DEADLINE,
+                      "%s: deadline exceeded while containerd at '%s' had not yet answered the "
+                      "HTTP/2 handshake",
+                      s->path, c->address);
   if (rv == -2)
     return error_setc(err, ERR_DEADLINE, "%s: deadline exceeded", s->path);
   if (c->dead_is_connect)
     return error_setc(err, ERR_DEADLINE, "%s", c->dead);
-  return error_setc(err, ERR_UNAVAILABLE, "%s: containerd at '%s': %s", s->path, c->address,
-                    c->dead ? c->dead : "connection lost");
+  return error_setc(err, ERR_UNAVAILABLE, "%s: connection to containerd at '%s' lost: %s", s->path,
+                    c->address, c->dead ? c->dead : "unknown cause");
 }
 
 static void
@@ -659,8 +718,10 @@ grpc_frame_parse(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *ms
     return error_setc(err, ERR_INTERNAL, "compressed gRPC message (flag %u) not supported", buf[0]);
   n = ((uint32_t)buf[1] << 24) | ((uint32_t)buf[2] << 16) | ((uint32_t)buf[3] << 8) | buf[4];
   if (n > GRPC_MAX_MESSAGE)
-    return error_setc(err, ERR_EXHAUSTED, "gRPC message of %" PRIu32 " bytes exceeds %u", n,
-                      GRPC_MAX_MESSAGE);
+    return error_setc(err, ERR_EXHAUSTED,
+                      "containerd sent a gRPC message of %" PRIu32
+                      " bytes, larger than the %u we accept",
+                      n, GRPC_MAX_MESSAGE);
   if (len - 5 < n)
     return 0;
   *msg = buf + 5;

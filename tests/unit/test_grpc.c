@@ -69,7 +69,8 @@ END_TEST
 enum peer_mode {
   PEER_SILENT,    /* accepts, reads, never answers */
   PEER_DIES,      /* accepts, waits for the request, closes without reading it */
-  PEER_BIG_FRAME, /* SETTINGS, then a frame larger than HTTP/2 allows by default */
+  PEER_BIG_FRAME, /* SETTINGS, then a frame larger than HTTP/2 allows by default
+                   */
   PEER_BIG_MSG,   /* answers with a gRPC message over our limit */
   PEER_RECORD,    /* reads nothing until told, then decodes and records headers */
 };
@@ -85,7 +86,8 @@ struct peer {
   pthread_t thread;
   bool joined;
   /* PEER_RECORD: per client stream (id 1, 3, 5, …) */
-  char *seen[RECORD_STREAMS][4]; /* :path, grpc-timeout, containerd-namespace, containerd-lease */
+  char *seen[RECORD_STREAMS][4]; /* :path, grpc-timeout, containerd-namespace,
+                                    containerd-lease */
   int headers_done;
   bool saw_last; /* the HEADERS of LAST_PATH arrived */
 };
@@ -284,6 +286,120 @@ peer_stop(struct peer *p)
       free(p->seen[i][k]);
 }
 
+static int
+call_empty(struct grpc_conn *c, struct error **err)
+{
+  Google__Protobuf__Empty req = GOOGLE__PROTOBUF__EMPTY__INIT;
+
+  return grpc_unary(c, "/containerd.services.version.v1.Version/Version", &req.base, NULL, NULL,
+                    NULL, err);
+}
+
+static int64_t
+cpu_ms(void)
+{
+  struct rusage ru;
+
+  getrusage(RUSAGE_SELF, &ru);
+  return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+/* A socket that accepts and never completes the HTTP/2 handshake: the call
+ * ends at --timeout (1 s), not at the connect timeout (20 s), and the wait
+ * sleeps in poll instead of spinning. */
+START_TEST(silent_peer_deadline)
+{
+  struct peer p;
+  struct grpc_conn *c = NULL;
+  struct error *err = NULL;
+  int64_t t0, wall, cpu0, cpu;
+
+  peer_start(&p, PEER_SILENT);
+  ck_assert_int_eq(grpc_connect(p.path, 20000, &c, &err), 0);
+  t0 = now_ms();
+  cpu0 = cpu_ms();
+  grpc_conn_set_deadline(c, t0 + 1000);
+  ck_assert_int_eq(call_empty(c, &err), -1);
+  wall = now_ms() - t0;
+  cpu = cpu_ms() - cpu0;
+  /* the bound is the feature: generous for a loaded machine */
+  ck_assert_msg(wall >= 900 && wall < 8000 && cpu * 10 < wall * 3,
+                "the call took %lld ms and %lld ms of CPU: %s", (long long)wall, (long long)cpu,
+                err->msg);
+  ck_assert_msg(error_is(err, ERR_DEADLINE), "%s", err->msg);
+  ck_assert_msg(strstr(err->msg, "handshake") != NULL, "%s", err->msg);
+  error_free(err);
+  grpc_conn_free(c);
+  peer_stop(&p);
+}
+END_TEST
+
+/* A daemon that dies with our request unread: the error names the lost
+ * connection and why, not nghttp2's "user callback function failed". */
+START_TEST(peer_dies_mid_call)
+{
+  struct peer p;
+  struct grpc_conn *c = NULL;
+  struct error *err = NULL;
+
+  peer_start(&p, PEER_DIES);
+  ck_assert_int_eq(grpc_connect(p.path, 20000, &c, &err), 0);
+  grpc_conn_set_deadline(c, now_ms() + 10000);
+  ck_assert_int_eq(call_empty(c, &err), -1);
+  ck_assert_msg(error_is(err, ERR_UNAVAILABLE), "%s", err->msg);
+  ck_assert_msg(strstr(err->msg, "connection to containerd at '") != NULL &&
+                    strstr(err->msg, "' lost: ") != NULL,
+                "%s", err->msg);
+  ck_assert_msg(strstr(err->msg, "callback") == NULL, "%s", err->msg);
+  error_free(err);
+  grpc_conn_free(c);
+  peer_stop(&p);
+}
+END_TEST
+
+/* A frame over our SETTINGS_MAX_FRAME_SIZE: nghttp2 ends the session; the
+ * call fails at once and says why, instead of waiting for its deadline. */
+START_TEST(peer_big_frame)
+{
+  struct peer p;
+  struct grpc_conn *c = NULL;
+  struct error *err = NULL;
+  int64_t t0;
+
+  peer_start(&p, PEER_BIG_FRAME);
+  ck_assert_int_eq(grpc_connect(p.path, 20000, &c, &err), 0);
+  t0 = now_ms();
+  grpc_conn_set_deadline(c, t0 + 20000);
+  ck_assert_int_eq(call_empty(c, &err), -1);
+  ck_assert_msg(error_is(err, ERR_UNAVAILABLE), "%s", err->msg);
+  ck_assert_msg(strstr(err->msg, "FRAME_SIZE_ERROR") != NULL, "%s", err->msg);
+  ck_assert_msg(now_ms() - t0 < 15000, "waited for the deadline");
+  error_free(err);
+  grpc_conn_free(c);
+  peer_stop(&p);
+}
+END_TEST
+
+START_TEST(peer_big_message)
+{
+  struct peer p;
+  struct grpc_conn *c = NULL;
+  struct error *err = NULL;
+
+  peer_start(&p, PEER_BIG_MSG);
+  ck_assert_int_eq(grpc_connect(p.path, 20000, &c, &err), 0);
+  grpc_conn_set_deadline(c, now_ms() + 20000);
+  ck_assert_int_eq(call_empty(c, &err), -1);
+  ck_assert_msg(error_is(err, ERR_EXHAUSTED), "%s", err->msg);
+  ck_assert_msg(strstr(err->msg, "16777217 bytes") != NULL && strstr(err->msg, "16777216") != NULL,
+                "%s", err->msg);
+  error_free(err);
+  grpc_conn_free(c);
+  peer_stop(&p);
+}
+END_TEST
+
 /* Scribble over the stack below the caller, where a returned function's
  * locals were. */
 static __attribute__((noinline)) void
@@ -427,6 +543,10 @@ grpc_suite(void)
   tcase_add_loop_test(t, timeout_units, 0, (int)ARRAY_SIZE(timeouts));
   suite_add_tcase(s, t);
   tcase_set_timeout(f, 60);
+  tcase_add_test(f, silent_peer_deadline);
+  tcase_add_test(f, peer_dies_mid_call);
+  tcase_add_test(f, peer_big_frame);
+  tcase_add_test(f, peer_big_message);
   tcase_add_test(f, headers_outlive_open);
   tcase_add_test(f, free_before_headers_sent);
   suite_add_tcase(s, f);
