@@ -898,17 +898,30 @@ grpc_unary(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
   return grpc_unary_end(s, resp_desc, resp, err);
 }
 
+static int
+hex_digit(char ch)
+{
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F')
+    return ch - 'A' + 10;
+  return -1;
+}
+
 char *
 grpc_percent_decode(const char *s, size_t len)
 {
   struct buf b = BUF_INIT;
 
   for (size_t i = 0; i < len; i++) {
-    if (s[i] == '%' && i + 2 < len) {
-      char hex[3] = {s[i + 1], s[i + 2], 0};
-      uint64_t v;
-      if (parse_uint64(hex, 16, &v) == 0) {
-        char ch = (char)v;
+    /* s[i + 1] and s[i + 2] exist only while i + 2 < len: the header value
+     * is not terminated. A '%' without two hex digits stays as it is. */
+    if (s[i] == '%' && len - i > 2) {
+      int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        char ch = (char)(hi << 4 | lo);
         buf_add(&b, &ch, 1);
         i += 2;
         continue;

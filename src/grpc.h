@@ -83,7 +83,8 @@ int grpc_status_error(struct error **err, int status, const char *message, const
 #define GRPC_TIMEOUT_MAX_VALUE 99999999
 #define GRPC_TIMEOUT_SIZE 10 /* 8 digits, the unit, the NUL */
 void grpc_timeout_format(int64_t ns, char out[GRPC_TIMEOUT_SIZE]);
-/* Percent-decoding of grpc-message; caller frees. */
+/* Percent-decoding of grpc-message (LEN bytes, not terminated); a '%'
+ * without two hex digits after it is kept. Never NULL; caller frees. */
 char *grpc_percent_decode(const char *s, size_t len);
 /* Parse one length-prefixed message from buf. Returns 1 and sets *msg_len and
  * *msg when a whole frame is there, 0 when more bytes are needed, -1 with *err

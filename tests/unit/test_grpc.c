@@ -1,7 +1,7 @@
-/* The gRPC transport without containerd: the grpc-timeout encoding as a
- * pure function, and the connection against fake peers on a unix socket
- * (one that never answers, one that dies, one that breaks the protocol, one
- * that reads our headers late). */
+/* The gRPC transport without containerd: the grpc-timeout encoding and the
+ * grpc-message decoding as pure functions, and the connection against fake
+ * peers on a unix socket (one that never answers, one that dies, one that
+ * breaks the protocol, one that reads our headers late). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -64,13 +64,63 @@ START_TEST(timeout_units)
 }
 END_TEST
 
+/* LEN bytes of IN, no terminator after them (the header value as nghttp2
+ * hands it over): the decoder reads none of the bytes past LEN. */
+static const struct {
+  const char *in;
+  size_t len;
+  const char *want;
+} decodes[] = {
+    {"", 0, ""},
+    {"abc", 3, "abc"},
+    {"%41", 3, "A"},
+    {"%41", 2, "%4"}, /* the 1 is past the value */
+    {"%41", 1, "%"},
+    {"%", 1, "%"},
+    {"%4", 2, "%4"},
+    {"a%", 2, "a%"},
+    {"a%4", 3, "a%4"},
+    {"a%41b", 4, "aA"},
+    {"%zz", 3, "%zz"},
+    {"%4g", 3, "%4g"},
+    {"%g4", 3, "%g4"},
+    {"%-1", 3, "%-1"},
+    {"%+1", 3, "%+1"},
+    {"% 1", 3, "% 1"},
+    {"%0x", 3, "%0x"},
+    {"%%41", 4, "%A"},
+    {"100%25", 6, "100%"},
+    {"%e2%80%9cx%E2%80%9D", 19, "\xe2\x80\x9cx\xe2\x80\x9d"},
+    {"image %22x%22: not found%", 25, "image \"x\": not found%"},
+};
+
+START_TEST(percent_decode)
+{
+  size_t len = decodes[_i].len;
+  char *in = xmalloc(len ? len : 1);
+  char *out;
+
+  /* exactly LEN bytes: a sanitized build sees any read past them */
+  memcpy(in, decodes[_i].in, len);
+  out = grpc_percent_decode(in, len);
+  ck_assert_ptr_nonnull(out);
+  ck_assert_str_eq(out, decodes[_i].want);
+  free(out);
+  free(in);
+  /* the rest of the literal after LEN: hex digits there must not count */
+  out = grpc_percent_decode(decodes[_i].in, len);
+  ck_assert_ptr_nonnull(out);
+  ck_assert_str_eq(out, decodes[_i].want);
+  free(out);
+}
+END_TEST
+
 /* ---- fake peers on a unix socket ---- */
 
 enum peer_mode {
   PEER_SILENT,    /* accepts, reads, never answers */
   PEER_DIES,      /* accepts, waits for the request, closes without reading it */
-  PEER_BIG_FRAME, /* SETTINGS, then a frame larger than HTTP/2 allows by default
-                   */
+  PEER_BIG_FRAME, /* SETTINGS, then a frame larger than HTTP/2 allows by default */
   PEER_BIG_MSG,   /* answers with a gRPC message over our limit */
   PEER_RECORD,    /* reads nothing until told, then decodes and records headers */
 };
@@ -86,8 +136,7 @@ struct peer {
   pthread_t thread;
   bool joined;
   /* PEER_RECORD: per client stream (id 1, 3, 5, …) */
-  char *seen[RECORD_STREAMS][4]; /* :path, grpc-timeout, containerd-namespace,
-                                    containerd-lease */
+  char *seen[RECORD_STREAMS][4]; /* :path, grpc-timeout, containerd-namespace, containerd-lease */
   int headers_done;
   bool saw_last; /* the HEADERS of LAST_PATH arrived */
 };
@@ -541,6 +590,7 @@ grpc_suite(void)
   TCase *f = tcase_create("fake_peers");
 
   tcase_add_loop_test(t, timeout_units, 0, (int)ARRAY_SIZE(timeouts));
+  tcase_add_loop_test(t, percent_decode, 0, (int)ARRAY_SIZE(decodes));
   suite_add_tcase(s, t);
   tcase_set_timeout(f, 60);
   tcase_add_test(f, silent_peer_deadline);
