@@ -196,6 +196,18 @@ pull(struct e2e_out *o, const char *ns, const char *hosts, const char *flags,
          ns, flags, hosts, pull_flags, name);
 }
 
+/* LOG has a line with A and, after it, B. */
+static bool
+has_line(const char *log, const char *a, const char *b)
+{
+  for (const char *l = strstr(log, a); l; l = strstr(l + 1, a)) {
+    const char *found = strstr(l, b);
+    if (found != NULL && found < l + strcspn(l, "\n"))
+      return true;
+  }
+  return false;
+}
+
 /* The lines of LOG that headerlog received, or fail when there is none. */
 static void
 assert_headerlog_clean(const char *log, const char *const *secrets)
@@ -266,6 +278,8 @@ START_TEST(redirect_keeps_configured_headers)
   ck_assert_msg(strstr(log, "headerlog: GET /v2/hostile/xredir-") != NULL &&
                     strstr(log, "/blobs/sha256:") != NULL,
                 "no blob GET redirected:\n%.1000s", log);
+  ck_assert_msg(has_line(log, "headerlog: GET /v2/hostile/xredir-", "/manifests/sha256:"),
+                "no manifest GET redirected:\n%.1000s", log);
   assert_headerlog_clean(log, secrets);
   /* --debug: the names, never the values */
   for (size_t i = 0; secrets[i]; i++)
