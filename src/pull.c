@@ -263,6 +263,10 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
     return error_setc(err, ERR_INVALID, "blob %s: only sha256 digests are supported", d->digest);
   if (d->size <= 0)
     return error_setc(err, ERR_INVALID, "blob %s reports content size of zero", d->digest);
+  /* What is kept is held in memory: no bigger than containerd reads a manifest. */
+  if (keep && d->size > (int64_t)REGISTRY_MAX_MANIFEST)
+    return error_setc(err, ERR_EXHAUSTED, "%s %s of %" PRId64 " bytes is over the %u byte limit",
+                      ref_prefix(d->media_type), d->digest, d->size, REGISTRY_MAX_MANIFEST);
   if (ctd_writer_open(p->c, p->lease, ref, d->size, d->digest, &s.w, &offset, &exists, err) < 0)
     return -1;
   if (exists) {

@@ -567,6 +567,105 @@ registry_redact_header(const char *line)
   return xstrdup(line);
 }
 
+/* The length of the UTF-8 sequence at S (N bytes left) when it is valid and
+ * no C1 control, else 0. */
+static size_t
+utf8_printable(const unsigned char *s, size_t n)
+{
+  size_t len;
+  uint32_t cp;
+
+  if (s[0] >= 0xc2 && s[0] <= 0xdf)
+    len = 2, cp = s[0] & 0x1fu;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef)
+    len = 3, cp = s[0] & 0x0fu;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+    len = 4, cp = s[0] & 0x07u;
+  else
+    return 0;
+  if (len > n)
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = cp << 6 | (s[i] & 0x3fu);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+    return 0;
+  return len;
+}
+
+/* The bytes an escape sequence at S (ESC, N bytes left) takes: CSI up to its
+ * final byte, OSC/DCS/APC/PM/SOS up to BEL or ST, else up to its final byte. */
+static size_t
+escape_len(const unsigned char *s, size_t n)
+{
+  size_t i = 2;
+
+  if (n < 2)
+    return n;
+  if (s[1] == '[') {
+    while (i < n && !(s[i] >= 0x40 && s[i] <= 0x7e))
+      i++;
+    return i < n ? i + 1 : n;
+  }
+  if (s[1] == ']' || s[1] == 'P' || s[1] == '_' || s[1] == '^' || s[1] == 'X') {
+    for (; i < n; i++) {
+      if (s[i] == 0x07)
+        return i + 1;
+      if (s[i] == 0x1b && i + 1 < n && s[i + 1] == '\\')
+        return i + 2;
+    }
+    return n;
+  }
+  /* ESC, intermediate bytes, one final byte ("ESC ( B") */
+  for (i = 1; i < n && s[i] >= 0x20 && s[i] <= 0x2f; i++)
+    ;
+  return i < n ? i + 1 : n;
+}
+
+char *
+registry_sanitize(const char *text, size_t len, size_t max)
+{
+  const unsigned char *s = (const unsigned char *)text;
+  struct buf b = BUF_INIT;
+  size_t i = 0;
+
+  buf_addstr(&b, "");
+  while (i < len) {
+    size_t k;
+    if (b.len >= max) {
+      buf_addstr(&b, "...");
+      break;
+    }
+    if (s[i] == 0x1b) {
+      i += escape_len(s + i, len - i);
+    } else if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+      if (b.len > 0 && b.data[b.len - 1] != ' ')
+        buf_addstr(&b, " ");
+      i++;
+    } else if (s[i] < 0x20 || s[i] == 0x7f) {
+      i++;
+    } else if (s[i] < 0x80) {
+      buf_add(&b, s + i, 1);
+      i++;
+    } else if ((k = utf8_printable(s + i, len - i)) > 0 && b.len + k <= max) {
+      buf_add(&b, s + i, k);
+      i += k;
+    } else if (k > 0) {
+      buf_addstr(&b, "...");
+      break;
+    } else {
+      buf_addstr(&b, "?");
+      i++;
+    }
+  }
+  while (b.len > 0 && b.data[b.len - 1] == ' ')
+    b.data[--b.len] = '\0';
+  return buf_steal(&b);
+}
+
 /* ---- credentials ---- */
 
 static char *
@@ -621,8 +720,11 @@ registry_docker_credentials(const char *host, char **user_pass, struct error **e
     return error_set(err, errno, "read '%s'", path);
   }
   root = json_loadb(data.data, data.len, 0, &jerr);
+  explicit_bzero(data.data, data.len);
   if (root == NULL)
-    return error_setc(err, ERR_INVALID, "parse '%s': line %d: %s", path, jerr.line, jerr.text);
+    /* Not jansson's text: it quotes the token it stumbled on, a password perhaps. */
+    return error_setc(err, ERR_INVALID, "parse '%s': invalid JSON at line %d, column %d", path,
+                      jerr.line, jerr.column);
   if (!json_is_object(root))
     return error_setc(err, ERR_INVALID, "parse '%s': not a JSON object", path);
   auths = json_object_get(root, "auths");
@@ -706,8 +808,10 @@ struct req {
   struct strv www_auth;
   struct buf body;
   bool too_large;
-  int64_t skip;      /* bytes still to drop before the sink (a 200 to a Range) */
-  int64_t delivered; /* bytes the sink took */
+  int64_t skip;       /* bytes still to drop before the sink (a 200 to a Range) */
+  int64_t delivered;  /* bytes the sink took */
+  unsigned char held; /* the descriptor's last byte, kept back until the body ends */
+  bool has_held;
   bool body_started;
   struct error *sink_err;
   /* deadlines, watched from curl's progress callback */
@@ -733,6 +837,7 @@ req_reset_response(struct req *q)
   buf_release(&q->body);
   q->too_large = false;
   q->body_started = false;
+  q->has_held = false;
 }
 
 static void
@@ -839,6 +944,16 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
                  (long long)q->range_start, (long long)q->offset);
       return 0;
     }
+    /* A length announced past the descriptor's: refuse before the sink sees
+     * a byte, so that the next endpoint starts clean. */
+    if (q->sink_limit >= 0 && q->content_length >= 0 &&
+        q->content_length - q->skip > q->sink_limit) {
+      error_setc(&q->sink_err, ERR_DATA_LOSS,
+                 "server announced %lld bytes, more than the descriptor's %lld bytes",
+                 (long long)(q->content_length - q->skip + q->offset),
+                 (long long)(q->sink_limit + q->offset));
+      return 0;
+    }
   }
   if (q->skip > 0) {
     size_t drop = (int64_t)len < q->skip ? len : (size_t)q->skip;
@@ -848,10 +963,18 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
   }
   if (len == 0)
     return n;
-  if (q->sink_limit >= 0 && q->delivered + (int64_t)len > q->sink_limit) {
+  if (q->sink_limit >= 0 && q->delivered + q->has_held + (int64_t)len > q->sink_limit) {
     error_setc(&q->sink_err, ERR_DATA_LOSS, "server sent more than the descriptor's %lld bytes",
                (long long)(q->sink_limit + q->offset));
     return 0;
+  }
+  if (q->sink_limit >= 0 && q->delivered + (int64_t)len == q->sink_limit) {
+    /* Whether more comes shows only later: until then the sink must not
+     * hold the whole blob, or a longer body would pass as complete. */
+    q->held = (unsigned char)p[len - 1];
+    q->has_held = true;
+    if (--len == 0)
+      return n;
   }
   if (q->sink(p, len, q->arg, &q->sink_err) < 0) {
     if (q->sink_err == NULL)
@@ -897,6 +1020,13 @@ ca_blob(struct registry *r, CURL *h, const struct strv *files, struct error **er
       buf_release(&pem);
       return error_set(err, e, "read CA file '%s'", files->v[i]), NULL;
     }
+    /* curl takes what it can parse of a bundle and says nothing of the rest. */
+    if (b.len == 0 || memmem(b.data, b.len, "-----BEGIN CERTIFICATE-----", 27) == NULL) {
+      buf_release(&b);
+      buf_release(&pem);
+      return error_setc(err, ERR_INVALID, "CA file '%s' holds no PEM certificate", files->v[i]),
+             NULL;
+    }
     buf_add(&pem, b.data, b.len);
     buf_addstr(&pem, "\n");
     buf_release(&b);
@@ -913,21 +1043,43 @@ ca_blob(struct registry *r, CURL *h, const struct strv *files, struct error **er
   }
 }
 
+/* URL without the "user:password@" it may hold. */
+static char *
+url_without_userinfo(const char *url)
+{
+  const char *s = strstr(url, "://");
+  const char *h = s ? s + 3 : url;
+  size_t auth_len = strcspn(h, "/?#");
+  const char *at = memchr(h, '@', auth_len);
+
+  if (at == NULL)
+    return xstrdup(url);
+  return xasprintf("%.*s%s", (int)(h - url), url, at + 1);
+}
+
+/* The first N_CONFIGURED lines of SENT come from hosts.toml: their names are
+ * shown, never their values, which are often tokens. */
 static void
 debug_log(struct registry *r, const char *method, const char *url, const struct strv *sent,
-          long status, const char *failure, int64_t ms)
+          size_t n_configured, long status, const char *failure, int64_t ms)
 {
   struct buf b = BUF_INIT;
+  cleanup_free char *shown_url = NULL;
   size_t shown = 0;
 
   if (!r->debug)
     return;
-  buf_addf(&b, "ctrx: registry %s %s", method, url);
+  shown_url = url_without_userinfo(url);
+  buf_addf(&b, "ctrx: registry %s %s", method, shown_url);
   for (size_t i = 0; i < sent->n; i++) {
     cleanup_free char *line = NULL;
-    if (str_has_prefix(sent->v[i], "Accept: ") || str_has_prefix(sent->v[i], "User-Agent: "))
-      continue; /* the same on every request */
-    line = registry_redact_header(sent->v[i]);
+    if (i < n_configured) {
+      line = xasprintf("%.*s: <redacted>", (int)strcspn(sent->v[i], ":"), sent->v[i]);
+    } else {
+      if (str_has_prefix(sent->v[i], "Accept: ") || str_has_prefix(sent->v[i], "User-Agent: "))
+        continue; /* the same on every request */
+      line = registry_redact_header(sent->v[i]);
+    }
     buf_addf(&b, "%s%s", shown++ == 0 ? " [" : "; ", line);
   }
   if (shown > 0)
@@ -989,13 +1141,16 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 }
 
 /* One request to URL, no redirect followed. With AUTH (a whole Authorization
- * value) sent. Returns -1 on a transport failure or a sink error. */
+ * value) sent. FOREIGN: URL is a redirect to another origin than the request's
+ * own, which gets neither credentials nor the endpoint's configured headers.
+ * Returns -1 on a transport failure or a sink error. */
 static int
 perform_once(struct registry *r, CURL *h, const struct registry_ep *ep, const char *url,
-             const char *auth, struct req *q, struct error **err)
+             const char *auth, bool foreign, struct req *q, struct error **err)
 {
   char errbuf[CURL_ERROR_SIZE] = "";
   cleanup_strv struct strv sent = STRV_INIT; /* extra headers, for the log */
+  size_t n_configured = 0;
   struct curl_slist *hl = NULL;
   bool have_ua = false;
   int64_t start = now_ms();
@@ -1004,12 +1159,13 @@ perform_once(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
 
   lc.easy_reset(h);
   req_reset_response(q);
-  if (!q->no_ep_headers) {
+  if (!q->no_ep_headers && !foreign) {
     for (size_t i = 0; i < ep->headers.n; i++) {
       if (strncasecmp(ep->headers.v[i], "user-agent:", 11) == 0)
         have_ua = true;
       strv_push(&sent, ep->headers.v[i]);
     }
+    n_configured = sent.n;
   }
   if (q->accept != NULL)
     strv_push_owned(&sent, xasprintf("Accept: %s", q->accept));
@@ -1054,7 +1210,7 @@ perform_once(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
     lc.easy_setopt(h, CURLOPT_NOBODY, 1L);
   else
     lc.easy_setopt(h, CURLOPT_HTTPGET, 1L);
-  if (q->basic_creds != NULL) {
+  if (q->basic_creds != NULL && !foreign) {
     lc.easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     lc.easy_setopt(h, CURLOPT_USERPWD, q->basic_creds);
   }
@@ -1079,23 +1235,35 @@ perform_once(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
   }
 
   rc = lc.easy_perform(h);
+  if (q->has_held && q->sink_err == NULL) {
+    /* Nothing came after it (the transfer may still have failed later). */
+    q->has_held = false;
+    if (q->sink(&q->held, 1, q->arg, &q->sink_err) < 0 && q->sink_err == NULL)
+      error_setc(&q->sink_err, ERR_ABORTED, "aborted by the receiver");
+    else if (q->sink_err == NULL)
+      q->delivered++;
+  }
   if (q->sink_err != NULL) {
-    debug_log(r, q->method, url, &sent, q->status, "aborted", now_ms() - start);
+    debug_log(r, q->method, url, &sent, n_configured, q->status, "aborted", now_ms() - start);
     *err = steal_pointer(&q->sink_err);
     ret = -1;
   } else if (rc == CURLE_WRITE_ERROR && q->too_large) {
-    debug_log(r, q->method, url, &sent, q->status, "too large", now_ms() - start);
+    debug_log(r, q->method, url, &sent, n_configured, q->status, "too large", now_ms() - start);
     ret = error_setc(err, ERR_EXHAUSTED, "response larger than %zu bytes", q->body_max);
   } else if (rc == CURLE_ABORTED_BY_CALLBACK && q->why[0]) {
-    debug_log(r, q->method, url, &sent, q->status, q->why, now_ms() - start);
+    debug_log(r, q->method, url, &sent, n_configured, q->status, q->why, now_ms() - start);
     ret = error_setc(err, ERR_DEADLINE, "%s", q->why);
   } else if (rc != CURLE_OK) {
-    const char *msg = errbuf[0] ? errbuf : lc.easy_strerror(rc);
-    debug_log(r, q->method, url, &sent, q->status, msg, now_ms() - start);
+    /* curl's header buffer is bounded; overflowing it reads as "Out of memory". */
+    const char *msg = errbuf[0]                   ? errbuf
+                      : rc == CURLE_OUT_OF_MEMORY ? "response headers too large for curl "
+                                                    "(or out of memory)"
+                                                  : lc.easy_strerror(rc);
+    debug_log(r, q->method, url, &sent, n_configured, q->status, msg, now_ms() - start);
     ret =
         error_setc(err, rc == CURLE_OPERATION_TIMEDOUT ? ERR_DEADLINE : ERR_UNAVAILABLE, "%s", msg);
   } else {
-    debug_log(r, q->method, url, &sent, q->status, NULL, now_ms() - start);
+    debug_log(r, q->method, url, &sent, n_configured, q->status, NULL, now_ms() - start);
   }
   if (auth != NULL) {
     /* The header list held the credential: wipe our copy of it. */
@@ -1108,8 +1276,9 @@ perform_once(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
   return ret;
 }
 
-/* Follow redirects ourselves: the Authorization header is set by hand, so it
- * must be dropped once the target is another origin (blob storage). */
+/* Follow redirects ourselves: once the target is another origin (blob
+ * storage, or anyone a hostile registry names), it gets no Authorization, no
+ * Basic credentials of a token request and no header from hosts.toml. */
 static int
 perform(struct registry *r, CURL *h, const struct registry_ep *ep, const char *url,
         const char *auth, struct req *q, struct error **err)
@@ -1119,10 +1288,10 @@ perform(struct registry *r, CURL *h, const struct registry_ep *ep, const char *u
 
   for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
     cleanup_free char *cur_origin = url_origin(cur, false);
-    const char *a = strcmp(cur_origin, origin) == 0 ? auth : NULL;
+    bool foreign = strcmp(cur_origin, origin) != 0;
     char *next = NULL;
 
-    if (perform_once(r, h, ep, cur, a, q, err) < 0)
+    if (perform_once(r, h, ep, cur, foreign ? NULL : auth, foreign, q, err) < 0)
       return -1;
     if (q->status != 301 && q->status != 302 && q->status != 303 && q->status != 307 &&
         q->status != 308)
@@ -1163,7 +1332,17 @@ registry_message(const struct buf *body)
         return NULL;
     return n ? xstrndup(body->data, n) : NULL;
   }
-  return m ? xstrdup(m) : NULL;
+  if (m == NULL)
+    return NULL;
+  /* A server's words reach a terminal: no escape sequence, no line of its own. */
+  {
+    char *clean = registry_sanitize(m, strlen(m), REGISTRY_MAX_MESSAGE);
+    if (clean[0] == '\0') {
+      free(clean);
+      return NULL;
+    }
+    return clean;
+  }
 }
 
 static int
@@ -1303,6 +1482,12 @@ bearer_token(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
     tok = json_string_value(json_object_get(j, "token"));
   if (tok == NULL || tok[0] == '\0')
     return error_setc(err, ERR_UNAUTHENTICATED, "fetch token: no token in the answer"), NULL;
+  for (const char *p = tok; *p; p++)
+    /* It goes into a header line: CR or LF would start lines of the server's choosing. */
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      return error_setc(err, ERR_UNAUTHENTICATED,
+                        "fetch token: the token holds a control character"),
+             NULL;
   ret = xasprintf("Bearer %s", tok);
   return ret;
 }
@@ -1390,6 +1575,16 @@ sha256_hex(const void *data, size_t len)
   return r ? r : xstrdup("sha256:");
 }
 
+/* A Content-Type is named in messages: printable ASCII only. */
+static bool
+printable_ascii(const char *s)
+{
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+      return false;
+  return true;
+}
+
 static int
 resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const char *repo,
             const char *object, bool by_digest, const volatile int *cancel,
@@ -1409,6 +1604,10 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
       goto out;
     }
     /* A length of 0 is what some proxies answer to any HEAD: not a size. */
+    if (q.content_type != NULL && !printable_ascii(q.content_type)) {
+      error_setc(err, ERR_INVALID, "Content-Type with control characters");
+      goto out;
+    }
     if (q.content_type != NULL && q.content_length > 0 &&
         (by_digest || registry_digest_valid(q.digest))) {
       out->media_type = registry_media_strip(q.content_type);
@@ -1438,6 +1637,10 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   }
   if (q.content_type == NULL) {
     error_setc(err, ERR_INVALID, "manifest without Content-Type");
+    goto out;
+  }
+  if (!printable_ascii(q.content_type)) {
+    error_setc(err, ERR_INVALID, "Content-Type with control characters");
     goto out;
   }
   out->digest = sha256_hex(q.body.data ? q.body.data : "", q.body.len);

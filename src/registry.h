@@ -31,8 +31,9 @@ struct registry_ep {
 struct registry_opts {
   const char *user;              /* "user:password" from --user, NULL: docker config.json */
   const char *user_agent;        /* NULL: "ctrx/<version>" */
-  bool debug;                    /* log each request (endpoint, status, time) to stderr,
-                                    Authorization values redacted */
+  bool debug;                    /* log each request (endpoint, status, time) to stderr:
+                                    Authorization and hosts.toml header values redacted,
+                                    URL userinfo dropped */
   int64_t connect_timeout_ms;    /* TCP/TLS connect; 0: REGISTRY_CONNECT_TIMEOUT_MS */
   int64_t first_byte_timeout_ms; /* no response this long after the request; 0: default */
   int64_t stall_timeout_ms;      /* no body bytes this long mid-transfer; 0: default */
@@ -76,7 +77,11 @@ int registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n
 /* Stream the blob or manifest DESC (manifests/ for manifest and index media
  * types, blobs/ otherwise) from byte OFFSET on into sink. Endpoints in order;
  * an endpoint that fails before sink saw a byte is skipped. sink returns 0 to
- * go on, -1 to abort (its error is kept). The caller verifies the digest. */
+ * go on, -1 to abort (its error is kept). The caller verifies the digest.
+ * The sink never gets more than desc->size bytes in all; a body longer than
+ * that fails the endpoint, and its last byte is held back until the body
+ * ended, so the sink never saw the whole of a body that was too long.
+ * A redirect to another origin gets no credentials and no header of EP. */
 typedef int (*registry_sink)(const void *data, size_t len, void *arg, struct error **err);
 int registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps,
                    const char *repo, const struct registry_desc *desc, int64_t offset,
@@ -153,6 +158,13 @@ bool registry_digest_valid(const char *digest);
  * (caller frees), 0 when there is none, -1 when the file cannot be read or
  * parsed. The error never quotes the credentials. */
 int registry_docker_credentials(const char *host, char **user_pass, struct error **err);
+
+/* What a server said (LEN bytes of TEXT), fit for a terminal: escape
+ * sequences and control characters dropped (tab, CR and LF become one blank),
+ * invalid UTF-8 and C1 controls as '?', cut after about MAX bytes with "...".
+ * Caller frees. */
+#define REGISTRY_MAX_MESSAGE 200
+char *registry_sanitize(const char *text, size_t len, size_t max);
 
 /* A copy of the header line LINE with the value of Authorization,
  * Proxy-Authorization and Cookie replaced by "<redacted>". */

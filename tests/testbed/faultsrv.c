@@ -27,6 +27,24 @@
  *                  Docker-Content-Digest of that body
  *   zerohead       HEAD of manifests: the upstream's headers with Content-Length: 0
  *                  (as some proxies answer HEAD); everything else forwarded
+ *   headerlog      another origin: logs every header line it receives to stderr
+ *                  ("headerlog: > Name: value"), answers /token with a token,
+ *                  forwards the rest
+ *   xredirect      manifests and blobs: 302 to the same path on headerlog
+ *   tokenredirect  manifests and blobs want a Bearer token (401 with a realm
+ *                  on this port); its /token answers 302 to headerlog's /token
+ *   crlftoken      as tokenredirect, but /token itself answers a token with
+ *                  CR LF and a header line in it
+ *   bigconfig      manifests: a made-up manifest whose config claims 1 GiB;
+ *                  blobs: 256 MiB without a length (close-delimited)
+ *   longconfig     manifests: a made-up manifest with a 2-byte config; blobs:
+ *                  that config and 1 MiB more, chunked (no length)
+ *   escape         HEAD of manifests: 405; GET of manifests and blobs: 403 with
+ *                  terminal escape sequences and a forged "ctrx:" line in the
+ *                  error message
+ *   bigheader      manifests and blobs: 200 with a 1 MiB header line
+ *   headfail       HEAD of manifests: 405; GET of manifests: the upstream's
+ *                  manifest with a blank appended, under the upstream's digest
  * Everything a mode does not disturb is forwarded faithfully (manifests in the
  * blob modes, so that a pull gets as far as the blobs); GET /v2/ answers 200
  * except in hang, slow, 500 and reset, where the mode itself shows.
@@ -75,13 +93,27 @@ enum mode {
   M_BIGMANIFEST,
   M_BADJSON,
   M_ZEROHEAD,
+  M_HEADERLOG,
+  M_XREDIRECT,
+  M_TOKENREDIRECT,
+  M_CRLFTOKEN,
+  M_BIGCONFIG,
+  M_LONGCONFIG,
+  M_ESCAPE,
+  M_BIGHEADER,
+  M_HEADFAIL,
   M_COUNT,
 };
 
 static const char *const mode_names[M_COUNT] = {
-    "hang",    "slow",     "stall",     "500",           "404",         "429",     "reset",
-    "corrupt", "truncate", "badlength", "redirect-loop", "bigmanifest", "badjson", "zerohead",
+    "hang",      "slow",       "stall",     "500",       "404",           "429",
+    "reset",     "corrupt",    "truncate",  "badlength", "redirect-loop", "bigmanifest",
+    "badjson",   "zerohead",   "headerlog", "xredirect", "tokenredirect", "crlftoken",
+    "bigconfig", "longconfig", "escape",    "bigheader", "headfail",
 };
+
+/* The port each mode listens on, 0 when it is not served. */
+static int mode_port[M_COUNT];
 
 struct listener {
   enum mode mode;
@@ -106,6 +138,15 @@ static char big_digest[72];
 static const char bad_body[] =
     "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MANIFEST "\",\"config\":{\"digest\":";
 static char bad_digest[72];
+
+/* The made-up images of bigconfig and longconfig: a manifest each, with its
+ * digest, and longconfig's config. */
+#define BIGCONFIG_CLAIM (1ll << 30)
+#define BIGCONFIG_SENT (256u << 20)
+#define LONGCONFIG_EXTRA (1u << 20)
+static const char long_config[] = "{}";
+static char *bigcfg_manifest, *longcfg_manifest;
+static char bigcfg_digest[72], longcfg_digest[72];
 
 /* --- SHA-256 (FIPS 180-4), for the digests of the bodies made up here. --- */
 
@@ -588,6 +629,157 @@ damaged_blob(int fd, const struct request *rq, enum mode mode)
   close(fd);
 }
 
+/* A request carries a Bearer token. */
+static bool
+has_bearer(const struct request *rq)
+{
+  return strcasestr(rq->headers, "authorization: bearer ") != NULL;
+}
+
+static void
+send_chunk(int fd, const void *data, size_t len)
+{
+  char head[32];
+
+  snprintf(head, sizeof(head), "%zx\r\n", len);
+  if (write_all(fd, head, strlen(head)) == 0 && write_all(fd, data, len) == 0)
+    write_all(fd, "\r\n", 2);
+}
+
+/* The modes of a hostile registry or its accomplices. */
+static void
+hostile(int fd, const struct request *rq, const struct conn *c)
+{
+  bool kind = rq->is_blob || rq->is_manifest;
+  bool get = strcmp(rq->method, "GET") == 0;
+  bool token = strncmp(rq->target, "/token", 6) == 0;
+  char extra[4600];
+
+  switch (c->mode) {
+  case M_HEADERLOG:
+    for (const char *l = rq->headers; *l;) {
+      const char *e = strstr(l, "\r\n");
+      if (e == NULL)
+        break;
+      logf_("headerlog: > %.*s", (int)(e - l), l);
+      l = e + 2;
+    }
+    if (token)
+      send_simple(fd, rq, "HTTP/1.1 200 OK", NULL, "{\"token\":\"from-the-other-origin\"}\n");
+    else
+      proxy(fd, rq);
+    return;
+  case M_XREDIRECT:
+    if (kind) {
+      snprintf(extra, sizeof(extra), "Location: http://127.0.0.1:%d%s\r\n", mode_port[M_HEADERLOG],
+               rq->target);
+      send_simple(fd, rq, "HTTP/1.1 302 Found", extra, "{}\n");
+    } else {
+      proxy(fd, rq);
+    }
+    return;
+  case M_TOKENREDIRECT:
+  case M_CRLFTOKEN:
+    if (token && c->mode == M_TOKENREDIRECT) {
+      snprintf(extra, sizeof(extra), "Location: http://127.0.0.1:%d%s\r\n", mode_port[M_HEADERLOG],
+               rq->target);
+      send_simple(fd, rq, "HTTP/1.1 302 Found", extra, "{}\n");
+    } else if (token) {
+      send_simple(fd, rq, "HTTP/1.1 200 OK", NULL, "{\"token\":\"abc\\r\\nX-Injected: yes\"}\n");
+    } else if (kind && !has_bearer(rq)) {
+      snprintf(extra, sizeof(extra),
+               "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/token\",service=\"fault\"\r\n",
+               c->port);
+      send_simple(fd, rq, "HTTP/1.1 401 Unauthorized", extra,
+                  "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"token wanted\"}]}\n");
+    } else {
+      proxy(fd, rq);
+    }
+    return;
+  case M_BIGCONFIG:
+  case M_LONGCONFIG:
+    if (rq->is_manifest) {
+      const char *m = c->mode == M_BIGCONFIG ? bigcfg_manifest : longcfg_manifest;
+      send_manifest(fd, rq, m, strlen(m), c->mode == M_BIGCONFIG ? bigcfg_digest : longcfg_digest);
+    } else if (rq->is_blob && get && c->mode == M_BIGCONFIG) {
+      static char block[1 << 16];
+      memset(block, ' ', sizeof(block));
+      if (send_head(fd, "HTTP/1.1 200 OK", "Content-Type: application/octet-stream\r\n", -1) == 0)
+        for (size_t sent = 0; sent < BIGCONFIG_SENT; sent += sizeof(block))
+          if (write_all(fd, block, sizeof(block)) < 0)
+            break;
+    } else if (rq->is_blob && get) {
+      static char block[1 << 16];
+      memset(block, ' ', sizeof(block));
+      if (write_all(fd,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+                    strlen("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                           "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")) == 0) {
+        send_chunk(fd, long_config, strlen(long_config));
+        for (size_t sent = 0; sent < LONGCONFIG_EXTRA; sent += sizeof(block))
+          send_chunk(fd, block, sizeof(block));
+        write_all(fd, "0\r\n\r\n", 5);
+      }
+    } else {
+      proxy(fd, rq);
+    }
+    return;
+  case M_ESCAPE:
+    /* HEAD has no body to say things in: refuse it, so that GET comes. */
+    if (rq->is_manifest && !get)
+      send_simple(fd, rq, "HTTP/1.1 405 Method Not Allowed", NULL, "");
+    else if (kind)
+      send_simple(fd, rq, "HTTP/1.1 403 Forbidden", NULL,
+                  "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"\\u001b[2J\\u001b[H"
+                  "\\u001b]0;owned\\u0007\\nctrx: forged line\\r\\u009b31m"
+                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                  "-end-of-a-long-message\"}]}\n");
+    else
+      proxy(fd, rq);
+    return;
+  case M_BIGHEADER:
+    if (kind) {
+      size_t n = 1u << 20;
+      char *h = malloc(n + 16);
+      if (h != NULL) {
+        memcpy(h, "X-Big: ", 7);
+        memset(h + 7, 'a', n);
+        memcpy(h + 7 + n, "\r\n", 3);
+        if (send_head(fd, "HTTP/1.1 200 OK", h, 3) == 0 && get)
+          write_all(fd, "{}\n", 3);
+      }
+      free(h);
+    } else {
+      proxy(fd, rq);
+    }
+    return;
+  case M_HEADFAIL:
+    if (rq->is_manifest && !get) {
+      send_simple(fd, rq, "HTTP/1.1 405 Method Not Allowed", NULL, "");
+    } else if (rq->is_manifest) {
+      struct response r;
+      if (forward(rq, &r) < 0) {
+        send_error(fd, rq, 502, NULL);
+        return;
+      }
+      if (send_head(fd, r.status_line, r.headers, (long long)r.body_len + 1) == 0 &&
+          write_all(fd, r.body, r.body_len) == 0)
+        write_all(fd, " ", 1);
+      response_free(&r);
+    } else {
+      proxy(fd, rq);
+    }
+    return;
+  default:
+    proxy(fd, rq);
+    return;
+  }
+}
+
 static void
 serve(const struct conn *c)
 {
@@ -666,6 +858,17 @@ serve(const struct conn *c)
       send_manifest(fd, &rq, bad_body, strlen(bad_body), bad_digest);
     else
       proxy(fd, &rq);
+    break;
+  case M_HEADERLOG:
+  case M_XREDIRECT:
+  case M_TOKENREDIRECT:
+  case M_CRLFTOKEN:
+  case M_BIGCONFIG:
+  case M_LONGCONFIG:
+  case M_ESCAPE:
+  case M_BIGHEADER:
+  case M_HEADFAIL:
+    hostile(fd, &rq, c);
     break;
   case M_ZEROHEAD:
     if (rq.is_manifest && strcmp(rq.method, "HEAD") == 0) {
@@ -886,6 +1089,21 @@ main(int argc, char **argv)
     sha256_digest(big_body, big_len, big_digest);
     sha256_digest(bad_body, strlen(bad_body), bad_digest);
   }
+  {
+    static const char fmt[] =
+        "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MANIFEST "\","
+        "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+        "\"digest\":\"%s\",\"size\":%lld},\"layers\":[]}";
+    char d[72];
+    sha256_digest("bigconfig", 9, d);
+    if (asprintf(&bigcfg_manifest, fmt, d, BIGCONFIG_CLAIM) < 0)
+      return 1;
+    sha256_digest(long_config, strlen(long_config), d);
+    if (asprintf(&longcfg_manifest, fmt, d, (long long)strlen(long_config)) < 0)
+      return 1;
+    sha256_digest(bigcfg_manifest, strlen(bigcfg_manifest), bigcfg_digest);
+    sha256_digest(longcfg_manifest, strlen(longcfg_manifest), longcfg_digest);
+  }
 
   for (int i = optind == argc ? 0 : optind; i < (optind == argc ? M_COUNT : argc); i++) {
     int m = optind == argc ? i : -1;
@@ -905,6 +1123,7 @@ main(int argc, char **argv)
               base ? base + n_ls : 0, strerror(errno));
       return 1;
     }
+    mode_port[m] = ls[n_ls].port;
     n_ls++;
   }
 

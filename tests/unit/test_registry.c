@@ -403,6 +403,82 @@ START_TEST(fetch_refuses_bad_descriptors)
 }
 END_TEST
 
+/* A malformed config.json: the error names the file and the place, never
+ * what is written there (jansson's own message quotes the token it stopped
+ * at, which may be the password or the base64 "auth"). */
+static const char *const malformed_configs[] = {
+    "{\"auths\": {\"r.example\": {\"auth\": cGxhbnRlZDpTM2NyZXQtcGxhbnRlZA==}}}",
+    "{\"auths\": {\"r.example\": {\"username\": \"u\", \"password\": S3cret-planted}}}",
+    "{\"auths\": {\"r.example\": {\"password\": \"S3cret-planted\" \"x\"}}}",
+    "{\"auths\": {\"r.example\": {\"password\": \"S3cret-planted\\x\"}}}",
+    "{\"auths\": {\"r.example\": {\"password\": \"S3cret-planted",
+    "S3cret-planted",
+    "{\"S3cret-planted\": 1, \"S3cret-planted\": }",
+};
+
+START_TEST(docker_config_error_keeps_secrets)
+{
+  cleanup_free char *path = xasprintf("%s/config.json", cfg_dir);
+  struct error *err = NULL;
+  char *up = NULL;
+
+  write_config(path, malformed_configs[_i]);
+  ck_assert_int_eq(registry_docker_credentials("r.example", &up, &err), -1);
+  ck_assert_ptr_null(up);
+  ck_assert_int_eq(err->code, ERR_INVALID);
+  ck_assert_msg(strstr(err->msg, path) != NULL, "%s", err->msg);
+  ck_assert_msg(strstr(err->msg, "S3cret") == NULL && strstr(err->msg, "cGxhbnRlZ") == NULL,
+                "the error quotes the file: %s", err->msg);
+  error_free(err);
+}
+END_TEST
+
+/* What a server says, made fit for a terminal. */
+static const struct {
+  const char *in;
+  size_t max;
+  const char *out;
+} sanitize_cases[] = {
+    {"manifest unknown", 200, "manifest unknown"},
+    {"", 200, ""},
+    {"\033[2J\033[Hclear", 200, "clear"},
+    {"a\033[31;1mred\033[0m b", 200, "ared b"},
+    {"\033]0;title\007after", 200, "after"},
+    {"\033]8;;http://x\033\\link\033]8;;\033\\", 200, "link"},
+    {"\033Pdcs\033\\x", 200, "x"},
+    {"\033(Bx", 200, "x"},
+    {"\033cx", 200, "x"},
+    {"\033", 200, ""},
+    {"\033[", 200, ""},
+    {"\033]unterminated", 200, ""},
+    {"one\ntwo\r\nctrx: forged", 200, "one two ctrx: forged"},
+    {"tab\there", 200, "tab here"},
+    {"bell\007 del\177 nul-free\001", 200, "bell del nul-free"},
+    {"trailing\n\n", 200, "trailing"},
+    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3", 200, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3"},
+    {"c1 \xc2\x9b"
+     "31m csi",
+     200, "c1 ??31m csi"},
+    {"bad \xff\xfe", 200, "bad ??"},
+    {"overlong \xc0\xaf", 200, "overlong ??"},
+    {"surrogate \xed\xa0\x80", 200, "surrogate ???"},
+    {"truncated \xe2\x82", 200, "truncated ??"},
+    {"abcdefghij", 5, "abcde..."},
+    {"abcde", 5, "abcde"},
+    {"abcd\xc3\xa9", 5, "abcd..."},
+    {"\033[1mabcdef", 3, "abc..."},
+};
+
+START_TEST(sanitize_server_text)
+{
+  cleanup_free char *got = registry_sanitize(sanitize_cases[_i].in, strlen(sanitize_cases[_i].in),
+                                             sanitize_cases[_i].max);
+
+  ck_assert_msg(strcmp(got, sanitize_cases[_i].out) == 0, "case %d: got \"%s\", want \"%s\"", _i,
+                got, sanitize_cases[_i].out);
+}
+END_TEST
+
 Suite *
 registry_suite(void)
 {
@@ -417,10 +493,12 @@ registry_suite(void)
   tcase_add_test(tc, media_strip_and_digest);
   tcase_add_test(tc, redact_headers);
   tcase_add_test(tc, fetch_refuses_bad_descriptors);
+  tcase_add_loop_test(tc, sanitize_server_text, 0, ARRAY_SIZE(sanitize_cases));
   suite_add_tcase(s, tc);
   tcase_add_checked_fixture(cfg, cfg_setup, cfg_teardown);
   tcase_add_test(cfg, docker_credentials);
   tcase_add_test(cfg, docker_credentials_files);
+  tcase_add_loop_test(cfg, docker_config_error_keeps_secrets, 0, ARRAY_SIZE(malformed_configs));
   suite_add_tcase(s, cfg);
   return s;
 }
