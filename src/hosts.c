@@ -4,6 +4,7 @@
 #include "toml.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,6 +155,59 @@ hosts_header_is_secret(const char *name)
   return false;
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if none. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+  size_t len;
+  uint32_t cp;
+
+  if (s[0] < 0x80)
+    return 1;
+  if (s[0] >= 0xC2 && s[0] <= 0xDF)
+    len = 2, cp = s[0] & 0x1Fu;
+  else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+    len = 3, cp = s[0] & 0x0Fu;
+  else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+    len = 4, cp = s[0] & 0x07u;
+  else
+    return 0;
+  if (n < len)
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3Fu);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return len;
+}
+
+char *
+hosts_utf8_sanitize(const char *s)
+{
+  struct buf b = BUF_INIT;
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = strlen(s);
+
+  while (n > 0) {
+    size_t len = utf8_seq(p, n);
+    if (len == 0) {
+      buf_addstr(&b, "\xEF\xBF\xBD");
+      len = 1;
+    } else {
+      buf_add(&b, p, len);
+    }
+    p += len;
+    n -= len;
+  }
+  if (b.data == NULL)
+    buf_add(&b, "", 0);
+  return buf_steal(&b);
+}
+
 /* ---- endpoints ---- */
 
 static void
@@ -192,6 +247,7 @@ hosts_config_release(struct hosts_config *c)
   free(c->registry);
   strv_release(&c->dirs);
   strv_release(&c->missing);
+  strv_release(&c->warnings);
   free(c->host_dir);
   free(c->file);
   hosts_list_release(&c->endpoints);
@@ -298,38 +354,78 @@ url_error(struct hctx *c, const struct toml_value *at, const char *fmt, ...)
   return toml_error_at(c->err, c->file, at, "%s", msg);
 }
 
+char *
+hosts_strip_userinfo(const char *s)
+{
+  struct buf b = BUF_INIT;
+  const char *p = s;
+
+  for (;;) {
+    const char *sep = strstr(p, "://");
+    size_t n;
+    const char *at = NULL;
+
+    if (sep == NULL) {
+      buf_addstr(&b, p);
+      break;
+    }
+    buf_add(&b, p, (size_t)(sep + 3 - p));
+    p = sep + 3;
+    /* the authority ends where a URL would end it, or where a message
+     * would: quotes, spaces, control characters */
+    n = strcspn(p, "/?#\"' \t\r\n");
+    for (size_t i = 0; i < n; i++)
+      if (p[i] == '@')
+        at = p + i;
+    if (at != NULL)
+      p = at + 1;
+  }
+  return buf_steal(&b);
+}
+
 /* Split an endpoint URL into scheme, host and path; a URL without a scheme is
- * https, as in containerd. */
+ * https, as in containerd. User information (user:password@) is dropped, as
+ * Go's url.Parse leaves it out of the host containerd uses; e->userinfo says
+ * that there was some. Messages show the URL without it. */
 static int
 split_url(struct hctx *c, const struct toml_value *at, const char *url, struct hosts_endpoint *e)
 {
   const char *sep = strstr(url, "://");
   const char *rest = sep ? sep + 3 : url;
-  size_t hl = strcspn(rest, "/?#");
-  size_t pl = strcspn(rest + hl, "?#");
+  size_t al = strcspn(rest, "/?#");
+  const char *host = rest;
+  cleanup_free char *shown = NULL;
+  size_t hl, pl;
 
+  for (size_t i = 0; i < al; i++)
+    if (rest[i] == '@')
+      host = rest + i + 1;
+  shown = xasprintf("%.*s%s", (int)(rest - url), url, host);
+  hl = al - (size_t)(host - rest);
+  pl = strcspn(host + hl, "?#");
   free(e->scheme);
   free(e->host);
   free(e->path);
+  e->userinfo = host != rest;
   e->scheme = sep ? xstrndup(url, (size_t)(sep - url)) : xstrdup("https");
-  e->host = xstrndup(rest, hl);
-  e->path = xstrndup(rest + hl, pl);
+  e->host = xstrndup(host, hl);
+  e->path = xstrndup(host + hl, pl);
   for (char *p = e->scheme; *p; p++)
     if (*p >= 'A' && *p <= 'Z')
       *p = (char)(*p - 'A' + 'a');
   if (strcmp(e->scheme, "http") != 0 && strcmp(e->scheme, "https") != 0)
-    return url_error(c, at, "\"%s\": scheme must be http or https", url);
+    return url_error(c, at, "\"%s\": scheme must be http or https", shown);
   if (e->host[0] == '\0')
-    return url_error(c, at, "\"%s\": no host in URL", url);
+    return url_error(c, at, "\"%s\": no host in URL", shown);
   for (const char *p = e->host; *p; p++) {
     unsigned char ch = (unsigned char)*p;
-    if (ch <= ' ' || ch == 0x7F || ch == '@' || ch == '\\')
-      return url_error(c, at, "\"%s\": invalid host \"%s\"", url, e->host);
+    if (ch <= ' ' || ch == 0x7F || ch == '\\')
+      return url_error(c, at, "\"%s\": invalid host \"%s\"", shown, e->host);
   }
   for (const char *p = e->path; *p; p++) {
     unsigned char ch = (unsigned char)*p;
     if (ch <= ' ' || ch == 0x7F)
-      return url_error(c, at, "\"%s\": invalid character in path", url);
+      return url_error(c, at, "\"%s\": invalid character in path", shown);
   }
   return 0;
 }
@@ -575,7 +671,7 @@ hosts_parse(const char *registry, const char *host_dir, const char *file, const 
   struct hosts_endpoint *up;
 
   if (toml_parse(text, len, file, &root, err) < 0)
-    return -1;
+    goto fail;
   hosts = toml_get(root, "host");
   if (hosts && want_type(&c, hosts, TOML_TABLE, "host") < 0)
     return -1;
@@ -586,7 +682,8 @@ hosts_parse(const char *registry, const char *host_dir, const char *file, const 
     struct hosts_endpoint *e;
 
     if (t->type != TOML_TABLE) {
-      toml_error_at(err, file, t, "host.\"%s\" must be a table, not %s", url,
+      cleanup_free char *shown = hosts_strip_userinfo(url);
+      toml_error_at(err, file, t, "host.\"%s\" must be a table, not %s", shown,
                     toml_type_name(t->type));
       goto fail;
     }
@@ -625,6 +722,12 @@ hosts_parse(const char *registry, const char *host_dir, const char *file, const 
   return 0;
 fail:
   hosts_list_release(&l);
+  /* a message may quote a host key; its user information stays out */
+  if (err && *err && (*err)->msg) {
+    char *msg = hosts_strip_userinfo((*err)->msg);
+    free((*err)->msg);
+    (*err)->msg = msg;
+  }
   return -1;
 }
 
@@ -827,12 +930,15 @@ hosts_resolve(const char *registry, const struct strv *dirs, struct hosts_config
     return 0;
   }
   c.file = path_join(c.host_dir, "hosts.toml");
-  if (read_file(c.file, HOSTS_TOML_MAX_BYTES, &text) < 0) {
-    if (errno != ENOENT) {
-      error_set(err, errno, "read '%s'", c.file);
-      goto fail;
+  {
+    cleanup_error struct error *e = NULL;
+    if (toml_read_file(c.file, HOSTS_TOML_MAX_BYTES, &text, NULL, &e) < 0) {
+      if (e->sys_errno != ENOENT) {
+        *err = steal_pointer(&e);
+        goto fail;
+      }
+      buf_release(&text);
     }
-    buf_release(&text);
   }
   if (text.len == 0) {
     free(c.file);
@@ -844,6 +950,16 @@ hosts_resolve(const char *registry, const struct strv *dirs, struct hosts_config
     c.source = HOSTS_SOURCE_TOML;
     if (hosts_parse(registry, c.host_dir, c.file, text.data, text.len, &c.endpoints, err) < 0)
       goto fail;
+    /* once per file, however many URLs have it */
+    for (size_t i = 0; i < c.endpoints.n; i++) {
+      if (c.endpoints.v[i].userinfo) {
+        strv_push_owned(&c.warnings,
+                        xasprintf("%s: user information in a host URL is ignored, as by "
+                                  "containerd; credentials go in the Docker config",
+                                  c.file));
+        break;
+      }
+    }
   }
   *out = c;
   return 0;
@@ -990,18 +1106,13 @@ hosts_describe(const struct hosts_config *c, struct buf *out)
     }
     if (e->skip_verify >= 0)
       buf_addf(out, "  skip_verify=%s", e->skip_verify ? "true" : "false");
+    /* Header values are often credentials under names no list can
+     * foresee (X-Registry-Pass): show the names only, never a value. */
     for (size_t k = 0; k < e->n_headers; k++) {
       const struct hosts_header *h = &e->headers[k];
-      bool secret = hosts_header_is_secret(h->name);
       buf_addf(out, "  header.%s=", h->name);
-      for (size_t j = 0; j < h->values.n; j++) {
-        if (j)
-          buf_add(out, ",", 1);
-        if (secret)
-          buf_addstr(out, "<redacted>");
-        else
-          put_value(out, h->values.v[j]);
-      }
+      for (size_t j = 0; j < h->values.n; j++)
+        buf_addstr(out, j ? ",<redacted>" : "<redacted>");
     }
     if (e->dial_timeout_ms >= 0) {
       buf_addstr(out, "  dial_timeout=");
@@ -1047,37 +1158,83 @@ toml_quote(struct buf *b, const char *s)
   buf_add(b, "\"", 1);
 }
 
+/* Create path and its missing parents. *created (caller frees) is the
+ * topmost directory this call created, NULL when it created none. */
 static int
-mkdir_p(const char *path, struct error **err)
+mkdir_p(const char *path, char **created, struct error **err)
 {
   cleanup_free char *p = xstrdup(path);
 
-  for (char *s = p + 1; *s; s++) {
-    if (*s != '/')
+  *created = NULL;
+  for (char *s = p + 1;; s++) {
+    bool last = *s == '\0';
+    if (!last && *s != '/')
       continue;
     *s = '\0';
-    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+    if (mkdir(p, 0755) == 0) {
+      if (*created == NULL)
+        *created = xstrdup(p);
+    } else if (errno != EEXIST) {
       return error_set(err, errno, "create directory '%s'", p);
+    }
+    if (last)
+      break;
     *s = '/';
   }
-  if (mkdir(p, 0755) < 0 && errno != EEXIST)
-    return error_set(err, errno, "create directory '%s'", p);
   if (!is_dir(p))
     return error_set(err, ENOTDIR, "create directory '%s'", p);
   return 0;
 }
 
+/* Undo mkdir_p: remove path and its parents up to created, if still empty. */
+static void
+rmdir_created(const char *path, const char *created)
+{
+  cleanup_free char *p = xstrdup(path);
+
+  if (created == NULL)
+    return;
+  for (;;) {
+    char *slash;
+    if (rmdir(p) < 0 || strcmp(p, created) == 0)
+      return;
+    slash = strrchr(p, '/');
+    if (slash == NULL || slash == p)
+      return;
+    *slash = '\0';
+  }
+}
+
+/* Replace file with data: a temporary file next to it, renamed over it. st,
+ * when not NULL, is the file being replaced: its mode, owner and group are
+ * kept. */
 static int
-write_atomic(const char *dir, const char *file, const char *data, size_t len, mode_t mode,
+write_atomic(const char *file, const char *data, size_t len, const struct stat *st,
              struct error **err)
 {
-  cleanup_free char *tmp = xasprintf("%s/.hosts.toml.XXXXXX", dir);
-  cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
+  cleanup_free char *dir = xstrdup(file);
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
   cleanup_close int dfd = -1;
+  char *slash = strrchr(dir, '/');
+  mode_t mode = st ? st->st_mode & 07777 : 0644;
 
+  if (slash == dir)
+    slash[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  else {
+    free(dir);
+    dir = xstrdup(".");
+  }
+  tmp = xasprintf("%s/.hosts.toml.XXXXXX", dir);
+  fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0)
     return error_set(err, errno, "create temporary file in '%s'", dir);
-  if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  if (fchmod(fd, mode) < 0 ||
+      (st && (st->st_uid != geteuid() || st->st_gid != getegid()) &&
+       fchown(fd, st->st_uid, st->st_gid) < 0) ||
+      write_all(fd, data, len) < 0 || fsync(fd) < 0) {
     int saved = errno;
     unlink(tmp);
     return error_set(err, saved, "write '%s'", tmp);
@@ -1113,56 +1270,72 @@ upstream_for(const char *registry)
   return url;
 }
 
-int
-hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirror_opts *o,
-                 char **out_file, struct error **err)
+/* `hosts add` writes what any URL parser reads the same way: RFC 3986's
+ * characters only, so that the TOML key needs no escape that an older TOML
+ * parser (containerd 1.6's) could misread, and no user information, which
+ * containerd would drop. Messages do not echo the URL: it may hold a
+ * password or terminal control characters. */
+static int
+check_mirror_url(const char *url, struct error **err)
 {
-  cleanup_free char *dir = NULL;
-  cleanup_free char *file = NULL;
-  cleanup_free char *want_url = NULL;
-  cleanup_free char *ca = NULL;
+  static const char allowed[] = "-._~:/?#[]@!$&'()*+,;=%";
+  const char *sep = strstr(url, "://");
+  const char *auth = sep ? sep + 3 : url;
+  size_t al;
+
+  for (const char *p = url; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    size_t at = (size_t)(p - url) + 1;
+    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+
+    if (ch <= ' ' || ch >= 0x7F)
+      return error_setc(err, ERR_INVALID,
+                        "mirror URL: invalid byte 0x%02x at position %zu (percent-encode it)", ch,
+                        at);
+    if (!alnum && strchr(allowed, ch) == NULL)
+      return error_setc(err, ERR_INVALID,
+                        "mirror URL: invalid character '%c' at position %zu (percent-encode it)",
+                        ch, at);
+    if (ch == '%' && !(isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])))
+      return error_setc(err, ERR_INVALID, "mirror URL: invalid %%-escape at position %zu", at);
+  }
+  al = strcspn(auth, "/?#");
+  if (memchr(auth, '@', al) != NULL)
+    return error_setc(err, ERR_INVALID,
+                      "mirror URL: user information (user:password@) is ignored by containerd; "
+                      "give credentials in the Docker config instead");
+  return 0;
+}
+
+/* The part of hosts_add_mirror done under the registry directory's lock:
+ * read the file as it is now, append table, check, replace. */
+static int
+add_locked(const char *registry, const char *dir, const char *file, const char *url,
+           const char *want_url, const char *table, struct error **err)
+{
   cleanup_buf struct buf text = BUF_INIT;
+  cleanup_free char *target = NULL;
   struct hosts_list have = {NULL, 0};
   struct hosts_list check = {NULL, 0};
-  struct hosts_endpoint probe = {0};
-  struct hctx c = {registry, NULL, NULL, err};
-  const char *port = host_port(registry);
-  mode_t mode = 0644;
-  struct stat st;
+  struct stat st, lst;
+  bool exists = true;
+  cleanup_error struct error *e = NULL;
 
-  if (check_registry(registry, err) < 0)
-    return -1;
-  /* the URL must be one containerd accepts; compare it as containerd sees it */
-  probe.override_path = o->override_path;
-  if (split_url(&c, NULL, o->url, &probe) < 0) {
-    endpoint_release(&probe);
-    return -1;
+  /* a symlinked hosts.toml is written through: the link stays a link */
+  if (lstat(file, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    target = realpath(file, NULL);
+    if (target == NULL)
+      return error_set(err, errno, "resolve symbolic link '%s'", file);
+  } else {
+    target = xstrdup(file);
   }
-  finish_path(&probe);
-  want_url = hosts_endpoint_url(&probe);
-  endpoint_release(&probe);
-
-  /* an existing directory for this registry is extended, in either spelling */
-  if (port) {
-    cleanup_free char *ported = xasprintf("%.*s_%s_", (int)(port - 1 - registry), registry, port);
-    char *p = path_join(root, ported);
-    if (is_dir(p))
-      dir = p;
-    else
-      free(p);
-  }
-  if (dir == NULL)
-    dir = path_join(root, registry);
-  file = path_join(dir, "hosts.toml");
-  if (mkdir_p(dir, err) < 0)
-    return -1;
-
-  if (read_file(file, HOSTS_TOML_MAX_BYTES, &text) < 0) {
-    if (errno != ENOENT)
-      return error_set(err, errno, "read '%s'", file);
+  if (toml_read_file(target, HOSTS_TOML_MAX_BYTES, &text, &st, &e) < 0) {
+    if (e->sys_errno != ENOENT) {
+      *err = steal_pointer(&e);
+      return -1;
+    }
+    exists = false;
     buf_release(&text);
-  } else if (stat(file, &st) == 0) {
-    mode = st.st_mode & 07777;
   }
   if (text.len > 0) {
     if (hosts_parse(registry, dir, file, text.data, text.len, &have, err) < 0)
@@ -1171,7 +1344,7 @@ hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirr
       cleanup_free char *u = hosts_endpoint_url(&have.v[i]);
       if (!have.v[i].upstream && strcmp(u, want_url) == 0) {
         hosts_list_release(&have);
-        return error_setc(err, ERR_ALREADY_EXISTS, "\"%s\" is already a mirror of %s in %s", o->url,
+        return error_setc(err, ERR_ALREADY_EXISTS, "\"%s\" is already a mirror of %s in %s", url,
                           registry, file);
       }
     }
@@ -1185,23 +1358,62 @@ hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirr
     toml_quote(&text, up);
     buf_addstr(&text, "\n\n");
   }
+  buf_addstr(&text, table);
+  if (hosts_parse(registry, dir, file, text.data, text.len, &check, err) < 0)
+    return error_wrap(err, "the new file would not parse");
+  hosts_list_release(&check);
+  return write_atomic(target, text.data, text.len, exists ? &st : NULL, err);
+}
 
-  buf_addstr(&text, "[host.");
-  toml_quote(&text, o->url);
-  buf_addstr(&text, "]\n  capabilities = [");
+int
+hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirror_opts *o,
+                 char **out_file, struct error **err)
+{
+  cleanup_free char *dir = NULL;
+  cleanup_free char *file = NULL;
+  cleanup_free char *want_url = NULL;
+  cleanup_free char *ca = NULL;
+  cleanup_free char *created = NULL;
+  cleanup_buf struct buf table = BUF_INIT;
+  cleanup_buf struct buf fresh = BUF_INIT;
+  cleanup_close int dfd = -1;
+  struct hosts_list check = {NULL, 0};
+  struct hosts_endpoint probe = {0};
+  struct hctx c = {registry, NULL, NULL, err};
+  const char *port = host_port(registry);
+  int r;
+
+  /* everything is checked before anything is created */
+  if (check_registry(registry, err) < 0)
+    return -1;
+  if (check_mirror_url(o->url, err) < 0)
+    return -1;
+  /* the URL must be one containerd accepts; compare it as containerd sees it */
+  probe.override_path = o->override_path;
+  if (split_url(&c, NULL, o->url, &probe) < 0) {
+    endpoint_release(&probe);
+    return -1;
+  }
+  finish_path(&probe);
+  want_url = hosts_endpoint_url(&probe);
+  endpoint_release(&probe);
+
+  buf_addstr(&table, "[host.");
+  toml_quote(&table, o->url);
+  buf_addstr(&table, "]\n  capabilities = [");
   {
     unsigned caps = o->caps ? o->caps : HOSTS_CAP_PULL | HOSTS_CAP_RESOLVE;
     bool first = true;
     for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++) {
       if (!(caps & (1u << i)))
         continue;
-      buf_addf(&text, "%s\"%s\"", first ? "" : ", ", cap_names[i]);
+      buf_addf(&table, "%s\"%s\"", first ? "" : ", ", cap_names[i]);
       first = false;
     }
   }
-  buf_addstr(&text, "]\n");
+  buf_addstr(&table, "]\n");
   if (o->skip_verify)
-    buf_addstr(&text, "  skip_verify = true\n");
+    buf_addstr(&table, "  skip_verify = true\n");
   if (o->ca) {
     if (o->ca[0] == '/') {
       ca = xstrdup(o->ca);
@@ -1211,17 +1423,61 @@ hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirr
         return error_set(err, errno, "getcwd");
       ca = path_join(cwd, o->ca);
     }
-    buf_addstr(&text, "  ca = ");
-    toml_quote(&text, ca);
-    buf_add(&text, "\n", 1);
+    buf_addstr(&table, "  ca = ");
+    toml_quote(&table, ca);
+    buf_add(&table, "\n", 1);
   }
   if (o->override_path)
-    buf_addstr(&text, "  override_path = true\n");
+    buf_addstr(&table, "  override_path = true\n");
 
-  if (hosts_parse(registry, dir, file, text.data, text.len, &check, err) < 0)
-    return error_wrap(err, "the new file would not parse");
-  hosts_list_release(&check);
-  if (write_atomic(dir, file, text.data, text.len, mode, err) < 0)
+  /* an existing directory for this registry is extended, in either spelling */
+  if (port) {
+    cleanup_free char *ported = xasprintf("%.*s_%s_", (int)(port - 1 - registry), registry, port);
+    char *p = path_join(root, ported);
+    if (is_dir(p))
+      dir = p;
+    else
+      free(p);
+  }
+  if (dir == NULL)
+    dir = path_join(root, registry);
+  file = path_join(dir, "hosts.toml");
+
+  /* the file as it would be written for a new registry must parse (a
+   * registry name can make a `server` URL that does not) */
+  {
+    cleanup_free char *up = upstream_for(registry);
+    buf_addstr(&fresh, "server = ");
+    toml_quote(&fresh, up);
+    buf_addstr(&fresh, "\n\n");
+    buf_addstr(&fresh, table.data);
+    if (hosts_parse(registry, dir, file, fresh.data, fresh.len, &check, err) < 0)
+      return error_wrap(err, "the new file would not parse");
+    hosts_list_release(&check);
+  }
+
+  if (mkdir_p(dir, &created, err) < 0)
+    return -1;
+  /* Writers of one registry take turns, each re-reading the file the one
+   * before wrote: a read-modify-write without this loses mirrors. */
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    error_set(err, errno, "open '%s'", dir);
+    rmdir_created(dir, created);
+    return -1;
+  }
+  while ((r = flock(dfd, LOCK_EX)) < 0 && errno == EINTR)
+    ;
+  if (r < 0) {
+    error_set(err, errno, "lock '%s'", dir);
+    rmdir_created(dir, created);
+    return -1;
+  }
+  r = add_locked(registry, dir, file, o->url, want_url, table.data, err);
+  if (r < 0)
+    rmdir_created(dir, created);
+  /* closing dfd releases the lock */
+  if (r < 0)
     return -1;
   *out_file = steal_pointer(&file);
   return 0;

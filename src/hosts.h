@@ -50,6 +50,7 @@ struct hosts_endpoint {
   int64_t dial_timeout_ms; /* -1 unset */
   bool ns;                 /* requests carry ?ns=<registry host> */
   bool upstream;           /* the `server` (or built-in default) endpoint, always last */
+  bool userinfo;           /* its URL had user:password@, which is ignored as in containerd */
   char *file;              /* hosts.toml or certs directory it came from; NULL: built in */
   int line;                /* line of its table or `server` key in file; 0 when none */
 };
@@ -76,6 +77,9 @@ struct hosts_config {
   char *file;     /* the hosts.toml parsed, NULL unless HOSTS_SOURCE_TOML */
   enum hosts_source source;
   struct hosts_list endpoints; /* in the order they are to be tried */
+  /* things the user should hear about (user information ignored in a URL);
+   * never holds a configured secret */
+  struct strv warnings;
 };
 
 /* The hosts directory chain (DESIGN.md §3): flag_dirs (--hosts-dir) if any,
@@ -123,8 +127,17 @@ bool hosts_is_localhost(const char *host);
 /* "pull,resolve" <-> bits; unknown names are an error. */
 int hosts_caps_parse(const char *list, unsigned *out, struct error **err);
 char *hosts_caps_string(unsigned caps); /* caller frees; "none" for 0 */
-/* True for header names whose values must not be shown. */
+/* True for header names whose values must not be shown in a debug log.
+ * (`ctrx hosts` shows no configured header value at all.) */
 bool hosts_header_is_secret(const char *name);
+/* s with the user information of every "scheme://user:password@host" in it
+ * left out, for messages. Caller frees. */
+char *hosts_strip_userinfo(const char *s);
+/* s as valid UTF-8: every byte that does not begin a valid UTF-8 sequence
+ * (stray continuation bytes, overlong forms, surrogates, truncated
+ * sequences, code points past U+10FFFF) becomes U+FFFD, one per byte, the
+ * rule of Go's encoding/json. For JSON output. Caller frees. */
+char *hosts_utf8_sanitize(const char *s);
 
 /* The registry host named by a `ctrx hosts` argument: a REF (anything with
  * '/', '@', a tag, or a bare word such as "nginx") gives its domain after
@@ -146,8 +159,14 @@ struct hosts_mirror_opts {
 
 /* Add a [host."URL"] table to root/<registry>/hosts.toml, creating the
  * directories and the file (with `server` set to the registry's upstream) as
- * needed. Existing bytes are kept as they are; the result is parsed before it
- * replaces the file atomically. A URL that is already a mirror is refused.
+ * needed. The URL must be a plain RFC 3986 URL (printable ASCII, no quotes,
+ * backslashes or spaces, valid %XX escapes, no user information). Everything
+ * is validated before anything is created. Writers of one registry hold an
+ * exclusive flock on its directory and re-read the file under it, so that
+ * concurrent adds all land. Existing bytes are kept as they are; the result
+ * is parsed before it replaces the file atomically; a symlinked hosts.toml
+ * is written through (next to its target), and the owner and mode of an
+ * existing file are kept. A URL that is already a mirror is refused.
  * *out_file (caller frees) names the file written. */
 int hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirror_opts *o,
                      char **out_file, struct error **err);

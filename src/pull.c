@@ -543,6 +543,8 @@ endpoints_for(struct pull *p, const char *registry, struct error **err)
 
   if (hosts_resolve(registry, p->o->dirs, &hc, err) < 0)
     return -1;
+  for (size_t i = 0; i < hc.warnings.n; i++)
+    note(p, PULL_WARNING, "%s", hc.warnings.v[i]);
   p->eps = xcalloc(hc.endpoints.n, sizeof(*p->eps));
   for (size_t i = 0; i < hc.endpoints.n; i++) {
     const struct hosts_endpoint *h = &hc.endpoints.v[i];

@@ -3,11 +3,14 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* How a table came to exist; TOML forbids defining one twice, and which second
  * definitions count as "twice" depends on how the first happened. */
@@ -1404,12 +1407,51 @@ fail:
 }
 
 int
+toml_read_file(const char *path, size_t max, struct buf *out, struct stat *st_out,
+               struct error **err)
+{
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer that never comes */
+  cleanup_close int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  char chunk[8192];
+  int fl;
+
+  if (fd < 0)
+    return error_set(err, errno, "read '%s'", path);
+  if (fstat(fd, &st) < 0)
+    return error_set(err, errno, "read '%s'", path);
+  if (!S_ISREG(st.st_mode))
+    return error_setc(err, ERR_INVALID, "read '%s': not a regular file", path);
+  fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+    return error_set(err, errno, "read '%s'", path);
+  for (;;) {
+    ssize_t r = read(fd, chunk, sizeof(chunk));
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return error_set(err, errno, "read '%s'", path);
+    }
+    if (r == 0)
+      break;
+    if (out->len + (size_t)r > max)
+      return error_set(err, EFBIG, "read '%s'", path);
+    buf_add(out, chunk, (size_t)r);
+  }
+  if (out->data == NULL)
+    buf_add(out, "", 0);
+  if (st_out)
+    *st_out = st;
+  return 0;
+}
+
+int
 toml_parse_file(const char *path, size_t max, struct toml_value **out, struct error **err)
 {
   cleanup_buf struct buf b = BUF_INIT;
 
-  if (read_file(path, max, &b) < 0)
-    return error_set(err, errno, "read '%s'", path);
+  if (toml_read_file(path, max, &b, NULL, err) < 0)
+    return -1;
   return toml_parse(b.data, b.len, path, out, err);
 }
 

@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "util.h"
+
+struct stat;
 
 enum toml_type {
   TOML_TABLE,
@@ -65,6 +68,12 @@ struct toml_value {
  * root table, owned by the caller (toml_free). */
 int toml_parse(const char *text, size_t len, const char *file, struct toml_value **out,
                struct error **err);
+/* Read a regular file of at most max bytes into out (st_out, if not NULL,
+ * receives its stat). Anything else -- a FIFO, a device, a directory -- is
+ * refused without blocking. The error's sys_errno tells why a file could not
+ * be read (ENOENT for a missing one; EFBIG for one over max). */
+int toml_read_file(const char *path, size_t max, struct buf *out, struct stat *st_out,
+                   struct error **err);
 /* Read and parse a file of at most max bytes. A file that cannot be read is an
  * error whose sys_errno tells why (ENOENT for a missing one). */
 int toml_parse_file(const char *path, size_t max, struct toml_value **out, struct error **err);

@@ -114,6 +114,8 @@ cmd_hosts(struct cli *cli, int argc, char **argv, struct error **err)
     if (!strv_contains(&dirs, all.v[i]) && strcmp(all.v[i], HOSTS_CONTAINERD_CERTS_D) != 0 &&
         strcmp(all.v[i], HOSTS_DOCKER_CERTS_D) != 0)
       strv_push(&hc.missing, all.v[i]);
+  for (size_t i = 0; i < hc.warnings.n; i++)
+    fprintf(stderr, "ctrx: warning: %s\n", hc.warnings.v[i]);
   hosts_describe(&hc, &out);
   hosts_config_release(&hc);
   fwrite(out.data, 1, out.len, stdout);

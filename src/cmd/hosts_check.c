@@ -236,10 +236,18 @@ print_text(const struct check_registry *regs, size_t n)
   }
 }
 
+/* JSON strings are UTF-8; names from the file system need not be. Bytes
+ * that are not become U+FFFD (hosts_utf8_sanitize) rather than making
+ * json_string fail and the key vanish. */
 static json_t *
 str_or_null(const char *s)
 {
-  return s ? json_string(s) : json_null();
+  cleanup_free char *u = NULL;
+
+  if (s == NULL)
+    return json_null();
+  u = hosts_utf8_sanitize(s);
+  return json_string(u);
 }
 
 static int
@@ -254,14 +262,14 @@ print_json(const struct check_registry *regs, size_t n, struct error **err)
     json_t *r = json_object();
     json_t *eps = json_array();
 
-    json_object_set_new(r, "registry", json_string(c->name));
+    json_object_set_new(r, "registry", str_or_null(c->name));
     json_object_set_new(r, "host_dir", str_or_null(c->hc.host_dir));
     json_object_set_new(r, "file", str_or_null(c->hc.file));
     json_object_set_new(r, "error", str_or_null(c->error));
     for (size_t k = 0; k < c->n_jobs; k++) {
       const struct probe_job *j = &c->jobs[k];
       json_t *e = json_object();
-      json_object_set_new(e, "url", json_string(j->ep.base));
+      json_object_set_new(e, "url", str_or_null(j->ep.base));
       json_object_set_new(e, "ns", str_or_null(j->ep.ns));
       json_object_set_new(e, "status", json_string(verdict(&j->res)));
       json_object_set_new(e, "alive", json_boolean(j->res.alive));
@@ -400,6 +408,8 @@ cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err)
       error_free(e);
       continue;
     }
+    for (size_t k = 0; k < c->hc.warnings.n; k++)
+      fprintf(stderr, "ctrx: warning: %s\n", c->hc.warnings.v[k]);
     c->n_jobs = c->hc.endpoints.n;
     c->jobs = xcalloc(c->n_jobs ? c->n_jobs : 1, sizeof(*c->jobs));
     for (size_t k = 0; k < c->n_jobs; k++) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -321,6 +322,13 @@ static const struct {
      "https://a/v2 pull,resolve,push,referrers ns;https://r.io/v2 pull,resolve,push,referrers"},
     /* comments and blank lines only: just the default */
     {"r.io", "# nothing\n\n", "https://r.io/v2 pull,resolve,push,referrers"},
+    /* user information is dropped, as url.Parse leaves it out of u.Host; the
+     * last '@' of the authority ends it */
+    {"r.io",
+     "server = \"https://u:p@r.io\"\n[host.\"http://user:s3cr@t@m:5000/p\"]\n"
+     "[host.\"https://m2/a@b\"]\n",
+     "http://m:5000/p/v2 pull,resolve,push,referrers ns;https://m2/a@b/v2 "
+     "pull,resolve,push,referrers ns;https://r.io/v2 pull,resolve,push,referrers"},
 };
 
 START_TEST(test_semantics)
@@ -359,7 +367,13 @@ static const struct {
     {"server = \"\"\n", ":1:10: server must not be empty"},
     {"server = \"ftp://x\"\n", ":1:10: \"ftp://x\": scheme must be http or https"},
     {"server = \"https:///v2\"\n", ":1:10: \"https:///v2\": no host in URL"},
-    {"server = \"https://u:p@h\"\n", ":1:10: \"https://u:p@h\": invalid host \"u:p@h\""},
+    /* messages never show user information */
+    {"server = \"https://u:pw@h b\"\n", ":1:10: \"https://h b\": invalid host \"h b\""},
+    {"server = \"ftp://u:pw@h\"\n", ":1:10: \"ftp://h\": scheme must be http or https"},
+    {"[host.\"https://u:pw@a\"]\n[host.\"https://u:pw@a\"]\n",
+     ":2:1: table [host.\"https://a\"] is already defined (line 1)"},
+    {"host = { \"https://u:pw@m\" = 1 }\n",
+     ":1:29: host.\"https://m\" must be a table, not integer"},
     {"[host.\"https://a b\"]\n", ":1:1: \"https://a b\": invalid host \"a b\""},
     {"host = 1\n", ":1:8: host must be a table, not integer"},
     {"host = { \"https://m\" = 1 }\n", ":1:24: host.\"https://m\" must be a table, not integer"},
@@ -819,6 +833,7 @@ START_TEST(test_describe)
                             "    Authorization = \"Bearer abc\"\n"
                             "    X-Api-Key = [\"k1\", \"k2\"]\n"
                             "    x-custom = \"two words\"\n"
+                            "    X-Registry-Pass = \"hunter2\"\n"
                             "[host.\"http://127.0.0.1:5000\"]\n"
                             "  capabilities = [\"pull\"]\n";
   struct hosts_config c = {0};
@@ -841,10 +856,11 @@ START_TEST(test_describe)
                 "ca=/a/certs.d/docker.io/ca.pem  "
                 "client=/a/certs.d/docker.io/c.cert,/a/certs.d/docker.io/c.key  skip_verify=false  "
                 "header.Authorization=<redacted>  header.X-Api-Key=<redacted>,<redacted>  "
-                "header.x-custom=\"two words\"  dial_timeout=1500ms  ns=docker.io  "
+                "header.x-custom=<redacted>  header.X-Registry-Pass=<redacted>  "
+                "dial_timeout=1500ms  ns=docker.io  "
                 "from=/a/certs.d/docker.io/hosts.toml:2\n"
                 "http://127.0.0.1:5000/v2         caps=pull                         ns=docker.io  "
-                "from=/a/certs.d/docker.io/hosts.toml:12\n"
+                "from=/a/certs.d/docker.io/hosts.toml:13\n"
                 "https://registry-1.docker.io/v2  caps=pull,resolve,push,referrers  "
                 "from=/a/certs.d/docker.io/hosts.toml:1\n");
   hosts_config_release(&c);
@@ -1057,12 +1073,239 @@ START_TEST(test_add_errors)
   free(got);
   got = NULL;
 
-  /* URLs needing TOML escapes round-trip */
-  o.url = "https://m/a\"b";
+  /* the characters RFC 3986 allows are written as they are */
+  o.url = "https://m/a'b;c=d~e!$&()*+,%41";
   ck_assert_int_eq(hosts_add_mirror(root, "q.io", &o, &got, &err), 0);
   free(text);
   text = slurp(got);
-  ck_assert(strstr(text, "[host.\"https://m/a\\\"b\"]\n") != NULL);
+  ck_assert(strstr(text, "[host.\"https://m/a'b;c=d~e!$&()*+,%41\"]\n") != NULL);
+}
+END_TEST
+
+/* `hosts add` refuses what is no plain URL, says so without echoing it, and
+ * creates nothing on the way (nor on any other validation failure). */
+static const struct {
+  const char *registry;
+  const char *url;
+  const char *want;
+} add_refused[] = {
+    /* containerd 1.6's TOML parser misreads an escaped quote in a key */
+    {"q.io", "https://m/a\"b",
+     "mirror URL: invalid character '\"' at position 12 (percent-encode it)"},
+    {"q.io", "https://m/a\\b",
+     "mirror URL: invalid character '\\' at position 12 (percent-encode it)"},
+    {"q.io", "https://m/a b", "mirror URL: invalid byte 0x20 at position 12 (percent-encode it)"},
+    {"q.io", "https://m/\x1b[2J",
+     "mirror URL: invalid byte 0x1b at position 11 (percent-encode it)"},
+    {"q.io", "https://m/\xc3\xa9",
+     "mirror URL: invalid byte 0xc3 at position 11 (percent-encode it)"},
+    {"q.io", "https://m/{x}",
+     "mirror URL: invalid character '{' at position 11 (percent-encode it)"},
+    {"q.io", "https://m/%zz", "mirror URL: invalid %-escape at position 11"},
+    {"q.io", "https://m/%4", "mirror URL: invalid %-escape at position 11"},
+    {"q.io", "https://user:s3cret@m",
+     "mirror URL: user information (user:password@) is ignored by containerd; give credentials "
+     "in the Docker config instead"},
+    {"q.io", "ftp://m", "\"ftp://m\": scheme must be http or https"},
+    /* a registry name whose `server` URL would not parse */
+    {"a\\b.io", "https://m", "hosts.toml:1:10: \"https://a\\b.io\": invalid host \"a\\b.io\""},
+    /* names that would lead out of the hosts directory: the leading-dot rule,
+     * not the '/' one, refuses these */
+    {"..", "https://m", "invalid registry host \"..\""},
+    {".x", "https://m", "invalid registry host \".x\""},
+};
+
+START_TEST(test_add_refused)
+{
+  cleanup_error struct error *err = NULL;
+  cleanup_free char *root = tmp("new/certs.d");
+  cleanup_free char *parent = tmp("new");
+  cleanup_free char *up = tmp("hosts.toml");
+  cleanup_free char *got = NULL;
+  struct hosts_mirror_opts o = {.url = add_refused[_i].url};
+  struct stat st;
+
+  ck_assert_int_lt(hosts_add_mirror(root, add_refused[_i].registry, &o, &got, &err), 0);
+  /* a message about the file it would write ends with the position */
+  ck_assert_msg(strcmp(err->msg, add_refused[_i].want) == 0 ||
+                    (str_has_prefix(err->msg, "the new file would not parse: ") &&
+                     str_has_suffix(err->msg, add_refused[_i].want)),
+                "case %d: got '%s'", _i, err->msg);
+  ck_assert_ptr_null(strstr(err->msg, "s3cret"));
+  ck_assert_ptr_null(got);
+  /* nothing created: not the hosts directory, not the registry's */
+  ck_assert_int_lt(stat(parent, &st), 0);
+  ck_assert_int_lt(stat(up, &st), 0);
+}
+END_TEST
+
+/* The leading-dot rule on its own: ".." and ".x" have no '/' for the other
+ * rule to catch, so only it keeps `hosts add .. URL` out of the parent. */
+static const char *const dot_names[] = {"..", ".x", "."};
+
+START_TEST(test_dot_registry_refused)
+{
+  cleanup_error struct error *err = NULL;
+  cleanup_free char *got = NULL;
+  cleanup_free char *want = xasprintf("invalid registry host \"%s\"", dot_names[_i]);
+  cleanup_strv struct strv dirs = STRV_INIT;
+  struct hosts_config c = {0};
+
+  ck_assert_int_lt(hosts_registry_of(dot_names[_i], &got, &err), 0);
+  ck_assert_str_eq(err->msg, want);
+  error_freep(&err);
+  strv_push(&dirs, tmpdir);
+  ck_assert_int_lt(hosts_resolve(dot_names[_i], &dirs, &c, &err), 0);
+  ck_assert_str_eq(err->msg, want);
+}
+END_TEST
+
+/* A symlinked hosts.toml stays a link; its target gets the mirror and keeps
+ * its mode and owner. */
+START_TEST(test_add_through_symlink)
+{
+  cleanup_error struct error *err = NULL;
+  cleanup_free char *root = tmp("s");
+  cleanup_free char *target = make("shared/r.toml", "server = \"https://r.io\"\n");
+  cleanup_free char *link = NULL;
+  cleanup_free char *got = NULL;
+  cleanup_free char *text = NULL;
+  struct hosts_mirror_opts o = {.url = "https://m"};
+  struct stat st;
+
+  free(make("s/r.io", NULL));
+  link = tmp("s/r.io/hosts.toml");
+  ck_assert_int_eq(symlink("../../shared/r.toml", link), 0);
+  ck_assert_int_eq(chmod(target, 0640), 0);
+  ck_assert_int_eq(chown(target, 4242, 4343), 0);
+
+  ck_assert_msg(hosts_add_mirror(root, "r.io", &o, &got, &err) == 0, "%s", err ? err->msg : "");
+  ck_assert_int_eq(lstat(link, &st), 0);
+  ck_assert(S_ISLNK(st.st_mode));
+  ck_assert_int_eq(stat(target, &st), 0);
+  ck_assert_uint_eq(st.st_mode & 07777, 0640);
+  ck_assert_uint_eq(st.st_uid, 4242);
+  ck_assert_uint_eq(st.st_gid, 4343);
+  text = slurp(target);
+  ck_assert_str_eq(text, "server = \"https://r.io\"\n\n[host.\"https://m\"]\n  capabilities = "
+                         "[\"pull\", \"resolve\"]\n");
+}
+END_TEST
+
+/* A FIFO (or anything else not a regular file) named hosts.toml or
+ * config.toml is refused at once instead of waiting for a writer. */
+START_TEST(test_fifo_refused)
+{
+  cleanup_error struct error *err = NULL;
+  cleanup_free char *root = tmp("f");
+  cleanup_free char *fifo = NULL;
+  cleanup_free char *cfg = tmp("config.toml");
+  cleanup_free char *got = NULL;
+  cleanup_free char *want = NULL;
+  cleanup_strv struct strv dirs = STRV_INIT;
+  cleanup_strv struct strv paths = STRV_INIT;
+  struct hosts_mirror_opts o = {.url = "https://m"};
+  struct hosts_config c = {0};
+
+  free(make("f/r.io", NULL));
+  fifo = tmp("f/r.io/hosts.toml");
+  ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+  want = xasprintf("read '%s': not a regular file", fifo);
+  strv_push(&dirs, root);
+  ck_assert_int_lt(hosts_resolve("r.io", &dirs, &c, &err), 0);
+  ck_assert_str_eq(err->msg, want);
+  error_freep(&err);
+  ck_assert_int_lt(hosts_add_mirror(root, "r.io", &o, &got, &err), 0);
+  ck_assert_str_eq(err->msg, want);
+  error_freep(&err);
+
+  ck_assert_int_eq(mkfifo(cfg, 0644), 0);
+  ck_assert_int_lt(hosts_containerd_config_path(cfg, &paths, &err), 0);
+  free(want);
+  want = xasprintf("containerd config: read '%s': not a regular file", cfg);
+  ck_assert_str_eq(err->msg, want);
+}
+END_TEST
+
+/* Concurrent adds to one registry all land: each re-reads the file under
+ * the directory's lock. */
+START_TEST(test_add_concurrent)
+{
+  cleanup_free char *root = tmp("c");
+  cleanup_free char *file = tmp("c/r.io/hosts.toml");
+  cleanup_free char *text = NULL;
+  pid_t pids[10];
+
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 10; i++) {
+      pids[i] = fork();
+      ck_assert_int_ge(pids[i], 0);
+      if (pids[i] == 0) {
+        struct error *err = NULL;
+        char *got = NULL;
+        char url[64];
+        struct hosts_mirror_opts o = {.url = url};
+        snprintf(url, sizeof(url), "https://m%d-%d", round, i);
+        _exit(hosts_add_mirror(root, "r.io", &o, &got, &err) == 0 ? 0 : 1);
+      }
+    }
+    for (int i = 0; i < 10; i++) {
+      int status = 0;
+      ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+      ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+  }
+  text = slurp(file);
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 10; i++) {
+      char key[80];
+      snprintf(key, sizeof(key), "[host.\"https://m%d-%d\"]\n", round, i);
+      ck_assert_msg(strstr(text, key) != NULL, "%s lost", key);
+    }
+}
+END_TEST
+
+/* hosts check --json: invalid UTF-8 becomes U+FFFD, byte by byte. */
+static const struct {
+  const char *in, *want;
+} utf8_cases[] = {
+    {"", ""},
+    {"docker.io", "docker.io"},
+    {"caf\xc3\xa9.io", "caf\xc3\xa9.io"},     /* valid 2-byte */
+    {"\xf0\x9f\x90\xb3", "\xf0\x9f\x90\xb3"}, /* valid 4-byte */
+    {"a\xff"
+     "b",
+     "a\xef\xbf\xbd"
+     "b"},                                                    /* never valid */
+    {"a\x80", "a\xef\xbf\xbd"},                               /* stray continuation */
+    {"a\xc3", "a\xef\xbf\xbd"},                               /* truncated at the end */
+    {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* truncated 3-byte */
+    {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
+    {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong 3-byte */
+    {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+    {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
+};
+
+START_TEST(test_utf8_sanitize)
+{
+  cleanup_free char *got = hosts_utf8_sanitize(utf8_cases[_i].in);
+  ck_assert_msg(strcmp(got, utf8_cases[_i].want) == 0, "case %d", _i);
+}
+END_TEST
+
+START_TEST(test_strip_userinfo)
+{
+  static const char *const cases[][2] = {
+      {"https://u:p@h/x", "https://h/x"},
+      {"a \"http://u@h\" b https://h2 c", "a \"http://h\" b https://h2 c"},
+      {"https://h/a@b", "https://h/a@b"},
+      {"https://a:b@c@d", "https://d"},
+      {"no url", "no url"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    cleanup_free char *got = hosts_strip_userinfo(cases[i][0]);
+    ck_assert_str_eq(got, cases[i][1]);
+  }
 }
 END_TEST
 
@@ -1288,6 +1531,13 @@ hosts_suite(void)
   tcase_add_test(tc, test_add_new_file);
   tcase_add_test(tc, test_add_existing_file);
   tcase_add_test(tc, test_add_errors);
+  tcase_add_loop_test(tc, test_add_refused, 0, ARRAY_SIZE(add_refused));
+  tcase_add_loop_test(tc, test_dot_registry_refused, 0, ARRAY_SIZE(dot_names));
+  tcase_add_test(tc, test_add_through_symlink);
+  tcase_add_test(tc, test_fifo_refused);
+  tcase_add_test(tc, test_add_concurrent);
+  tcase_add_loop_test(tc, test_utf8_sanitize, 0, ARRAY_SIZE(utf8_cases));
+  tcase_add_test(tc, test_strip_userinfo);
   tcase_add_test(tc, test_cmd_hosts);
   tcase_add_test(tc, test_cmd_hosts_errors_name_the_file);
   tcase_add_test(tc, test_cmd_hosts_add);

@@ -137,6 +137,13 @@ static const struct {
      "{a=ldt:1979-05-27T07:32:00,b=ldt:1979-05-27T00:32:00.999999}"},
     {"a = 1979-05-27\nb = 2000-02-29 # leap\n", "{a=ld:1979-05-27,b=ld:2000-02-29}"},
     {"a = 07:32:00\nb = 00:32:00.999999\n", "{a=lt:07:32:00,b=lt:00:32:00.999999}"},
+    /* leap years by the Gregorian rule: every 4th, not every 100th, every 400th */
+    {"a = 2004-02-29\nb = 1600-02-29\n", "{a=ld:2004-02-29,b=ld:1600-02-29}"},
+    /* TOML 1.0's ABNF allows second 60 (time-second: "00-60 based on leap
+     * second rules"); which minutes had one is not the parser's to know */
+    {"a = 23:59:60\nb = 1990-12-31T23:59:60Z\n", "{a=lt:23:59:60,b=odt:1990-12-31T23:59:60Z}"},
+    /* tabs are comment text; valid multi-byte characters at the very end */
+    {"# a\tb\n# \xF0\x9F\x98\x80", "{}"},
     {"a = [1979-05-27, 07:32:00]\n", "{a=[ld:1979-05-27,lt:07:32:00]}"},
     /* arrays */
     {"a = []\nb = [ 1, 2, 3, ]\nc = [\"red\", 'yellow']\n",
@@ -271,6 +278,9 @@ static const struct {
     {"a = 1979-05-27T25:00:00\n", "t.toml:1:5: invalid date-time"},
     {"a = 1979-05-27T07:32\n", "t.toml:1:5: invalid date-time"},
     {"a = 1979-05-27T07:32:00+7:00\n", "t.toml:1:5: invalid date-time offset"},
+    {"a = 1900-02-29\n", "t.toml:1:5: invalid date"}, /* divisible by 100, not by 400 */
+    {"a = 2100-02-29T00:00:00Z\n", "t.toml:1:5: invalid date"},
+    {"a = 23:59:61\n", "t.toml:1:5: invalid time"},
     {"a = 07:32\n", "t.toml:1:5: invalid time"},
     {"a = 1979-05-27X\n", "t.toml:1:15: expected end of date-time, found 'X'"},
     /* arrays and inline tables */
@@ -281,11 +291,33 @@ static const struct {
     {"a = {b = 1\n}\n", "t.toml:1:11: expected ',' or '}' in inline table, found end of line"},
     {"a = {\nb = 1}\n", "t.toml:1:6: expected a key, found end of line"},
     {"a = {b}\n", "t.toml:1:7: expected '=' after a key, found '}'"},
+    /* an inline table is complete: dotted keys cannot extend it, inside or out */
+    {"a = { b = { c = 1 }, b.d = 2 }\n",
+     "t.toml:1:22: cannot add keys to b: already defined as an inline table"},
+    {"a = { b = {}, b.c = 1 }\n",
+     "t.toml:1:15: cannot add keys to b: already defined as an inline table"},
+    {"a.b = { c = 1 }\na.b.d = 2\n",
+     "t.toml:2:3: cannot add keys to a.b: already defined as an inline table"},
     /* encoding, comments */
     {"a = 1\r\n# x\rb = 2\n", "t.toml:2:4: carriage return not followed by a line feed"},
     {"a = \"\xC3\x28\"\n", "t.toml:1:6: invalid UTF-8"},
     {"a = \"\xED\xA0\x80\"\n", "t.toml:1:6: invalid UTF-8"},
     {"a = \"\xC0\xAF\"\n", "t.toml:1:6: invalid UTF-8"},
+    /* overlong 3- and 4-byte forms, past U+10FFFF, a lead byte no UTF-8 has */
+    {"a = \"\xE0\x80\xAF\"\n", "t.toml:1:6: invalid UTF-8"},
+    {"a = \"\xF0\x80\x80\xAF\"\n", "t.toml:1:6: invalid UTF-8"},
+    {"a = \"\xF4\x90\x80\x80\"\n", "t.toml:1:6: invalid UTF-8"},
+    {"a = \"\xF5\x80\x80\x80\"\n", "t.toml:1:6: invalid UTF-8"},
+    {"a = \"\x80\"\n", "t.toml:1:6: invalid UTF-8"},
+    /* Truncated at the end of the input, with the missing bytes right after
+     * it in memory: a check that reads one byte past the end accepts these
+     * (and then reports an unterminated string instead). */
+    {"a = \"\xC3\xA9\"\n", "t.toml:1:6: invalid UTF-8", 6},
+    {"# \xE2\x82\xAC\n", "t.toml:1:3: invalid UTF-8", 4},
+    {"# \xF0\x9F\x98\x80\n", "t.toml:1:3: invalid UTF-8", 5},
+    {"# \xE2\n", "t.toml:1:3: invalid UTF-8"},
+    /* DEL is a control character in comments too */
+    {"# a\x7f\n", "t.toml:1:4: expected comment text, found control character U+007F"},
     {"# ok \xE2\x82\xAC\n# bad\x01\n",
      "t.toml:2:6: expected comment text, found control character U+0001"},
     {"a = 1\n\x00", "t.toml:2:1: expected a key, found control character U+0000", 7},
@@ -305,6 +337,16 @@ START_TEST(test_invalid)
   ck_assert_msg(strcmp(err->msg, invalid[_i].want) == 0, "case %d: got '%s' want '%s'", _i,
                 err->msg, invalid[_i].want);
   ck_assert_int_eq(err->code, ERR_INVALID);
+
+  /* again from a heap copy of exactly len bytes: under ASan, a read past
+   * the end of the input is a report, whatever lies beyond */
+  {
+    cleanup_free char *copy = xmalloc(len ? len : 1);
+    cleanup_error struct error *err2 = NULL;
+    memcpy(copy, doc, len);
+    ck_assert_int_lt(toml_parse(copy, len, "t.toml", &root, &err2), 0);
+    ck_assert_str_eq(err2->msg, invalid[_i].want);
+  }
 }
 END_TEST
 
