@@ -51,7 +51,10 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread
 # Debian packages the build, the tests and the test bed need.
 DEB_BUILD := build-essential pkg-config libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler \
 	libprotobuf-dev libjansson-dev libssl-dev libcurl4-openssl-dev check
-DEB_TESTBED := containerd runc docker-registry busybox-static openssl curl procps
+# (zsh, man-db and groff-base: the docs suite loads the zsh completion and
+# renders the man page, and fails when they are missing.)
+DEB_TESTBED := containerd runc docker-registry busybox-static openssl curl procps \
+	zsh man-db groff-base
 # Tools of make fuzz, lint, leakcheck and format-check; the first three install
 # them when missing (deps-extra-if-missing). libclang-rt-dev holds libFuzzer and
 # clang's sanitizer runtimes, which clang only recommends.
