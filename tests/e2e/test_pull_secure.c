@@ -507,7 +507,8 @@ Suite *
 pull_secure_suite(void)
 {
   Suite *s = suite_create("pull_secure");
-  TCase *a = tcase_create("auth_tls");
+  TCase *a = tcase_create("auth");
+  TCase *t = tcase_create("tls");
   TCase *k = tcase_create("k8s");
 
   tcase_set_timeout(a, 60);
@@ -519,9 +520,14 @@ pull_secure_suite(void)
   tcase_add_test(a, basic_with_docker_config);
   tcase_add_loop_test(a, refused_is_clear_and_leaves_nothing, 0, (int)ARRAY_SIZE(refused));
   tcase_add_loop_test(a, debug_shows_no_secret, 0, (int)ARRAY_SIZE(debugged));
-  tcase_add_loop_test(a, tls_private_ca, 0, (int)ARRAY_SIZE(tls_cases));
-  tcase_add_test(a, tls_without_ca_is_refused);
   suite_add_tcase(s, a);
+
+  /* A test case of its own, so that make mutation can run it alone. */
+  tcase_set_timeout(t, 60);
+  tcase_add_unchecked_fixture(t, secure_setup, secure_teardown);
+  tcase_add_loop_test(t, tls_private_ca, 0, (int)ARRAY_SIZE(tls_cases));
+  tcase_add_test(t, tls_without_ca_is_refused);
+  suite_add_tcase(s, t);
 
   tcase_set_timeout(k, 60);
   tcase_add_unchecked_fixture(k, cri_setup, cri_teardown);
