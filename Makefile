@@ -9,6 +9,8 @@
 #   make leakcheck       valgrind over a real pull and run on a throwaway test bed
 #                        (no definite leak, no memory error)
 #   make lint            cppcheck and clang-tidy (.clang-tidy), warnings are errors
+#   make mutation        the mutants of tests/mutation/mutants, each applied to a
+#                        scratch copy: every one must make its suites fail
 #   SANITIZE=address,undefined   build for the sanitizers, in build-san/ (B=) with the
 #                        binary at build-san/ctrx; unit and e2e then test that build
 
@@ -51,7 +53,10 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread
 # Debian packages the build, the tests and the test bed need.
 DEB_BUILD := build-essential pkg-config libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler \
 	libprotobuf-dev libjansson-dev libssl-dev libcurl4-openssl-dev check
-DEB_TESTBED := containerd runc docker-registry busybox-static openssl curl procps
+# (zsh, man-db and groff-base: the docs suite loads the zsh completion and
+# renders the man page, and fails when they are missing.)
+DEB_TESTBED := containerd runc docker-registry busybox-static openssl curl procps \
+	zsh man-db groff-base
 # Tools of make fuzz, lint, leakcheck and format-check; the first three install
 # them when missing (deps-extra-if-missing). libclang-rt-dev holds libFuzzer and
 # clang's sanitizer runtimes, which clang only recommends.
@@ -78,7 +83,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 
 .PHONY: all deps deps-if-missing deps-extra-if-missing unit e2e check demo bench install clean \
-	format format-check lint fuzz leakcheck
+	format format-check lint fuzz leakcheck mutation
 .SECONDARY:
 
 all: $(CTRX_BIN)
@@ -224,6 +229,15 @@ leakcheck: deps-extra-if-missing
 	@if [ -n "$(SANITIZE)" ]; then echo "make leakcheck runs valgrind on the normal build: drop SANITIZE"; exit 1; fi
 	$(MAKE) ctrx
 	tests/testbed/leakcheck ./ctrx
+
+# --- Mutation testing: tests/mutation/run applies each listed mutant to a
+# scratch copy of the tree (never this one), rebuilds and runs the suites the
+# mutant names; it fails when one survives. MUTANT="NAME..." runs only those.
+# What is built here first only spares the scratch copy a full build.
+mutation: deps-if-missing
+	@if [ -n "$(SANITIZE)" ]; then echo "make mutation builds the normal build: drop SANITIZE"; exit 1; fi
+	$(MAKE) $(B)/unit-tests $(B)/e2e-tests
+	tests/mutation/run $(MUTANT)
 
 # --- Static analysis over the committed C sources (generated code excluded).
 # (tests/testbed/ holds stand-alone helper programs with their own build.)

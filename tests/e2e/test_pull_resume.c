@@ -300,7 +300,7 @@ START_TEST(interrupted_pull_resumes)
   cleanup_error struct error *err = NULL;
   struct grpc_conn *conn = NULL;
   struct proxy px = {0};
-  int64_t total = 0, partial, sent2, t0, noop_ms;
+  int64_t total = 0, partial, sent2;
   const char *colon = strrchr(reg, ':');
   int64_t reg_port = 0;
   pid_t pid;
@@ -439,15 +439,12 @@ START_TEST(interrupted_pull_resumes)
     ck_assert_str_eq(id2, lease_id);
   }
 
-  /* A pull of the image now present: a quick no-op that fetches no blob. */
+  /* A pull of the image now present: a no-op that fetches no blob. */
   {
     long long before = atomic_load(&px.sent);
-    t0 = now_ms();
     ck_assert_msg(
         e2e_sh(&p3, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts, img) == 0,
         "%s", p3.err);
-    noop_ms = now_ms() - t0;
-    ck_assert_msg(noop_ms < 1000, "the no-op pull took %lld ms", (long long)noop_ms);
     ck_assert_msg(atomic_load(&px.sent) - before < (64 << 10), "the no-op pull fetched %lld bytes",
                   atomic_load(&px.sent) - before);
   }

@@ -352,9 +352,16 @@ familiar_round_trips(const struct ref *r)
                                  str_has_prefix(r->path, "localhost/")));
 }
 
+/* The indices of the docker_cases that parse: the round trips run over
+ * these alone (test_docker checks the refusals), so that each of their
+ * iterations asserts something. */
+static size_t accepted[ARRAY_SIZE(docker_cases)];
+static int n_accepted;
+
 START_TEST(test_docker_round_trip)
 {
-  cleanup_free char *in = expand(docker_cases[_i].in);
+  size_t c = accepted[_i];
+  cleanup_free char *in = expand(docker_cases[c].in);
   cleanup_ref struct ref r = {0};
   cleanup_ref struct ref n = {0};
   cleanup_free char *full = NULL;
@@ -363,8 +370,7 @@ START_TEST(test_docker_round_trip)
   cleanup_free char *named = NULL;
   cleanup_free char *named_back = NULL;
 
-  if (docker_cases[_i].want == NULL)
-    return;
+  ck_assert_ptr_nonnull(docker_cases[c].want);
   ck_assert_int_eq(ref_parse_docker(in, &r, NULL), 0);
   full = ref_string(&r);
   familiar = ref_familiar(&r);
@@ -568,7 +574,11 @@ ref_suite(void)
   TCase *tc = tcase_create("ref");
 
   tcase_add_loop_test(tc, test_docker, 0, ARRAY_SIZE(docker_cases));
-  tcase_add_loop_test(tc, test_docker_round_trip, 0, ARRAY_SIZE(docker_cases));
+  n_accepted = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(docker_cases); i++)
+    if (docker_cases[i].want != NULL)
+      accepted[n_accepted++] = i;
+  tcase_add_loop_test(tc, test_docker_round_trip, 0, n_accepted);
   tcase_add_loop_test(tc, test_normalized, 0, ARRAY_SIZE(normalized_cases));
   tcase_add_loop_test(tc, test_raw, 0, ARRAY_SIZE(raw_cases));
   tcase_add_loop_test(tc, test_familiar, 0, ARRAY_SIZE(familiar_cases));
