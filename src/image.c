@@ -316,6 +316,14 @@ image_index_select(const struct image_index *ix, const char *platform)
       best_rank = rank;
     }
   }
+  /* A nested index without a platform is kept by containerd's filter and
+   * sorted after every matching child: follow the first one. */
+  for (size_t i = 0; best < 0 && i < ix->n; i++)
+    if (ix->platforms[i] == NULL &&
+        (str_eq(ix->manifests[i].media_type, "application/vnd.oci.image.index.v1+json") ||
+         str_eq(ix->manifests[i].media_type,
+                "application/vnd.docker.distribution.manifest.list.v2+json")))
+      best = (ssize_t)i;
   return best;
 }
 

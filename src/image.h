@@ -18,6 +18,11 @@
  * accepted (SPEC_IMAGE_CONFIG_MAX is the same number). */
 #define IMAGE_MAX_DOCUMENT (4u * 1048u * 1048u)
 
+/* Indexes nested in indexes are followed this deep (the root counts). Go's
+ * containerd walks them without a limit; five levels is far more than any
+ * registry serves (one is usual, two for some attestation layouts). */
+#define IMAGE_MAX_INDEX_DEPTH 5
+
 /* What an index lists, in order (GC labels cover every child, whatever its
  * platform). platforms[i] is "os/arch[/variant]" or NULL when not given. */
 struct image_index {
@@ -52,8 +57,10 @@ int image_parse_config(const char *data, size_t len, struct strv *diff_ids, stru
  * platforms.Only chooses it: an exact match (after normalizing aliases and
  * default variants) first, then the compatible ones in containerd's order of
  * preference (amd64/vN: vN-1 … v1, then 386; arm/vN: vN-1 … v5; arm64/vN:
- * arm/vN … v5); among equals the first listed. Children without a platform
- * are skipped. -1 when none fits. Pure: the host is whatever platform says. */
+ * arm/vN … v5); among equals the first listed. Manifests without a platform
+ * are skipped; when nothing matches, the first nested index without a
+ * platform is chosen (to be walked in turn). -1 when none fits. Pure: the
+ * host is whatever platform says. */
 ssize_t image_index_select(const struct image_index *ix, const char *platform);
 /* Where os/arch/variant stands in what a want machine runs: 0 exact, n the
  * n-th fallback, -1 not at all. os.version does not count on Linux. */
