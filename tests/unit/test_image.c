@@ -286,6 +286,25 @@ START_TEST(select_child)
 }
 END_TEST
 
+/* A nested index without a platform is followed when no child matches (as
+ * containerd keeps it and sorts it last); a manifest without one is not. */
+START_TEST(select_nested_index)
+{
+  const char *doc = "{\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                    "\"digest\":\"" D1 "\",\"size\":1},"
+                    "{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"digest\":\"" D2
+                    "\",\"size\":1},"
+                    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" D3
+                    "\",\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}}]}";
+  struct image_index ix = {0};
+
+  ck_assert_int_eq(image_parse_index(doc, strlen(doc), &ix, NULL), 0);
+  ck_assert_int_eq(image_index_select(&ix, "linux/arm64"), 2);
+  ck_assert_int_eq(image_index_select(&ix, "linux/amd64"), 1);
+  image_index_release(&ix);
+}
+END_TEST
+
 /* Platform choice over indexes, for hosts of every kind: containerd's
  * platforms.Only (compare.go platformVector, database.go normalizeArch). Each
  * index lists "os/arch[/variant][@os.version]" entries; "-" is a child
@@ -397,6 +416,7 @@ image_suite(void)
   tcase_add_loop_test(t, platforms, 0, (int)ARRAY_SIZE(plats));
   tcase_add_test(t, select_child);
   tcase_add_loop_test(t, select_by_platform, 0, (int)ARRAY_SIZE(selects));
+  tcase_add_test(t, select_nested_index);
   suite_add_tcase(s, t);
   return s;
 }
