@@ -25,6 +25,7 @@ struct health {
   struct entry *v;
   size_t n, cap;
   bool dirty;
+  bool foreign; /* the path is not a regular file: never written over */
 };
 
 char *
@@ -76,6 +77,41 @@ clear(struct health *h)
   h->n = 0;
 }
 
+/* Read the state file without ever blocking: O_NONBLOCK keeps a FIFO from
+ * holding the open, and anything but a regular file is refused (1). */
+static int
+read_state(const char *path, struct buf *out)
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+  char chunk[8192];
+
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, &st) < 0)
+    return -1;
+  if (!S_ISREG(st.st_mode))
+    return 1;
+  for (;;) {
+    ssize_t r = read(fd, chunk, sizeof(chunk));
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    if (r == 0)
+      break;
+    if (out->len + (size_t)r > MAX_FILE) {
+      errno = EFBIG;
+      return -1;
+    }
+    buf_add(out, chunk, (size_t)r);
+  }
+  if (out->data == NULL)
+    buf_add(out, "", 0);
+  return 0;
+}
+
 struct health *
 health_load(const char *path, char **warning)
 {
@@ -87,7 +123,15 @@ health_load(const char *path, char **warning)
   *warning = NULL;
   pthread_mutex_init(&h->mu, NULL);
   h->path = path ? xstrdup(path) : health_default_path();
-  if (read_file(h->path, MAX_FILE, &b) < 0) {
+  switch (read_state(h->path, &b)) {
+  case 0:
+    break;
+  case 1:
+    h->foreign = true;
+    *warning = xasprintf("ignoring endpoint state '%s': not a regular file", h->path);
+    buf_release(&b);
+    return h;
+  default:
     if (errno != ENOENT)
       *warning = xasprintf("ignoring endpoint state '%s': %s", h->path, strerror(errno));
     buf_release(&b);
@@ -204,7 +248,7 @@ health_save(struct health *h, struct error **err)
   char *slash;
 
   pthread_mutex_lock(&h->mu);
-  if (!h->dirty) {
+  if (!h->dirty || h->foreign) {
     pthread_mutex_unlock(&h->mu);
     return 0;
   }

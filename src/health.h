@@ -19,7 +19,9 @@ struct health;
  * it. Caller frees. */
 char *health_default_path(void);
 /* Load PATH (NULL: the default). A missing file is an empty memory; a damaged
- * one is ignored and *warning says so (caller frees; NULL when all is well). */
+ * one is ignored and *warning says so (caller frees; NULL when all is well).
+ * What is not a regular file (a FIFO, a directory) is never opened blocking,
+ * is ignored with a warning and is never written over by health_save. */
 struct health *health_load(const char *path, char **warning);
 /* Fill order[0..n) with indices of bases: the endpoints that failed within
  * the window go last, each group keeping its given order. */
@@ -28,7 +30,8 @@ void health_order(struct health *h, const char *const *bases, size_t n, size_t *
 int64_t health_failed_ago(struct health *h, const char *base);
 void health_failed(struct health *h, const char *base);
 void health_ok(struct health *h, const char *base);
-/* Write the file back if anything changed: temp file + fsync + rename. */
+/* Write the file back if anything changed: temp file + fsync + rename. Only
+ * failures within the window are written: older ones are dropped. */
 int health_save(struct health *h, struct error **err);
 void health_free(struct health *h);
 

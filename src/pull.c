@@ -46,6 +46,8 @@ struct layer {
   struct registry_desc desc;
   char *diff_id;
   char *chain_id;
+  size_t blob; /* the layer whose download brings this blob in: itself, or the
+                * first one listing the same digest (downloaded once) */
   bool done;
   bool failed;
 };
@@ -180,6 +182,7 @@ struct sink_state {
   struct pull *p;
   const struct registry_desc *d;
   int64_t reported_ms;
+  bool store_failed; /* containerd refused the bytes: not the registry's fault */
 };
 
 #define PROGRESS_MS 100
@@ -210,8 +213,10 @@ sink(const void *data, size_t len, void *arg, struct error **err)
     }
   }
   while (s->chunk.len >= CHUNK) {
-    if (ctd_writer_write(s->w, s->chunk.data, CHUNK, err) < 0)
+    if (ctd_writer_write(s->w, s->chunk.data, CHUNK, err) < 0) {
+      s->store_failed = true;
       return -1;
+    }
     buf_consume(&s->chunk, CHUNK);
   }
   return 0;
@@ -226,7 +231,7 @@ md_hex(struct digest *md)
 static int
 read_back(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
 {
-  if (ctd_content_read(p->c, d->digest, REGISTRY_MAX_MANIFEST, keep, err) < 0)
+  if (ctd_content_read(p->c, d->digest, IMAGE_MAX_DOCUMENT, keep, err) < 0)
     return -1;
   if ((int64_t)keep->len != d->size)
     return error_setc(err, ERR_DATA_LOSS, "read back %s: %zu of %" PRId64 " bytes", d->digest,
@@ -244,6 +249,36 @@ fetch_reason(const char *msg, const char *base)
   if (str_has_prefix(msg, "fetch \"") && at && str_has_prefix(at + strlen(base), ": "))
     return at + strlen(base) + 2;
   return msg;
+}
+
+/* Open the ingest of ref. While another writer holds it (a parallel pull of
+ * the same blob, in this process or another), containerd answers Unavailable
+ * "ref … locked": wait for it as ctr does, until the pull's deadline (none:
+ * as long as it takes); then the blob is usually there (exists). */
+static int
+writer_open(struct pull *p, const char *ref, const struct registry_desc *d, struct ctd_writer **w,
+            int64_t *offset, bool *exists, struct error **err)
+{
+  int64_t deadline = p->o->registry.deadline_ms;
+  bool noted = false;
+
+  for (;;) {
+    struct error *e = NULL;
+
+    if (ctd_writer_open(p->c, p->lease, ref, d->size, d->digest, w, offset, exists, &e) == 0)
+      return 0;
+    /* Unavailable is also what a lost connection gives: only "locked" waits. */
+    if (!error_is(e, ERR_UNAVAILABLE) || strstr(e->msg, " locked") == NULL ||
+        (deadline > 0 && now_ms() >= deadline)) {
+      *err = e;
+      return -1;
+    }
+    if (!noted)
+      note(p, PULL_NOTE, "%s: another writer holds %s, waiting for it", d->digest, ref);
+    noted = true;
+    error_free(e);
+    usleep(100 * 1000);
+  }
 }
 
 /* Put one blob into the content store. keep, when not NULL, receives its bytes
@@ -264,10 +299,10 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
   if (d->size <= 0)
     return error_setc(err, ERR_INVALID, "blob %s reports content size of zero", d->digest);
   /* What is kept is held in memory: no bigger than containerd reads a manifest. */
-  if (keep && d->size > (int64_t)REGISTRY_MAX_MANIFEST)
+  if (keep && d->size > (int64_t)IMAGE_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "%s %s of %" PRId64 " bytes is over the %u byte limit",
-                      ref_prefix(d->media_type), d->digest, d->size, REGISTRY_MAX_MANIFEST);
-  if (ctd_writer_open(p->c, p->lease, ref, d->size, d->digest, &s.w, &offset, &exists, err) < 0)
+                      ref_prefix(d->media_type), d->digest, d->size, IMAGE_MAX_DOCUMENT);
+  if (writer_open(p, ref, d, &s.w, &offset, &exists, err) < 0)
     return -1;
   if (exists) {
     emit(p, PULL_BLOB, ref_prefix(d->media_type), d->digest, d->size, NULL, true);
@@ -278,7 +313,7 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
     ctd_writer_free(s.w);
     s.w = NULL;
     if (ctd_content_abort(p->c, ref, err) < 0 ||
-        ctd_writer_open(p->c, p->lease, ref, d->size, d->digest, &s.w, &offset, &exists, err) < 0)
+        writer_open(p, ref, d, &s.w, &offset, &exists, err) < 0)
       return -1;
   }
   if (offset < d->size) {
@@ -317,8 +352,7 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
           ctd_writer_free(s.w);
           s.w = NULL;
           ctd_content_abort(p->c, ref, NULL);
-          if (ctd_writer_open(p->c, p->lease, ref, d->size, d->digest, &s.w, &offset, &exists,
-                              err) < 0) {
+          if (writer_open(p, ref, d, &s.w, &offset, &exists, err) < 0) {
             buf_release(&failures);
             free(order);
             goto out;
@@ -335,6 +369,15 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
         health_ok(p->health, ep->base);
         done = true;
         break;
+      }
+      /* containerd failed (disk full, gone): no endpoint can help and none
+       * is to blame. */
+      if (s.store_failed) {
+        *err = e;
+        error_wrap(err, "store %s", d->digest);
+        buf_release(&failures);
+        free(order);
+        goto out;
       }
       if (e->code != ERR_NOT_FOUND && e->code != ERR_UNAUTHENTICATED) {
         health_failed(p->health, ep->base);
@@ -442,6 +485,9 @@ download_worker(void *arg)
     size_t i;
 
     pthread_mutex_lock(&p->mu);
+    /* A layer listed twice comes in once: its first listing downloads it. */
+    while (p->next < p->n_layers && p->layers[p->next].blob != p->next)
+      p->next++;
     if (p->next >= p->n_layers || p->first_err) {
       pthread_mutex_unlock(&p->mu);
       return NULL;
@@ -576,6 +622,102 @@ endpoints_for(struct pull *p, const char *registry, struct error **err)
   return 0;
 }
 
+/* containerd's GC label for child i of an index: manifests are "m.<i>",
+ * anything else (a nested index) plain "<i>" (images.ChildGCLabels). */
+static char *
+index_child_label(const struct registry_desc *child, size_t i)
+{
+  if (is_one_of(child->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+    return xasprintf("containerd.io/gc.ref.content.m.%zu", i);
+  return xasprintf("containerd.io/gc.ref.content.%zu", i);
+}
+
+/* From the root (an index, or already the manifest) down to the manifest for
+ * platform: each index labelled with all its children and its source, the
+ * chosen child fetched, nested indexes followed up to IMAGE_MAX_INDEX_DEPTH
+ * levels. man/manb receive the manifest and its bytes. */
+static int
+walk_indexes(struct pull *p, const char *platform, const char *name,
+             const struct registry_desc *root, const struct buf *rootb, struct registry_desc *man,
+             struct buf *manb, struct error **err)
+{
+  struct registry_desc cur = {0};
+  struct buf curb = BUF_INIT;
+  int rv = -1;
+
+  cur.media_type = xstrdup(root->media_type);
+  cur.digest = xstrdup(root->digest);
+  cur.size = root->size;
+  buf_add(&curb, rootb->data, rootb->len);
+  for (size_t depth = 0; is_one_of(cur.media_type, index_types, ARRAY_SIZE(index_types)); depth++) {
+    struct image_index ix = {0};
+    struct registry_desc child = {0};
+    struct buf childb = BUF_INIT;
+    cleanup_strv struct strv keys = STRV_INIT;
+    cleanup_strv struct strv values = STRV_INIT;
+    ssize_t k;
+
+    if (depth >= IMAGE_MAX_INDEX_DEPTH) {
+      error_setc(err, ERR_INVALID, "%s: indexes nested more than %d deep", cur.digest,
+                 IMAGE_MAX_INDEX_DEPTH);
+      goto out;
+    }
+    if (image_parse_index(curb.data, curb.len, &ix, err) < 0) {
+      error_wrap(err, "%s", cur.digest);
+      goto out;
+    }
+    for (size_t i = 0; i < ix.n; i++) {
+      strv_push_owned(&keys, index_child_label(&ix.manifests[i], i));
+      strv_push(&values, ix.manifests[i].digest);
+    }
+    k = image_index_select(&ix, platform);
+    if (k >= 0) {
+      child = ix.manifests[k];
+      memset(&ix.manifests[k], 0, sizeof(ix.manifests[k]));
+    }
+    image_index_release(&ix);
+    if (label_blob(p, cur.digest, &keys, &values, err) < 0 ||
+        label_source(p, cur.digest, err) < 0) {
+      registry_desc_release(&child);
+      goto out;
+    }
+    if (k < 0) {
+      error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", platform, name);
+      goto out;
+    }
+    if (!is_one_of(child.media_type, manifest_types, ARRAY_SIZE(manifest_types)) &&
+        !is_one_of(child.media_type, index_types, ARRAY_SIZE(index_types))) {
+      error_setc(err, ERR_INVALID, "unsupported media type %s in index", child.media_type);
+      registry_desc_release(&child);
+      goto out;
+    }
+    if (child.size > (int64_t)IMAGE_MAX_DOCUMENT) {
+      error_setc(err, ERR_EXHAUSTED, "%s of %" PRId64 " bytes is over the %u byte limit",
+                 child.digest, child.size, IMAGE_MAX_DOCUMENT);
+      registry_desc_release(&child);
+      goto out;
+    }
+    if (put_blob(p, &child, &childb, err) < 0) {
+      registry_desc_release(&child);
+      buf_release(&childb);
+      goto out;
+    }
+    registry_desc_release(&cur);
+    buf_release(&curb);
+    cur = child;
+    curb = childb;
+  }
+  *man = cur;
+  *manb = curb;
+  memset(&cur, 0, sizeof(cur));
+  memset(&curb, 0, sizeof(curb));
+  rv = 0;
+out:
+  registry_desc_release(&cur);
+  buf_release(&curb);
+  return rv;
+}
+
 static int
 pull_layers(struct pull *p, struct error **err)
 {
@@ -596,10 +738,11 @@ pull_layers(struct pull *p, struct error **err)
 
   /* Unpack each layer as soon as it is in; the ones below it already are. */
   for (size_t i = 0; i < p->n_layers && rv == 0; i++) {
+    size_t b = p->layers[i].blob;
     pthread_mutex_lock(&p->mu);
-    while (!p->layers[i].done && !p->first_err)
+    while (!p->layers[b].done && !p->first_err)
       pthread_cond_wait(&p->cond, &p->mu);
-    bool ok = p->layers[i].done && p->first_err == NULL;
+    bool ok = p->layers[b].done && p->first_err == NULL;
     pthread_mutex_unlock(&p->mu);
     if (!ok)
       break;
@@ -667,9 +810,9 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
     if (!is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types)) &&
         !is_one_of(root->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
       error_setc(&e, ERR_INVALID, "unsupported media type %s", root->media_type);
-    else if (root->size > (int64_t)REGISTRY_MAX_MANIFEST)
+    else if (root->size > (int64_t)IMAGE_MAX_DOCUMENT)
       error_setc(&e, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u", root->size,
-                 REGISTRY_MAX_MANIFEST);
+                 IMAGE_MAX_DOCUMENT);
     else if (put_blob(p, root, rootb, err) < 0)
       break;
     else if (is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types))) {
@@ -761,43 +904,8 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
   if (resolve_root(&p, ref.digest ? ref.digest : ref.tag, &root, &rootb, &served, err) < 0)
     goto out_wrap;
   res->endpoint = xstrdup(p.eps[served].base);
-  if (is_one_of(root.media_type, index_types, ARRAY_SIZE(index_types))) {
-    struct image_index ix = {0};
-    cleanup_strv struct strv keys = STRV_INIT;
-    cleanup_strv struct strv values = STRV_INIT;
-    ssize_t k;
-
-    if (image_parse_index(rootb.data, rootb.len, &ix, err) < 0)
-      goto out_wrap;
-    for (size_t i = 0; i < ix.n; i++) {
-      strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.content.m.%zu", i));
-      strv_push(&values, ix.manifests[i].digest);
-    }
-    k = image_index_select(&ix, platform);
-    if (k >= 0) {
-      man = ix.manifests[k];
-      memset(&ix.manifests[k], 0, sizeof(ix.manifests[k]));
-    }
-    image_index_release(&ix);
-    if (label_blob(&p, root.digest, &keys, &values, err) < 0 ||
-        label_source(&p, root.digest, err) < 0)
-      goto out_wrap;
-    if (k < 0) {
-      error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", platform, name);
-      goto out_wrap;
-    }
-    if (!is_one_of(man.media_type, manifest_types, ARRAY_SIZE(manifest_types))) {
-      error_setc(err, ERR_INVALID, "unsupported media type %s in index", man.media_type);
-      goto out_wrap;
-    }
-    if (put_blob(&p, &man, &manb, err) < 0)
-      goto out_wrap;
-  } else {
-    man.media_type = xstrdup(root.media_type);
-    man.digest = xstrdup(root.digest);
-    man.size = root.size;
-    buf_add(&manb, rootb.data, rootb.len);
-  }
+  if (walk_indexes(&p, platform, name, &root, &rootb, &man, &manb, err) < 0)
+    goto out_wrap;
 
   /* The manifest: config and layers. */
   {
@@ -818,6 +926,12 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
     for (size_t i = 0; i < m.n_layers; i++) {
       p.layers[i].desc = m.layers[i];
       memset(&m.layers[i], 0, sizeof(m.layers[i]));
+      p.layers[i].blob = i;
+      for (size_t j = 0; j < i; j++)
+        if (str_eq(p.layers[j].desc.digest, p.layers[i].desc.digest)) {
+          p.layers[i].blob = j;
+          break;
+        }
       strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.content.l.%zu", i));
       strv_push(&values, p.layers[i].desc.digest);
     }
@@ -827,6 +941,11 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
       goto out_wrap;
   }
 
+  if (cfg.size > (int64_t)IMAGE_MAX_DOCUMENT) {
+    error_setc(err, ERR_EXHAUSTED, "config %s of %" PRId64 " bytes is over the %u byte limit",
+               cfg.digest, cfg.size, IMAGE_MAX_DOCUMENT);
+    goto out_wrap;
+  }
   if (put_blob(&p, &cfg, &cfgb, err) < 0 || label_source(&p, cfg.digest, err) < 0)
     goto out_wrap;
   if (image_parse_config(cfgb.data, cfgb.len, &diff_ids, err) < 0) {
@@ -834,8 +953,11 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
     goto out_wrap;
   }
   if (diff_ids.n != p.n_layers) {
-    error_setc(err, ERR_INVALID, "config %s lists %zu diff ids for %zu layers", cfg.digest,
-               diff_ids.n, p.n_layers);
+    /* containerd's unpack refuses both ways with these words. */
+    error_setc(err, ERR_INVALID,
+               "mismatched image rootfs and manifest layers: config %s lists %zu diff ids for %zu "
+               "layers",
+               cfg.digest, diff_ids.n, p.n_layers);
     goto out_wrap;
   }
   pull_chain_ids(&diff_ids, &chains);
@@ -910,6 +1032,7 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
 {
   cleanup_free char *plat = platform ? xstrdup(platform) : pull_host_platform();
   cleanup_free char *man_digest = xstrdup(digest);
+  cleanup_free char *mt = xstrdup(media_type);
   cleanup_free char *label = xasprintf("containerd.io/gc.ref.snapshot.%s=", snapshotter);
   cleanup_strv struct strv diff_ids = STRV_INIT;
   cleanup_strv struct strv chains = STRV_INIT;
@@ -919,18 +1042,25 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
   int rv = -1;
 
   *top = NULL;
-  if (ctd_content_read(c, digest, REGISTRY_MAX_MANIFEST, &b, err) < 0)
+  if (ctd_content_read(c, digest, IMAGE_MAX_DOCUMENT, &b, err) < 0)
     goto out;
-  if (is_one_of(media_type, index_types, ARRAY_SIZE(index_types))) {
+  for (size_t depth = 0; is_one_of(mt, index_types, ARRAY_SIZE(index_types)); depth++) {
     struct image_index ix = {0};
     ssize_t k;
 
+    if (depth >= IMAGE_MAX_INDEX_DEPTH) {
+      error_setc(err, ERR_INVALID, "%s: indexes nested more than %d deep", man_digest,
+                 IMAGE_MAX_INDEX_DEPTH);
+      goto out;
+    }
     if (image_parse_index(b.data, b.len, &ix, err) < 0)
       goto out;
     k = image_index_select(&ix, plat);
     if (k >= 0) {
       free(man_digest);
       man_digest = xstrdup(ix.manifests[k].digest);
+      free(mt);
+      mt = xstrdup(ix.manifests[k].media_type);
     }
     image_index_release(&ix);
     if (k < 0) {
@@ -938,11 +1068,11 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
       goto out;
     }
     buf_release(&b);
-    if (ctd_content_read(c, man_digest, REGISTRY_MAX_MANIFEST, &b, err) < 0)
+    if (ctd_content_read(c, man_digest, IMAGE_MAX_DOCUMENT, &b, err) < 0)
       goto out;
   }
   if (image_parse_manifest(b.data, b.len, &m, err) < 0 ||
-      ctd_content_read(c, m.config.digest, REGISTRY_MAX_MANIFEST, config, err) < 0)
+      ctd_content_read(c, m.config.digest, IMAGE_MAX_DOCUMENT, config, err) < 0)
     goto out;
   /* The unpack named the top snapshot on the config: no need to hash. */
   if (ctd_content_labels(c, m.config.digest, &labels, NULL) == 0)

@@ -12,8 +12,10 @@
 #include "error.h"
 #include "util.h"
 
-/* Image config blobs larger than this are refused, as containerd does. */
-#define SPEC_IMAGE_CONFIG_MAX (4 * 1024 * 1024)
+/* Image config blobs larger than this are refused: the bound pull reads
+ * documents with (containerd's MaxManifestSize, 4 * 1048 * 1048), so that
+ * what pulls also runs. */
+#define SPEC_IMAGE_CONFIG_MAX (4 * 1048 * 1048)
 /* --env-file files larger than this are refused. */
 #define SPEC_ENV_FILE_MAX (4 * 1024 * 1024)
 

@@ -908,7 +908,7 @@ START_TEST(test_config_too_large)
   memcpy(big, "{\"config\":{\"Cmd\":[\"sh\"]}}", 25);
   big[n] = '\0';
   opts_init(&o, big);
-  build_fails(&o, ERR_INVALID, "over the 4194304 byte limit");
+  build_fails(&o, ERR_INVALID, "over the 4393216 byte limit");
   /* exactly at the limit is fine */
   o.image_config_len = SPEC_IMAGE_CONFIG_MAX;
   json_t *s = build(&o);
