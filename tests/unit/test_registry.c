@@ -185,6 +185,8 @@ START_TEST(media_strip_and_digest)
   cleanup_free char *upper = xasprintf("sha256:%.63sA", hex64);
   cleanup_free char *shorter = xasprintf("sha256:%.63s", hex64);
   cleanup_free char *other = xasprintf("sha512:%s", hex64);
+  cleanup_free char *longer = xasprintf("sha256:%s0", hex64);
+  cleanup_free char *beyond_f = xasprintf("sha256:%.63sg", hex64);
 
   ck_assert_str_eq(a, "application/json");
   ck_assert_str_eq(b, "application/vnd.oci.image.index.v1+json");
@@ -192,6 +194,8 @@ START_TEST(media_strip_and_digest)
   ck_assert(!registry_digest_valid(upper));
   ck_assert(!registry_digest_valid(shorter));
   ck_assert(!registry_digest_valid(other));
+  ck_assert(!registry_digest_valid(longer));
+  ck_assert(!registry_digest_valid(beyond_f));
   ck_assert(!registry_digest_valid(NULL));
   ck_assert(!registry_digest_valid("latest"));
 }
