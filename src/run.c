@@ -25,7 +25,7 @@ struct io {
   struct grpc_conn *c;
   const char *id;
   bool tty;
-  int in_fifo;  /* our write end of the stdin FIFO, -1 once closed */
+  int in_fifo;  /* our end of the stdin FIFO (read+write, never read), -1 once closed */
   int out_fifo; /* read ends, -1 at EOF */
   int err_fifo;
   int sig_fd;
@@ -336,19 +336,21 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
       error_set(err, errno, "open FIFOs in '%s'", f.dir);
       goto out;
     }
+    /* stdin read+write, before Create: the shim opens its read end from a
+     * goroutine that may not have run when Create returns, and a write-only
+     * non-blocking open with no reader yet fails with ENXIO. Read+write on a
+     * FIFO opens at once on Linux; we never read from it. */
+    io.in_fifo = open(f.in, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (io.in_fifo < 0) {
+      error_set(err, errno, "open '%s'", f.in);
+      goto out;
+    }
   }
   {
     struct ctd_task_io tio = {f.in, f.out, f.err, o->spec.tty};
     if (ctd_task_create(c, o->id, mounts, &tio, NULL, err) < 0)
       goto out;
     have_task = true;
-  }
-  if (!o->null_io) {
-    io.in_fifo = open(f.in, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (io.in_fifo < 0) {
-      error_set(err, errno, "open '%s'", f.in);
-      goto out;
-    }
   }
   if (ctd_task_wait_begin(c, o->id, &wait, err) < 0)
     goto out;
