@@ -151,26 +151,23 @@ io_thread(void *arg)
 }
 
 /* /etc/passwd and /etc/group of the container's rootfs, for --user names and
- * supplementary groups: mount the snapshot as the daemon would, read, unmount. */
-static void
-read_user_files(const struct ctd_mounts *m, struct buf *passwd, struct buf *group)
+ * supplementary groups: mount the snapshot as the daemon would, read, unmount.
+ * A snapshot that cannot be mounted here counts as one without the files. */
+static int
+read_user_files(const struct ctd_mounts *m, struct buf *passwd, struct buf *group,
+                struct error **err)
 {
   char dir[] = "/tmp/ctrx-rootfs-XXXXXX";
-  cleanup_free char *pw = NULL;
-  cleanup_free char *gr = NULL;
+  int rv = 0;
 
   if (mkdtemp(dir) == NULL)
-    return;
+    return 0;
   if (ctd_mounts_mount(m, dir, NULL) == 0) {
-    pw = xasprintf("%s/etc/passwd", dir);
-    gr = xasprintf("%s/etc/group", dir);
-    if (read_file(pw, 1 << 20, passwd) < 0)
-      buf_release(passwd);
-    if (read_file(gr, 1 << 20, group) < 0)
-      buf_release(group);
+    rv = spec_read_user_db(dir, passwd, group, err);
     umount2(dir, MNT_DETACH);
   }
   rmdir(dir);
+  return rv;
 }
 
 struct fifos {
@@ -295,7 +292,8 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   if (ctd_snapshot_prepare(c, lease, snapshotter, o->id, top, &mounts, err) < 0)
     goto out;
   have_snapshot = true;
-  read_user_files(mounts, &passwd, &group);
+  if (read_user_files(mounts, &passwd, &group, err) < 0)
+    goto out;
 
   o->spec.ns = o->ns;
   o->spec.id = o->id;

@@ -1,7 +1,7 @@
 /* The OCI runtime spec and container labels `ctr run` (containerd 1.6)
  * generates for an image and its flags (PROTOCOL.md §4.3, §4.4). Pure: the
- * caller reads the image config and the rootfs /etc/passwd and /etc/group;
- * the only file touched here is the --env-file. */
+ * caller reads the image config and (with spec_read_user_db) the rootfs
+ * /etc/passwd and /etc/group; spec_build touches no file but the --env-file. */
 #ifndef CTRX_SPEC_H
 #define CTRX_SPEC_H
 
@@ -73,6 +73,16 @@ int spec_container_labels(const struct spec_opts *o, struct strv *out, struct er
  * (ERR_INVALID) quotes the value. */
 int spec_parse_mount(const char *csv, char **type, char **source, char **destination,
                      struct strv *options, struct error **err);
+
+/* /etc/passwd and /etc/group are read up to this size each. */
+#define SPEC_USER_DB_MAX (4 * 1024 * 1024)
+
+/* Read <root>/etc/passwd and <root>/etc/group into *passwd and *group (both
+ * empty, the caller's), resolving every symlink inside root, as the container
+ * itself would see them, never on the host. A file that is absent (or whose
+ * directory is) leaves its buf with data NULL; one that is not a regular file,
+ * is larger than SPEC_USER_DB_MAX or cannot be read fails. */
+int spec_read_user_db(const char *root, struct buf *passwd, struct buf *group, struct error **err);
 
 /* Read an --env-file (at most SPEC_ENV_FILE_MAX bytes) and append its
  * "K=V" lines to *out. */

@@ -643,6 +643,21 @@ static const struct {
     {NULL, "65534:65534", false, false, "{\"uid\":65534,\"gid\":65534,\"additionalGids\":[65534]}",
      NULL},
     {"0", "alice", false, false, "{\"uid\":0,\"gid\":0,\"additionalGids\":[0,10]}", NULL},
+    /* an empty side of "a:b" is 0, not looked up (containerd's WithUser) */
+    {"alice:", NULL, false, false, "{\"uid\":1000,\"gid\":0,\"additionalGids\":[0]}", NULL},
+    {":users", NULL, false, false, "{\"uid\":0,\"gid\":100,\"additionalGids\":[100]}", NULL},
+    {":", NULL, true, true, "{\"uid\":0,\"gid\":0,\"additionalGids\":[0]}", NULL},
+    /* Go's Atoi takes a sign */
+    {"+1000", NULL, false, false, "{\"uid\":1000,\"gid\":1000,\"additionalGids\":[1000,10,29]}",
+     NULL},
+    /* the largest uid runc takes */
+    {"2147483647:2147483647", NULL, false, false,
+     "{\"uid\":2147483647,\"gid\":2147483647,\"additionalGids\":[2147483647]}", NULL},
+    /* not a number: a name (and none such) */
+    {" 1", NULL, false, false, NULL, "user ' 1': no users found"},
+    {"1_000", NULL, false, false, NULL, "user '1_000': no users found"},
+    {"-", NULL, false, false, NULL, "user '-': no users found"},
+    {"+:0", NULL, false, false, NULL, "user '+': no users found"},
     {"mallory", NULL, false, false, NULL, "user 'mallory': no users found"},
     {"mallory:0", NULL, false, false, NULL, "user 'mallory': no users found"},
     {"alice", NULL, true, false, NULL, "user 'alice': no /etc/passwd"},
@@ -652,6 +667,52 @@ static const struct {
     /* ctr resolves the image's User even when --user replaces it */
     {"0", "ghost", false, false, NULL, "user 'ghost'"},
 };
+
+/* Numbers out of runc's range (0..2147483647) are refused, as containerd
+ * does, and never wrap around: 4294967296 would be uid 0 as a uint32. */
+static const struct {
+  const char *user, *image_user, *passwd, *group;
+  const char *want_err;
+} user_range_cases[] = {
+    {"4294967296", NULL, NULL, NULL, "invalid USER value '4294967296': uid out of range"},
+    {"2147483648", NULL, NULL, NULL, "uid out of range"},
+    {"-1", NULL, NULL, NULL, "invalid USER value '-1': uid out of range"},
+    {"99999999999999999999", NULL, NULL, NULL, "uid out of range"},
+    {"-9223372036854775809", NULL, NULL, NULL, "uid out of range"},
+    {"0:4294967296", NULL, NULL, NULL, "invalid USER value '0:4294967296': gid out of range"},
+    {"alice:-5", NULL, NULL, NULL, "gid out of range"},
+    {"4294967296:0", NULL, NULL, NULL, "uid out of range"},
+    {NULL, "4294967296", NULL, NULL, "image config user: invalid USER value"},
+    /* out of range in the rootfs files: refused too, not cast */
+    {"huge", NULL, "huge:x:4294967296:0::/:/bin/sh\n", "",
+     "uid of 'huge' in /etc/passwd is out of range"},
+    {"huge", NULL, "huge:x:5:-1::/:/bin/sh\n", "", "gid of 'huge' in /etc/passwd is out"},
+    {"5", NULL, "huge:x:5:4294967296::/:/bin/sh\n", "", "gid of '5' in /etc/passwd"},
+    {"huge", NULL, "huge:x:99999999999999999999:0::/:/bin/sh\n", "", "uid of 'huge'"},
+    {"0:big", NULL, "", "big:x:4294967296:\n", "gid of 'big' in /etc/group"},
+    {"alice", NULL, "alice:x:1000:1000::/:/bin/sh\n", "big:x:4294967296:alice\n",
+     "gid of 'big' in /etc/group"},
+};
+
+START_TEST(test_user_range)
+{
+  struct spec_opts o;
+  cleanup_free char *cfg = NULL;
+
+  if (user_range_cases[_i].image_user)
+    cfg = xasprintf("{\"config\":{\"Cmd\":[\"sh\"],\"User\":\"%s\"}}",
+                    user_range_cases[_i].image_user);
+  else
+    cfg = xstrdup(BUSYBOX_CONFIG);
+  opts_init(&o, cfg);
+  o.user = user_range_cases[_i].user;
+  if (user_range_cases[_i].passwd)
+    o.passwd = user_range_cases[_i].passwd;
+  if (user_range_cases[_i].group)
+    o.group = user_range_cases[_i].group;
+  build_fails(&o, ERR_INVALID, user_range_cases[_i].want_err);
+}
+END_TEST
 
 START_TEST(test_user)
 {
@@ -674,6 +735,174 @@ START_TEST(test_user)
   }
   json_t *s = build(&o);
   assert_at(s, "process.user", user_cases[_i].want);
+  json_decref(s);
+}
+END_TEST
+
+/* ---- env: keys that repeat ---- */
+
+/* containerd's replaceOrAppendEnvValues keys its index by name, so with a
+ * key twice among the defaults the last one is replaced or unset, and the
+ * first stays; overrides are not indexed, so both of two new ones stay. ctr
+ * applies it three times: --env-file over nothing, --env over that, all of
+ * it over the image's Env (so a bare --env "K" unsets only what the env file
+ * set: the image's K stays). */
+static const struct {
+  const char *image_env; /* JSON array */
+  const char *env_file;  /* or NULL */
+  const char *e1, *e2, *e3;
+  const char *want;
+} env_repeat_cases[] = {
+    {"[\"A=1\",\"B=2\",\"A=3\"]", NULL, "A=x", NULL, NULL, "[\"A=1\",\"B=2\",\"A=x\"]"},
+    {"[\"A=1\",\"B=2\",\"A=3\"]", NULL, "A", NULL, NULL, "[\"A=1\",\"B=2\",\"A=3\"]"},
+    {"[\"A=1\",\"B=2\",\"A=3\"]", NULL, "A", "A=y", NULL, "[\"A=1\",\"B=2\",\"A=y\"]"},
+    {"[\"A=1\",\"B=2\",\"A=3\"]", NULL, "A=x", "A=y", NULL, "[\"A=1\",\"B=2\",\"A=y\"]"},
+    {"[\"B=2\"]", NULL, "A=x", "A=y", NULL, "[\"B=2\",\"A=x\",\"A=y\"]"},
+    {"[\"B=2\"]", NULL, "A=x", "A", NULL, "[\"B=2\",\"A=x\"]"},
+    {"[\"A\",\"B=2\",\"A=3\"]", NULL, "A=x", NULL, NULL, "[\"A\",\"B=2\",\"A=x\"]"},
+    {"[\"PATH=/a\",\"PATH=/b\",\"PATH=/c\"]", NULL, "PATH=/x", "HOME=/h", "PATH=/y",
+     "[\"PATH=/a\",\"PATH=/b\",\"PATH=/y\",\"HOME=/h\"]"},
+    /* the env file's two A's: --env replaces or unsets the second */
+    {"[\"P=1\"]", "A=1\nB=2\nA=3\n", "A", NULL, NULL, "[\"P=1\",\"A=1\",\"B=2\"]"},
+    {"[\"P=1\"]", "A=1\nB=2\nA=3\n", "A=x", NULL, NULL, "[\"P=1\",\"A=1\",\"B=2\",\"A=x\"]"},
+    {"[\"A=0\"]", "A=1\nB=2\nA=3\n", "A", NULL, NULL, "[\"A=1\",\"B=2\"]"},
+};
+
+START_TEST(test_env_repeated_keys)
+{
+  struct spec_opts o;
+  cleanup_free char *cfg =
+      xasprintf("{\"config\":{\"Cmd\":[\"sh\"],\"Env\":%s}}", env_repeat_cases[_i].image_env);
+  cleanup_free char *file = NULL;
+  struct strv env = STRV_INIT;
+  json_t *s;
+
+  opts_init(&o, cfg);
+  if (env_repeat_cases[_i].env_file)
+    o.env_file = file = write_tmp("repeat.env", env_repeat_cases[_i].env_file);
+  if (env_repeat_cases[_i].e1)
+    strv_push(&env, env_repeat_cases[_i].e1);
+  if (env_repeat_cases[_i].e2)
+    strv_push(&env, env_repeat_cases[_i].e2);
+  if (env_repeat_cases[_i].e3)
+    strv_push(&env, env_repeat_cases[_i].e3);
+  o.env = &env;
+  s = build(&o);
+  assert_at(s, "process.env", env_repeat_cases[_i].want);
+  json_decref(s);
+  strv_release(&env);
+}
+END_TEST
+
+/* ---- the rootfs /etc/passwd and /etc/group ---- */
+
+/* A fake rootfs under tmpdir/root, set up by shell commands run inside it. */
+static char *
+make_rootfs(const char *setup)
+{
+  char *root = xasprintf("%s/root", tmpdir);
+  cleanup_free char *cmd = xasprintf("mkdir -p '%s' && cd '%s' && { %s ; }", root, root, setup);
+  ck_assert_msg(system(cmd) == 0, "%s", cmd);
+  return root;
+}
+
+#define DB_FILES                                                                                   \
+  "mkdir etc && printf 'root:x:0:0::/:/bin/sh\\nsam:x:500:600::/:/bin/sh\\n' > etc/passwd && "     \
+  "printf 'root:x:0:\\nsam:x:600:\\nops:x:700:sam\\n' > etc/group"
+
+static const struct {
+  const char *what, *setup;
+  const char *want_passwd, *want_group; /* NULL: absent */
+  const char *want_err;                 /* or a piece of the error */
+} user_db_cases[] = {
+    {"plain files", DB_FILES, "root:x:0:0::/:/bin/sh\nsam:x:500:600::/:/bin/sh\n",
+     "root:x:0:\nsam:x:600:\nops:x:700:sam\n", NULL},
+    {"no /etc/group", "mkdir etc && echo 'u:x:1:1::/:/bin/sh' > etc/passwd", "u:x:1:1::/:/bin/sh\n",
+     NULL, NULL},
+    {"no /etc", "true", NULL, NULL, NULL},
+    {"/etc a file", "echo x > etc", NULL, NULL, NULL},
+    {"empty files", "mkdir etc && : > etc/passwd && : > etc/group", "", "", NULL},
+    /* symlinks resolve inside the rootfs, as in the container, never on the host */
+    {"absolute symlink",
+     "mkdir -p etc real && echo 'in:x:7:7::/:/bin/sh' > real/pw && "
+     "ln -s /real/pw etc/passwd",
+     "in:x:7:7::/:/bin/sh\n", NULL, NULL},
+    {"symlink climbing out",
+     "mkdir etc && echo 'top:x:8:8::/:/bin/sh' > hostname && "
+     "ln -s ../../../../../../../../hostname etc/passwd",
+     "top:x:8:8::/:/bin/sh\n", NULL, NULL},
+    {"symlink to a host file absent here", "mkdir etc && ln -s /etc/hostname etc/passwd", NULL,
+     NULL, NULL},
+    {"/etc a symlink", "mkdir -p usr/etc && echo 'g:x:9:' > usr/etc/group && ln -s /usr/etc etc",
+     NULL, "g:x:9:\n", NULL},
+    {"a FIFO", "mkdir etc && mkfifo etc/passwd", NULL, NULL, "is not a regular file"},
+    {"a directory", "mkdir -p etc/group", NULL, NULL, "is not a regular file"},
+    {"too large", "mkdir etc && head -c 4194305 /dev/zero | tr '\\0' a > etc/group", NULL, NULL,
+     "is larger than 4194304 bytes"},
+};
+
+START_TEST(test_user_db)
+{
+  cleanup_free char *root = make_rootfs(user_db_cases[_i].setup);
+  cleanup_buf struct buf pw = BUF_INIT, gr = BUF_INIT;
+  struct error *err = NULL;
+  int rv = spec_read_user_db(root, &pw, &gr, &err);
+
+  if (user_db_cases[_i].want_err) {
+    ck_assert_int_eq(rv, -1);
+    ck_assert_msg(err && strstr(err->msg, user_db_cases[_i].want_err), "%s: %s",
+                  user_db_cases[_i].what, err ? err->msg : "no error");
+    ck_assert_ptr_null(pw.data);
+    ck_assert_ptr_null(gr.data);
+    error_free(err);
+    return;
+  }
+  ck_assert_msg(rv == 0, "%s: %s", user_db_cases[_i].what, err ? err->msg : "");
+  if (user_db_cases[_i].want_passwd)
+    ck_assert_msg(pw.data && strcmp(pw.data, user_db_cases[_i].want_passwd) == 0, "%s: '%s'",
+                  user_db_cases[_i].what, pw.data ? pw.data : "(absent)");
+  else
+    ck_assert_msg(pw.data == NULL, "%s: passwd '%s'", user_db_cases[_i].what, pw.data);
+  if (user_db_cases[_i].want_group)
+    ck_assert_msg(gr.data && strcmp(gr.data, user_db_cases[_i].want_group) == 0, "%s: '%s'",
+                  user_db_cases[_i].what, gr.data ? gr.data : "(absent)");
+  else
+    ck_assert_msg(gr.data == NULL, "%s: group '%s'", user_db_cases[_i].what, gr.data);
+}
+END_TEST
+
+START_TEST(test_user_db_missing_root)
+{
+  cleanup_free char *root = xasprintf("%s/nothing-here", tmpdir);
+  cleanup_buf struct buf pw = BUF_INIT, gr = BUF_INIT;
+  struct error *err = NULL;
+
+  ck_assert_int_eq(spec_read_user_db(root, &pw, &gr, &err), -1);
+  ck_assert_ptr_nonnull(strstr(err->msg, "nothing-here"));
+  error_free(err);
+}
+END_TEST
+
+/* From the rootfs files to the spec: a name and its groups resolve only
+ * through what spec_read_user_db read. */
+START_TEST(test_user_from_rootfs)
+{
+  cleanup_free char *root = make_rootfs(DB_FILES);
+  cleanup_buf struct buf pw = BUF_INIT, gr = BUF_INIT;
+  struct error *err = NULL;
+  struct spec_opts o;
+  json_t *s;
+
+  ck_assert_int_eq(spec_read_user_db(root, &pw, &gr, &err), 0);
+  opts_init(&o, "{\"config\":{\"Cmd\":[\"sh\"],\"User\":\"sam\"}}");
+  o.passwd = pw.data;
+  o.group = gr.data;
+  s = build(&o);
+  assert_at(s, "process.user", "{\"uid\":500,\"gid\":600,\"additionalGids\":[600,700]}");
+  json_decref(s);
+  o.user = "sam:ops";
+  s = build(&o);
+  assert_at(s, "process.user", "{\"uid\":500,\"gid\":700,\"additionalGids\":[700]}");
   json_decref(s);
 }
 END_TEST
@@ -933,6 +1162,11 @@ spec_suite(void)
   tcase_add_test(tc, test_annotations_sorted);
   tcase_add_loop_test(tc, test_flag_error, 0, ARRAY_SIZE(flag_errors));
   tcase_add_loop_test(tc, test_user, 0, ARRAY_SIZE(user_cases));
+  tcase_add_loop_test(tc, test_user_range, 0, ARRAY_SIZE(user_range_cases));
+  tcase_add_loop_test(tc, test_env_repeated_keys, 0, ARRAY_SIZE(env_repeat_cases));
+  tcase_add_loop_test(tc, test_user_db, 0, ARRAY_SIZE(user_db_cases));
+  tcase_add_test(tc, test_user_db_missing_root);
+  tcase_add_test(tc, test_user_from_rootfs);
   tcase_add_test(tc, test_env_file);
   tcase_add_test(tc, test_env_file_errors);
   tcase_add_loop_test(tc, test_mount, 0, ARRAY_SIZE(mount_cases));
