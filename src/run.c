@@ -256,6 +256,7 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   cleanup_free char *top = NULL;
   cleanup_strv struct strv labels = STRV_INIT;
   struct buf config = BUF_INIT, passwd = BUF_INIT, group = BUF_INIT;
+  struct spec_devices host_devices = {NULL, 0};
   struct ctd_mounts *mounts = NULL;
   struct fifos f = {0};
   struct io io = {.c = c,
@@ -301,6 +302,17 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   o->spec.image_config_len = config.len;
   o->spec.passwd = passwd.data;
   o->spec.group = group.data;
+  if (o->spec.privileged) {
+    cleanup_buf struct buf status = BUF_INIT;
+    if (read_file("/proc/self/status", 1 << 20, &status) < 0) {
+      error_set(err, errno, "read '/proc/self/status'");
+      goto out;
+    }
+    if (spec_parse_cap_eff(status.data, &o->spec.current_caps, err) < 0 ||
+        spec_host_devices("/dev", &host_devices, err) < 0)
+      goto out;
+    o->spec.host_devices = &host_devices;
+  }
   if (spec_build(&o->spec, &spec_json, err) < 0 ||
       spec_container_labels(&o->spec, &labels, err) < 0)
     goto out;
@@ -448,5 +460,7 @@ out:
   buf_release(&config);
   buf_release(&passwd);
   buf_release(&group);
+  o->spec.host_devices = NULL;
+  spec_devices_release(&host_devices);
   return rv;
 }

@@ -12,6 +12,19 @@
 #include "error.h"
 #include "util.h"
 
+/* A device node for linux.devices. */
+struct spec_device {
+  char *path;
+  char type; /* 'c' or 'b' */
+  int64_t major, minor;
+  uint32_t file_mode; /* the permission bits of st_mode */
+  uint32_t uid, gid;
+};
+struct spec_devices {
+  struct spec_device *v;
+  size_t n;
+};
+
 /* Image config blobs larger than this are refused, as containerd does. */
 #define SPEC_IMAGE_CONFIG_MAX (4 * 1024 * 1024)
 /* --env-file files larger than this are refused. */
@@ -47,6 +60,12 @@ struct spec_opts {
   const char *passwd,
       *group;                /* contents of the rootfs /etc/passwd and /etc/group, NULL if absent */
   const char *host_hostname; /* for --net-host's HOSTNAME= env */
+  /* --privileged only: the caller's effective capabilities (bit n is
+   * capability n; spec_parse_cap_eff), which become the process's, as ctr's
+   * WithAllCurrentCapabilities gives them; and the host's device nodes
+   * (spec_host_devices, NULL: none), as ctr's WithHostDevices adds them. */
+  uint64_t current_caps;
+  const struct spec_devices *host_devices;
 };
 
 /* The OCI runtime spec JSON (compact, fields in runtime-spec order) ctr 1.6
@@ -83,6 +102,17 @@ int spec_parse_mount(const char *csv, char **type, char **source, char **destina
  * directory is) leaves its buf with data NULL; one that is not a regular file,
  * is larger than SPEC_USER_DB_MAX or cannot be read fails. */
 int spec_read_user_db(const char *root, struct buf *passwd, struct buf *group, struct error **err);
+
+/* The device nodes under dir (ctr passes "/dev") as ctr's WithHostDevices
+ * lists them: each directory in byte order of its names, subdirectories in
+ * place, except pts, shm, fd, mqueue, .lxc, .lxd-mounts and .udev; no
+ * "console", no symlinks, nothing of major 0. Appended to *out (the
+ * caller's, released with spec_devices_release). */
+int spec_host_devices(const char *dir, struct spec_devices *out, struct error **err);
+void spec_devices_release(struct spec_devices *d);
+
+/* The CapEff mask of a /proc/<pid>/status text. */
+int spec_parse_cap_eff(const char *status, uint64_t *eff, struct error **err);
 
 /* Read an --env-file (at most SPEC_ENV_FILE_MAX bytes) and append its
  * "K=V" lines to *out. */

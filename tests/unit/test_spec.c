@@ -373,10 +373,42 @@ set_cwd(struct spec_opts *o)
 {
   o->cwd = "/tmp";
 }
+/* A caller with every capability there is (41 bits, kernel 5.9 and later). */
 static void
 set_privileged(struct spec_opts *o)
 {
   o->privileged = true;
+  o->current_caps = 0x1ffffffffff;
+}
+/* CapEff of a caller whose bounding set lacks CAP_SYS_MODULE (16) and
+ * CAP_SYS_RESOURCE (24), plus bits no kernel names yet (41, 63). */
+static void
+set_privileged_partial(struct spec_opts *o)
+{
+  o->privileged = true;
+  o->current_caps = ((uint64_t)1 << 63) | ((uint64_t)1 << 41) | 0x1fffefeffffULL;
+}
+static void
+set_privileged_none(struct spec_opts *o)
+{
+  o->privileged = true;
+  o->current_caps = 0;
+}
+static const struct spec_device fake_devices[] = {
+    {(char *)"/dev/null", 'c', 1, 3, 0666, 0, 0},
+    {(char *)"/dev/sda", 'b', 8, 0, 0660, 0, 6},
+};
+static const struct spec_devices fake_host_devices = {(struct spec_device *)fake_devices, 2};
+static void
+set_privileged_devices(struct spec_opts *o)
+{
+  set_privileged(o);
+  o->host_devices = &fake_host_devices;
+}
+static void
+set_devices_unprivileged(struct spec_opts *o)
+{
+  o->host_devices = &fake_host_devices;
 }
 static void
 set_cap_add(struct spec_opts *o)
@@ -476,6 +508,25 @@ static const struct {
     {"--cwd", set_cwd, "process.cwd", "\"/tmp\""},
     {"--privileged caps", set_privileged, "process.capabilities.bounding", ALL_CAPS},
     {"--privileged permitted", set_privileged, "process.capabilities.permitted", ALL_CAPS},
+    {"--privileged, caller without SYS_MODULE and SYS_RESOURCE", set_privileged_partial,
+     "process.capabilities.effective",
+     "[\"CAP_CHOWN\",\"CAP_DAC_OVERRIDE\",\"CAP_DAC_READ_SEARCH\",\"CAP_FOWNER\",\"CAP_FSETID\","
+     "\"CAP_KILL\",\"CAP_SETGID\",\"CAP_SETUID\",\"CAP_SETPCAP\",\"CAP_LINUX_IMMUTABLE\","
+     "\"CAP_NET_BIND_SERVICE\",\"CAP_NET_BROADCAST\",\"CAP_NET_ADMIN\",\"CAP_NET_RAW\","
+     "\"CAP_IPC_LOCK\",\"CAP_IPC_OWNER\",\"CAP_SYS_RAWIO\",\"CAP_SYS_CHROOT\","
+     "\"CAP_SYS_PTRACE\",\"CAP_SYS_PACCT\",\"CAP_SYS_ADMIN\",\"CAP_SYS_BOOT\",\"CAP_SYS_NICE\","
+     "\"CAP_SYS_TIME\",\"CAP_SYS_TTY_CONFIG\",\"CAP_MKNOD\",\"CAP_LEASE\","
+     "\"CAP_AUDIT_WRITE\",\"CAP_AUDIT_CONTROL\",\"CAP_SETFCAP\",\"CAP_MAC_OVERRIDE\","
+     "\"CAP_MAC_ADMIN\",\"CAP_SYSLOG\",\"CAP_WAKE_ALARM\",\"CAP_BLOCK_SUSPEND\",\"CAP_AUDIT_READ\","
+     "\"CAP_PERFMON\",\"CAP_BPF\",\"CAP_CHECKPOINT_RESTORE\"]"},
+    {"--privileged, caller without capabilities", set_privileged_none, "process.capabilities",
+     "{}"},
+    {"--privileged host devices", set_privileged_devices, "linux.devices",
+     "[{\"path\":\"/dev/null\",\"type\":\"c\",\"major\":1,\"minor\":3,\"fileMode\":438,"
+     "\"uid\":0,\"gid\":0},{\"path\":\"/dev/sda\",\"type\":\"b\",\"major\":8,\"minor\":0,"
+     "\"fileMode\":432,\"uid\":0,\"gid\":6}]"},
+    {"--privileged without host devices", set_privileged, "linux.devices", NULL},
+    {"host devices only with --privileged", set_devices_unprivileged, "linux.devices", NULL},
     {"--privileged masked", set_privileged, "linux.maskedPaths", NULL},
     {"--privileged readonly", set_privileged, "linux.readonlyPaths", NULL},
     {"--privileged devices", set_privileged, "linux.resources.devices",
@@ -907,6 +958,133 @@ START_TEST(test_user_from_rootfs)
 }
 END_TEST
 
+/* ---- --privileged: the caller's capabilities and the host's devices ---- */
+
+static const struct {
+  const char *status;
+  uint64_t want;
+  const char *want_err;
+} cap_eff_cases[] = {
+    {"Name:\tctrx\nCapInh:\t0000000000000000\nCapPrm:\t000001fffefeffff\n"
+     "CapEff:\t000001fffefeffff\nCapBnd:\t000001fffefeffff\n",
+     0x1fffefeffffULL, NULL},
+    {"CapEff:\t0000000000000000", 0, NULL},
+    {"CapEff:  ffffffffffffffff\n", UINT64_MAX, NULL},
+    {"CapBnd:\t000001ffffffffff\n", 0, "no CapEff line"},
+    {"", 0, "no CapEff line"},
+    {"CapEff:\t\n", 0, "is not a hexadecimal mask"},
+    {"CapEff:\t1fffeffffzz\n", 0, "'1fffeffffzz' is not a hexadecimal mask"},
+    {"CapEff:\t1ffffffffffffffff\n", 0, "is not a hexadecimal mask"},
+};
+
+START_TEST(test_cap_eff)
+{
+  uint64_t got = 0;
+  struct error *err = NULL;
+  int rv = spec_parse_cap_eff(cap_eff_cases[_i].status, &got, &err);
+
+  if (cap_eff_cases[_i].want_err) {
+    ck_assert_int_eq(rv, -1);
+    ck_assert_msg(strstr(err->msg, cap_eff_cases[_i].want_err), "%s", err->msg);
+    error_free(err);
+    return;
+  }
+  ck_assert_int_eq(rv, 0);
+  ck_assert_uint_eq(got, cap_eff_cases[_i].want);
+}
+END_TEST
+
+static const struct spec_device *
+find_device(const struct spec_devices *d, const char *path)
+{
+  for (size_t i = 0; i < d->n; i++)
+    if (strcmp(d->v[i].path, path) == 0)
+      return &d->v[i];
+  return NULL;
+}
+
+/* The machine's own /dev, as ctr scans it: /dev/null is there as it is,
+ * pseudo-terminals, the console, symlinks and skipped directories are not,
+ * and each directory comes in byte order. */
+START_TEST(test_host_devices)
+{
+  struct spec_devices d = {NULL, 0};
+  struct error *err = NULL;
+  const struct spec_device *null;
+
+  ck_assert_msg(spec_host_devices("/dev", &d, &err) == 0, "%s", err ? err->msg : "");
+  null = find_device(&d, "/dev/null");
+  ck_assert_ptr_nonnull(null);
+  ck_assert_int_eq(null->type, 'c');
+  ck_assert_int_eq(null->major, 1);
+  ck_assert_int_eq(null->minor, 3);
+  ck_assert_uint_eq(null->file_mode, 0666);
+  for (size_t i = 0; i < d.n; i++) {
+    const char *p = d.v[i].path;
+    ck_assert_msg(strncmp(p, "/dev/pts/", 9) != 0 && strncmp(p, "/dev/shm/", 9) != 0 &&
+                      strncmp(p, "/dev/mqueue/", 12) != 0 && strcmp(p, "/dev/console") != 0 &&
+                      strcmp(p, "/dev/stdin") != 0 && strncmp(p, "/dev/fd", 7) != 0,
+                  "%s", p);
+    ck_assert_msg(d.v[i].major != 0, "%s", p);
+    if (i > 0 && strchr(p + 5, '/') == NULL && strchr(d.v[i - 1].path + 5, '/') == NULL)
+      ck_assert_msg(strcmp(d.v[i - 1].path, p) < 0, "%s before %s", d.v[i - 1].path, p);
+  }
+  spec_devices_release(&d);
+}
+END_TEST
+
+/* A tree of our own: only devices count; as root, device nodes are made to
+ * show which of them ctr's rules keep. */
+START_TEST(test_host_devices_tree)
+{
+  cleanup_free char *root = make_rootfs("mkdir -p sub pts shm .udev && echo x > file && "
+                                        "ln -s /dev/null link && mkfifo fifo");
+  bool can_mknod = geteuid() == 0;
+  struct spec_devices d = {NULL, 0};
+  struct error *err = NULL;
+
+  if (can_mknod) {
+    cleanup_free char *cmd = xasprintf(
+        "cd '%s' && mknod B b 7 0 && mknod a c 1 3 && mknod sub/z c 1 5 && mknod sub/console c 5 1 "
+        "&& mknod pts/0 c 136 0 && mknod shm/x c 1 7 && mknod .udev/y c 1 8 && mknod zero c 0 9 && "
+        "chmod 0640 a && chown 12:34 a",
+        root);
+    can_mknod = system(cmd) == 0;
+  }
+  ck_assert_int_eq(spec_host_devices(root, &d, &err), 0);
+  if (!can_mknod) {
+    ck_assert_uint_eq(d.n, 0);
+    return;
+  }
+  ck_assert_uint_eq(d.n, 3);
+  cleanup_free char *b = xasprintf("%s/B", root);
+  cleanup_free char *a = xasprintf("%s/a", root);
+  cleanup_free char *z = xasprintf("%s/sub/z", root);
+  ck_assert_str_eq(d.v[0].path, b);
+  ck_assert_int_eq(d.v[0].type, 'b');
+  ck_assert_str_eq(d.v[1].path, a);
+  ck_assert_int_eq(d.v[1].type, 'c');
+  ck_assert_uint_eq(d.v[1].file_mode, 0640);
+  ck_assert_uint_eq(d.v[1].uid, 12);
+  ck_assert_uint_eq(d.v[1].gid, 34);
+  ck_assert_str_eq(d.v[2].path, z);
+  ck_assert_int_eq(d.v[2].minor, 5);
+  spec_devices_release(&d);
+}
+END_TEST
+
+START_TEST(test_host_devices_missing)
+{
+  struct spec_devices d = {NULL, 0};
+  struct error *err = NULL;
+
+  ck_assert_int_eq(spec_host_devices("/no/such/dev", &d, &err), -1);
+  ck_assert_ptr_nonnull(strstr(err->msg, "/no/such/dev"));
+  ck_assert_uint_eq(d.n, 0);
+  error_free(err);
+}
+END_TEST
+
 /* ---- env files ---- */
 
 START_TEST(test_env_file)
@@ -1167,6 +1345,10 @@ spec_suite(void)
   tcase_add_loop_test(tc, test_user_db, 0, ARRAY_SIZE(user_db_cases));
   tcase_add_test(tc, test_user_db_missing_root);
   tcase_add_test(tc, test_user_from_rootfs);
+  tcase_add_loop_test(tc, test_cap_eff, 0, ARRAY_SIZE(cap_eff_cases));
+  tcase_add_test(tc, test_host_devices);
+  tcase_add_test(tc, test_host_devices_tree);
+  tcase_add_test(tc, test_host_devices_missing);
   tcase_add_test(tc, test_env_file);
   tcase_add_test(tc, test_env_file_errors);
   tcase_add_loop_test(tc, test_mount, 0, ARRAY_SIZE(mount_cases));
