@@ -175,6 +175,20 @@ struct fifos {
   char *in, *out, *err;
 };
 
+int
+run_open_stdin_fifo(const char *path, struct error **err)
+{
+  /* Read+write: the shim opens its read end from a goroutine that may not
+   * have run yet when Create returns, and a write-only non-blocking open
+   * with no reader fails with ENXIO. Read+write on a FIFO opens at once
+   * (Linux); we never read from it. */
+  int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+  if (fd < 0)
+    return error_set(err, errno, "open '%s'", path);
+  return fd;
+}
+
 static int
 make_fifos(const char *id, bool tty, struct fifos *f, struct error **err)
 {
@@ -346,15 +360,10 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
       error_set(err, errno, "open FIFOs in '%s'", f.dir);
       goto out;
     }
-    /* stdin read+write, before Create: the shim opens its read end from a
-     * goroutine that may not have run when Create returns, and a write-only
-     * non-blocking open with no reader yet fails with ENXIO. Read+write on a
-     * FIFO opens at once on Linux; we never read from it. */
-    io.in_fifo = open(f.in, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (io.in_fifo < 0) {
-      error_set(err, errno, "open '%s'", f.in);
+    /* stdin before Create too: see run_open_stdin_fifo */
+    io.in_fifo = run_open_stdin_fifo(f.in, err);
+    if (io.in_fifo < 0)
       goto out;
-    }
   }
   {
     struct ctd_task_io tio = {f.in, f.out, f.err, o->spec.tty};
