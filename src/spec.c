@@ -478,8 +478,9 @@ additional_gids(const struct spec_opts *o, const char *userstr, struct user_ids 
 }
 
 /* Open root/<rel> for reading with every symlink resolved inside root (a
- * chroot's view, as runc's user lookup in the container has). Kernels
- * without openat2 get no symlink followed at all. */
+ * chroot's view, as runc's user lookup in the container has). Without
+ * openat2 (kernels before 5.6, or a seccomp filter), no symlink is followed
+ * at all. */
 static int
 open_in_root(int root, const char *rel)
 {
@@ -491,7 +492,8 @@ open_in_root(int root, const char *rel)
   const char *slash;
   cleanup_close int dir = -1;
 
-  if (fd >= 0 || errno != ENOSYS)
+  /* EPERM: seccomp profiles older than openat2 answer so */
+  if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
     return (int)fd;
   slash = strchr(rel, '/');
   if (slash == NULL)
