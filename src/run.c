@@ -25,7 +25,7 @@ struct io {
   struct grpc_conn *c;
   const char *id;
   bool tty;
-  int in_fifo;  /* our write end of the stdin FIFO, -1 once closed */
+  int in_fifo;  /* our end of the stdin FIFO (read+write, never read), -1 once closed */
   int out_fifo; /* read ends, -1 at EOF */
   int err_fifo;
   int sig_fd;
@@ -151,32 +151,43 @@ io_thread(void *arg)
 }
 
 /* /etc/passwd and /etc/group of the container's rootfs, for --user names and
- * supplementary groups: mount the snapshot as the daemon would, read, unmount. */
-static void
-read_user_files(const struct ctd_mounts *m, struct buf *passwd, struct buf *group)
+ * supplementary groups: mount the snapshot as the daemon would, read, unmount.
+ * A snapshot that cannot be mounted here counts as one without the files. */
+static int
+read_user_files(const struct ctd_mounts *m, struct buf *passwd, struct buf *group,
+                struct error **err)
 {
   char dir[] = "/tmp/ctrx-rootfs-XXXXXX";
-  cleanup_free char *pw = NULL;
-  cleanup_free char *gr = NULL;
+  int rv = 0;
 
   if (mkdtemp(dir) == NULL)
-    return;
+    return 0;
   if (ctd_mounts_mount(m, dir, NULL) == 0) {
-    pw = xasprintf("%s/etc/passwd", dir);
-    gr = xasprintf("%s/etc/group", dir);
-    if (read_file(pw, 1 << 20, passwd) < 0)
-      buf_release(passwd);
-    if (read_file(gr, 1 << 20, group) < 0)
-      buf_release(group);
+    rv = spec_read_user_db(dir, passwd, group, err);
     umount2(dir, MNT_DETACH);
   }
   rmdir(dir);
+  return rv;
 }
 
 struct fifos {
   char *dir;
   char *in, *out, *err;
 };
+
+int
+run_open_stdin_fifo(const char *path, struct error **err)
+{
+  /* Read+write: the shim opens its read end from a goroutine that may not
+   * have run yet when Create returns, and a write-only non-blocking open
+   * with no reader fails with ENXIO. Read+write on a FIFO opens at once
+   * (Linux); we never read from it. */
+  int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+  if (fd < 0)
+    return error_set(err, errno, "open '%s'", path);
+  return fd;
+}
 
 static int
 make_fifos(const char *id, bool tty, struct fifos *f, struct error **err)
@@ -259,6 +270,7 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   cleanup_free char *top = NULL;
   cleanup_strv struct strv labels = STRV_INIT;
   struct buf config = BUF_INIT, passwd = BUF_INIT, group = BUF_INIT;
+  struct spec_devices host_devices = {NULL, 0};
   struct ctd_mounts *mounts = NULL;
   struct fifos f = {0};
   struct io io = {.c = c,
@@ -295,7 +307,8 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   if (ctd_snapshot_prepare(c, lease, snapshotter, o->id, top, &mounts, err) < 0)
     goto out;
   have_snapshot = true;
-  read_user_files(mounts, &passwd, &group);
+  if (read_user_files(mounts, &passwd, &group, err) < 0)
+    goto out;
 
   o->spec.ns = o->ns;
   o->spec.id = o->id;
@@ -303,6 +316,17 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   o->spec.image_config_len = config.len;
   o->spec.passwd = passwd.data;
   o->spec.group = group.data;
+  if (o->spec.privileged) {
+    cleanup_buf struct buf status = BUF_INIT;
+    if (read_file("/proc/self/status", 1 << 20, &status) < 0) {
+      error_set(err, errno, "read '/proc/self/status'");
+      goto out;
+    }
+    if (spec_parse_cap_eff(status.data, &o->spec.current_caps, err) < 0 ||
+        spec_host_devices("/dev", &host_devices, err) < 0)
+      goto out;
+    o->spec.host_devices = &host_devices;
+  }
   if (spec_build(&o->spec, &spec_json, err) < 0 ||
       spec_container_labels(&o->spec, &labels, err) < 0)
     goto out;
@@ -336,19 +360,16 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
       error_set(err, errno, "open FIFOs in '%s'", f.dir);
       goto out;
     }
+    /* stdin before Create too: see run_open_stdin_fifo */
+    io.in_fifo = run_open_stdin_fifo(f.in, err);
+    if (io.in_fifo < 0)
+      goto out;
   }
   {
     struct ctd_task_io tio = {f.in, f.out, f.err, o->spec.tty};
     if (ctd_task_create(c, o->id, mounts, &tio, NULL, err) < 0)
       goto out;
     have_task = true;
-  }
-  if (!o->null_io) {
-    io.in_fifo = open(f.in, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (io.in_fifo < 0) {
-      error_set(err, errno, "open '%s'", f.in);
-      goto out;
-    }
   }
   if (ctd_task_wait_begin(c, o->id, &wait, err) < 0)
     goto out;
@@ -448,5 +469,7 @@ out:
   buf_release(&config);
   buf_release(&passwd);
   buf_release(&group);
+  o->spec.host_devices = NULL;
+  spec_devices_release(&host_devices);
   return rv;
 }

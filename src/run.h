@@ -34,4 +34,9 @@ struct run_opts {
  * of the new container is left behind. */
 int run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error **err);
 
+/* Our end of a container's stdin FIFO, to write to: opens whether or not
+ * the shim has opened its read end yet, never blocks. Returns the fd
+ * (O_NONBLOCK, O_CLOEXEC; the caller's), or -1. */
+int run_open_stdin_fifo(const char *path, struct error **err);
+
 #endif

@@ -1,10 +1,16 @@
 /* The OCI spec `ctr run` writes into the container record. Each step below
  * mirrors one of ctr's spec options, applied in ctr's order, because the order
  * shows through: which env value wins, where TERM= lands, what cap-drop sees. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <linux/openat2.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include "spec.h"
 
@@ -117,12 +123,17 @@ json_strings(const char *const *v, size_t n)
   return a;
 }
 
-/* Go's strconv.Atoi: optional sign, then decimal digits only, in int64 range. */
-static bool
+/* What go_atoi makes of a string. */
+enum { ATOI_OK = 0, ATOI_SYNTAX = -1, ATOI_RANGE = -2 };
+
+/* Go's strconv.Atoi: optional sign, then decimal digits only, in int64 range.
+ * ATOI_SYNTAX for anything else (the empty string too), ATOI_RANGE for
+ * digits beyond int64, as Go tells the two apart. */
+static int
 go_atoi(const char *s, size_t n, int64_t *out)
 {
   size_t i = 0;
-  bool neg = false;
+  bool neg = false, range = false;
   uint64_t v = 0;
 
   if (n > 0 && (s[0] == '+' || s[0] == '-')) {
@@ -130,18 +141,32 @@ go_atoi(const char *s, size_t n, int64_t *out)
     i = 1;
   }
   if (i == n)
-    return false;
+    return ATOI_SYNTAX;
   for (; i < n; i++) {
     if (s[i] < '0' || s[i] > '9')
-      return false;
-    if (v > (UINT64_MAX - 9) / 10)
-      return false;
+      return ATOI_SYNTAX;
+    if (range || v > (UINT64_MAX - 9) / 10) {
+      range = true;
+      continue;
+    }
     v = v * 10 + (uint64_t)(s[i] - '0');
     if (v > (uint64_t)INT64_MAX + (neg ? 1 : 0))
-      return false;
+      range = true;
   }
+  if (range)
+    return ATOI_RANGE;
   *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-  return true;
+  return ATOI_OK;
+}
+
+/* The largest uid and gid: runc refuses more than INT32_MAX, and containerd
+ * (pkg/oci WithUser, since 2.x) refuses it up front. */
+#define ID_MAX INT32_MAX
+
+static bool
+id_in_range(int64_t v)
+{
+  return v >= 0 && v <= ID_MAX;
 }
 
 /* The next '\n'-terminated line of the NUL-terminated text at *p. */
@@ -190,14 +215,18 @@ field_eq(const char *f, size_t n, const char *s)
   return strlen(s) == n && memcmp(f, s, n) == 0;
 }
 
-/* A numeric passwd/group field: unparsable counts as 0, as in runc's parser. */
+/* A numeric passwd/group field: unparsable counts as 0, as in runc's parser,
+ * but digits beyond int64 are out of range (INT64_MIN here), where runc's 0
+ * would make root of them. */
 static int64_t
 field_int(const char *f, size_t n)
 {
   int64_t v = 0;
-  if (!go_atoi(f, n, &v))
-    v = 0;
-  return v;
+  int r = go_atoi(f, n, &v);
+
+  if (r == ATOI_RANGE)
+    return INT64_MIN;
+  return r == ATOI_OK ? v : 0;
 }
 
 static bool
@@ -303,29 +332,65 @@ group_not_found(const char *name, const char *group, struct error **err)
   return error_setc(err, ERR_NOT_FOUND, "group '%s': no groups found in /etc/group", name);
 }
 
+/* A uid or gid taken from /etc/passwd or /etc/group: one out of range
+ * would wrap around (to 0, root, for 4294967296) where containerd casts it;
+ * refused instead. */
+static int
+db_id(int64_t v, const char *what, const char *name, const char *file, uint32_t *out,
+      struct error **err)
+{
+  if (!id_in_range(v))
+    return error_setc(err, ERR_INVALID, "%s of '%s' in %s is out of range", what, name, file);
+  *out = (uint32_t)v;
+  return 0;
+}
+
+/* One side of a USER value: a number (*is_name false), or a name, which an
+ * empty side also is (then it means "not given"). A number outside
+ * 0..ID_MAX, or one beyond int64, is refused as containerd refuses it. */
+static int
+user_part(const char *userstr, const char *s, size_t n, const char *what, uint32_t *id,
+          bool *is_name, struct error **err)
+{
+  int64_t v = 0;
+  int r = go_atoi(s, n, &v);
+
+  *is_name = r == ATOI_SYNTAX;
+  if (*is_name)
+    return 0;
+  if (r == ATOI_RANGE || !id_in_range(v))
+    return error_setc(err, ERR_INVALID, "invalid USER value '%s': %s out of range", userstr, what);
+  *id = (uint32_t)v;
+  return 0;
+}
+
 /* ctr's WithUser: "uid", "name", or "a:b" with each side a number or a name.
  * A bare uid takes its passwd entry's gid (0 if there is none); a gid after
- * ':' is used as given, not the user's primary group. */
+ * ':' is used as given, not the user's primary group, and an empty side of
+ * "a:b" is 0, not looked up. */
 static int
 resolve_user(const struct spec_opts *o, const char *userstr, struct user_ids *u, struct error **err)
 {
   const char *colon = strchr(userstr, ':');
-  int64_t v = 0, uid = 0, gid = 0;
+  int64_t uid = 0, gid = 0;
+  uint32_t id = 0;
+  bool is_name = false;
 
   if (colon == NULL) {
-    if (go_atoi(userstr, strlen(userstr), &v)) {
-      u->uid = (uint32_t)v;
+    if (user_part(userstr, userstr, strlen(userstr), "uid", &id, &is_name, err) < 0)
+      return -1;
+    if (!is_name) {
+      u->uid = id;
       u->gid = 0;
-      if (passwd_find(o->passwd, NULL, (int64_t)u->uid, NULL, &uid, &gid)) {
-        u->uid = (uint32_t)uid;
-        u->gid = (uint32_t)gid;
-      }
+      if (passwd_find(o->passwd, NULL, id, NULL, &uid, &gid))
+        return db_id(gid, "gid", userstr, "/etc/passwd", &u->gid, err);
       return 0;
     }
     if (!passwd_find(o->passwd, userstr, 0, NULL, &uid, &gid))
       return user_not_found(userstr, o->passwd, err);
-    u->uid = (uint32_t)uid;
-    u->gid = (uint32_t)gid;
+    if (db_id(uid, "uid", userstr, "/etc/passwd", &u->uid, err) < 0 ||
+        db_id(gid, "gid", userstr, "/etc/passwd", &u->gid, err) < 0)
+      return -1;
     return 0;
   }
   if (strchr(colon + 1, ':') != NULL)
@@ -333,22 +398,26 @@ resolve_user(const struct spec_opts *o, const char *userstr, struct user_ids *u,
 
   cleanup_free char *uname = xstrndup(userstr, (size_t)(colon - userstr));
   const char *gname = colon + 1;
-  int64_t n = 0;
+  uint32_t new_uid = 0, new_gid = 0;
 
-  if (go_atoi(uname, strlen(uname), &n)) {
-    u->uid = (uint32_t)n;
-  } else {
+  if (user_part(userstr, uname, strlen(uname), "uid", &new_uid, &is_name, err) < 0)
+    return -1;
+  if (is_name && uname[0] != '\0') {
     if (!passwd_find(o->passwd, uname, 0, NULL, &uid, NULL))
       return user_not_found(uname, o->passwd, err);
-    u->uid = (uint32_t)uid;
+    if (db_id(uid, "uid", uname, "/etc/passwd", &new_uid, err) < 0)
+      return -1;
   }
-  if (go_atoi(gname, strlen(gname), &n)) {
-    u->gid = (uint32_t)n;
-  } else {
+  if (user_part(userstr, gname, strlen(gname), "gid", &new_gid, &is_name, err) < 0)
+    return -1;
+  if (is_name && gname[0] != '\0') {
     if (!group_find(o->group, gname, &gid))
       return group_not_found(gname, o->group, err);
-    u->gid = (uint32_t)gid;
+    if (db_id(gid, "gid", gname, "/etc/group", &new_gid, err) < 0)
+      return -1;
   }
+  u->uid = new_uid;
+  u->gid = new_gid;
   return 0;
 }
 
@@ -357,8 +426,9 @@ resolve_user(const struct spec_opts *o, const char *userstr, struct user_ids *u,
  * taken as the name verbatim, so "name:group" matches no member list), in
  * /etc/group order, except a group named like the user; the primary gid is put
  * first when not already among them. */
-static void
-additional_gids(const struct spec_opts *o, const char *userstr, struct user_ids *u)
+static int
+additional_gids(const struct spec_opts *o, const char *userstr, struct user_ids *u,
+                struct error **err)
 {
   cleanup_free char *name = NULL;
   int64_t v = 0;
@@ -367,8 +437,8 @@ additional_gids(const struct spec_opts *o, const char *userstr, struct user_ids 
   free(u->gids);
   u->gids = NULL;
   u->n_gids = 0;
-  if (go_atoi(userstr, strlen(userstr), &v)) {
-    if (!passwd_find(o->passwd, NULL, (int64_t)(uint32_t)v, &name, NULL, NULL))
+  if (go_atoi(userstr, strlen(userstr), &v) == ATOI_OK) {
+    if (!passwd_find(o->passwd, NULL, v, &name, NULL, NULL))
       name = NULL;
   } else {
     name = xstrdup(userstr);
@@ -380,6 +450,7 @@ additional_gids(const struct spec_opts *o, const char *userstr, struct user_ids 
     while (next_line(&p, &line, &len)) {
       const char *f[4];
       size_t fl[4];
+      cleanup_free char *gname = NULL;
 
       if (skip_db_line(line, len))
         continue;
@@ -390,16 +461,102 @@ additional_gids(const struct spec_opts *o, const char *userstr, struct user_ids 
         cap = cap ? cap * 2 : 4;
         u->gids = xrealloc(u->gids, cap * sizeof(*u->gids));
       }
-      u->gids[u->n_gids++] = (uint32_t)field_int(f[2], fl[2]);
+      gname = xstrndup(f[0], fl[0]);
+      if (db_id(field_int(f[2], fl[2]), "gid", gname, "/etc/group", &u->gids[u->n_gids], err) < 0)
+        return -1;
+      u->n_gids++;
     }
   }
   for (size_t i = 0; i < u->n_gids; i++)
     if (u->gids[i] == u->gid)
-      return;
+      return 0;
   u->gids = xrealloc(u->gids, (u->n_gids + 1) * sizeof(*u->gids));
   memmove(u->gids + 1, u->gids, u->n_gids * sizeof(*u->gids));
   u->gids[0] = u->gid;
   u->n_gids++;
+  return 0;
+}
+
+/* Open root/<rel> for reading with every symlink resolved inside root (a
+ * chroot's view, as runc's user lookup in the container has). Without
+ * openat2 (kernels before 5.6, or a seccomp filter), no symlink is followed
+ * at all. */
+static int
+open_in_root(int root, const char *rel)
+{
+  struct open_how how = {
+      .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  long fd = syscall(SYS_openat2, root, rel, &how, sizeof(how));
+  const char *slash;
+  cleanup_close int dir = -1;
+
+  /* EPERM: seccomp profiles older than openat2 answer so */
+  if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+    return (int)fd;
+  slash = strchr(rel, '/');
+  if (slash == NULL)
+    return openat(root, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+  {
+    cleanup_free char *first = xstrndup(rel, (size_t)(slash - rel));
+    dir = openat(root, first, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (dir < 0)
+    return -1;
+  return open_in_root(dir, slash + 1);
+}
+
+static int
+read_in_root(int root, const char *root_path, const char *rel, struct buf *out, struct error **err)
+{
+  cleanup_close int fd = open_in_root(root, rel);
+  struct stat st;
+  char chunk[8192];
+
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR)
+      return 0;
+    return error_set(err, errno, "open '%s/%s'", root_path, rel);
+  }
+  if (fstat(fd, &st) < 0)
+    return error_set(err, errno, "stat '%s/%s'", root_path, rel);
+  if (!S_ISREG(st.st_mode))
+    return error_setc(err, ERR_INVALID, "'%s/%s' is not a regular file", root_path, rel);
+  for (;;) {
+    ssize_t r = read(fd, chunk, sizeof(chunk));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return error_set(err, errno, "read '%s/%s'", root_path, rel);
+    if (r == 0)
+      break;
+    if (out->len + (size_t)r > SPEC_USER_DB_MAX) {
+      buf_release(out);
+      return error_setc(err, ERR_INVALID, "'%s/%s' is larger than %d bytes", root_path, rel,
+                        SPEC_USER_DB_MAX);
+    }
+    buf_add(out, chunk, (size_t)r);
+  }
+  if (out->data == NULL)
+    buf_add(out, "", 0);
+  return 0;
+}
+
+int
+spec_read_user_db(const char *root, struct buf *passwd, struct buf *group, struct error **err)
+{
+  cleanup_close int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (dir < 0)
+    return error_set(err, errno, "open rootfs '%s'", root);
+  if (read_in_root(dir, root, "etc/passwd", passwd, err) < 0 ||
+      read_in_root(dir, root, "etc/group", group, err) < 0) {
+    buf_release(passwd);
+    buf_release(group);
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- the image config ---- */
@@ -759,9 +916,14 @@ caps_check(const struct strv *list, struct error **err)
 static void
 caps_apply(const struct spec_opts *o, struct strv *caps)
 {
+  /* --privileged: what the caller has, not all there are, which a caller
+   * with a smaller bounding set could not give (runc: "unable to apply
+   * caps"). Bits without a name here are left out, as ctr does. */
   if (o->privileged)
-    for (size_t i = 0; i < ARRAY_SIZE(all_caps); i++)
-      caps_add(caps, all_caps[i]);
+    for (size_t i = 0; i < ARRAY_SIZE(all_caps); i++) {
+      if (o->current_caps & ((uint64_t)1 << i))
+        caps_add(caps, all_caps[i]);
+    }
   else
     for (size_t i = 0; i < ARRAY_SIZE(default_caps); i++)
       caps_add(caps, default_caps[i]);
@@ -779,6 +941,111 @@ caps_apply(const struct spec_opts *o, struct strv *caps)
     }
     caps_remove(caps, o->cap_drop->v[i]);
   }
+}
+
+int
+spec_parse_cap_eff(const char *status, uint64_t *eff, struct error **err)
+{
+  const char *p = status, *line;
+  size_t len;
+
+  while (status != NULL && next_line(&p, &line, &len)) {
+    cleanup_free char *v = NULL;
+    size_t i = 7;
+
+    if (len < 7 || memcmp(line, "CapEff:", 7) != 0)
+      continue;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+      i++;
+    v = xstrndup(line + i, len - i);
+    if (parse_uint64(v, 16, eff) < 0)
+      return error_setc(err, ERR_INVALID, "CapEff '%s' is not a hexadecimal mask", v);
+    return 0;
+  }
+  return error_setc(err, ERR_INVALID, "no CapEff line in the process status");
+}
+
+/* ---- host devices ---- */
+
+void
+spec_devices_release(struct spec_devices *d)
+{
+  for (size_t i = 0; i < d->n; i++)
+    free(d->v[i].path);
+  free(d->v);
+  d->v = NULL;
+  d->n = 0;
+}
+
+static int
+cmp_bytes(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+host_devices_in(const char *dir, struct spec_devices *out, struct error **err)
+{
+  static const char *const skip_dirs[] = {"pts",  "shm",         "fd",   "mqueue",
+                                          ".lxc", ".lxd-mounts", ".udev"};
+  cleanup_strv struct strv names = STRV_INIT;
+  DIR *d = opendir(dir);
+  struct dirent *e;
+
+  if (d == NULL)
+    return error_set(err, errno, "read directory '%s'", dir);
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      strv_push(&names, e->d_name);
+  closedir(d);
+  if (names.n > 0)
+    qsort(names.v, names.n, sizeof(*names.v), cmp_bytes);
+  for (size_t i = 0; i < names.n; i++) {
+    cleanup_free char *path = xasprintf("%s/%s", dir, names.v[i]);
+    struct stat st;
+    bool skip = false;
+
+    if (lstat(path, &st) < 0) {
+      if (errno == ENOENT)
+        continue;
+      return error_set(err, errno, "stat '%s'", path);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      for (size_t k = 0; k < ARRAY_SIZE(skip_dirs); k++)
+        skip = skip || strcmp(names.v[i], skip_dirs[k]) == 0;
+      if (!skip && host_devices_in(path, out, err) < 0)
+        return -1;
+      continue;
+    }
+    if (strcmp(names.v[i], "console") == 0 || (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) ||
+        major(st.st_rdev) == 0)
+      continue;
+    out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+    out->v[out->n++] = (struct spec_device){
+        .path = steal_pointer(&path),
+        .type = S_ISBLK(st.st_mode) ? 'b' : 'c',
+        .major = (int64_t)major(st.st_rdev),
+        .minor = (int64_t)minor(st.st_rdev),
+        .file_mode = (uint32_t)(st.st_mode & ~(mode_t)S_IFMT),
+        .uid = (uint32_t)st.st_uid,
+        .gid = (uint32_t)st.st_gid,
+    };
+  }
+  return 0;
+}
+
+int
+spec_host_devices(const char *dir, struct spec_devices *out, struct error **err)
+{
+  size_t n0 = out->n;
+
+  if (host_devices_in(dir, out, err) < 0) {
+    for (size_t i = n0; i < out->n; i++)
+      free(out->v[i].path);
+    out->n = n0;
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- maps (annotations, labels) ---- */
@@ -893,14 +1160,16 @@ build_process(const struct spec_opts *o, const struct image_config *c, json_t *p
       goto out;
     }
     uid = xasprintf("%" PRIu32, u.uid);
-    additional_gids(o, uid, &u);
-  } else {
-    additional_gids(o, "root", &u);
+    if (additional_gids(o, uid, &u, err) < 0) {
+      error_wrap(err, "image config user");
+      goto out;
+    }
+  } else if (additional_gids(o, "root", &u, err) < 0) {
+    goto out;
   }
   if (o->user != NULL && o->user[0] != '\0') {
-    if (resolve_user(o, o->user, &u, err) < 0)
+    if (resolve_user(o, o->user, &u, err) < 0 || additional_gids(o, o->user, &u, err) < 0)
       goto out;
-    additional_gids(o, o->user, &u);
   }
 
   /* Env: --env-file, then --env over it, then all that over the image's. */
@@ -1085,6 +1354,18 @@ build_linux(const struct spec_opts *o, json_t *linux_, struct error **err)
     json_array_append_new(ns, json_pack("{ss}", "type", default_namespaces[i]));
   }
   json_object_set_new(linux_, "namespaces", ns);
+  if (o->privileged && o->host_devices != NULL && o->host_devices->n > 0) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < o->host_devices->n; i++) {
+      const struct spec_device *v = &o->host_devices->v[i];
+      char type[2] = {v->type, '\0'};
+      json_array_append_new(a, json_pack("{sssssIsIsIsIsI}", "path", v->path, "type", type, "major",
+                                         (json_int_t)v->major, "minor", (json_int_t)v->minor,
+                                         "fileMode", (json_int_t)v->file_mode, "uid",
+                                         (json_int_t)v->uid, "gid", (json_int_t)v->gid));
+    }
+    json_object_set_new(linux_, "devices", a);
+  }
   if (!o->privileged) {
     json_object_set_new(linux_, "maskedPaths",
                         json_strings(masked_paths, ARRAY_SIZE(masked_paths)));

@@ -1,7 +1,7 @@
 /* The OCI runtime spec and container labels `ctr run` (containerd 1.6)
  * generates for an image and its flags (PROTOCOL.md §4.3, §4.4). Pure: the
- * caller reads the image config and the rootfs /etc/passwd and /etc/group;
- * the only file touched here is the --env-file. */
+ * caller reads the image config and (with spec_read_user_db) the rootfs
+ * /etc/passwd and /etc/group; spec_build touches no file but the --env-file. */
 #ifndef CTRX_SPEC_H
 #define CTRX_SPEC_H
 
@@ -16,6 +16,20 @@
  * documents with (containerd's MaxManifestSize, 4 * 1048 * 1048), so that
  * what pulls also runs. */
 #define SPEC_IMAGE_CONFIG_MAX (4 * 1048 * 1048)
+
+/* A device node for linux.devices. */
+struct spec_device {
+  char *path;
+  char type; /* 'c' or 'b' */
+  int64_t major, minor;
+  uint32_t file_mode; /* the permission bits of st_mode */
+  uint32_t uid, gid;
+};
+struct spec_devices {
+  struct spec_device *v;
+  size_t n;
+};
+
 /* --env-file files larger than this are refused. */
 #define SPEC_ENV_FILE_MAX (4 * 1024 * 1024)
 
@@ -49,6 +63,12 @@ struct spec_opts {
   const char *passwd,
       *group;                /* contents of the rootfs /etc/passwd and /etc/group, NULL if absent */
   const char *host_hostname; /* for --net-host's HOSTNAME= env */
+  /* --privileged only: the caller's effective capabilities (bit n is
+   * capability n; spec_parse_cap_eff), which become the process's, as ctr's
+   * WithAllCurrentCapabilities gives them; and the host's device nodes
+   * (spec_host_devices, NULL: none), as ctr's WithHostDevices adds them. */
+  uint64_t current_caps;
+  const struct spec_devices *host_devices;
 };
 
 /* The OCI runtime spec JSON (compact, fields in runtime-spec order) ctr 1.6
@@ -75,6 +95,27 @@ int spec_container_labels(const struct spec_opts *o, struct strv *out, struct er
  * (ERR_INVALID) quotes the value. */
 int spec_parse_mount(const char *csv, char **type, char **source, char **destination,
                      struct strv *options, struct error **err);
+
+/* /etc/passwd and /etc/group are read up to this size each. */
+#define SPEC_USER_DB_MAX (4 * 1024 * 1024)
+
+/* Read <root>/etc/passwd and <root>/etc/group into *passwd and *group (both
+ * empty, the caller's), resolving every symlink inside root, as the container
+ * itself would see them, never on the host. A file that is absent (or whose
+ * directory is) leaves its buf with data NULL; one that is not a regular file,
+ * is larger than SPEC_USER_DB_MAX or cannot be read fails. */
+int spec_read_user_db(const char *root, struct buf *passwd, struct buf *group, struct error **err);
+
+/* The device nodes under dir (ctr passes "/dev") as ctr's WithHostDevices
+ * lists them: each directory in byte order of its names, subdirectories in
+ * place, except pts, shm, fd, mqueue, .lxc, .lxd-mounts and .udev; no
+ * "console", no symlinks, nothing of major 0. Appended to *out (the
+ * caller's, released with spec_devices_release). */
+int spec_host_devices(const char *dir, struct spec_devices *out, struct error **err);
+void spec_devices_release(struct spec_devices *d);
+
+/* The CapEff mask of a /proc/<pid>/status text. */
+int spec_parse_cap_eff(const char *status, uint64_t *eff, struct error **err);
 
 /* Read an --env-file (at most SPEC_ENV_FILE_MAX bytes) and append its
  * "K=V" lines to *out. */

@@ -162,11 +162,16 @@ Suite *
 run_suite(void)
 {
   Suite *s = suite_create("run");
+  TCase *io = tcase_create("stdin");
   TCase *t = tcase_create("native");
 
+  /* A case of its own, so that CK_RUN_CASE=stdin repeats it alone. */
+  tcase_set_timeout(io, 120);
+  tcase_add_checked_fixture(io, setup, teardown);
+  tcase_add_test(io, echo_exit_and_stdin);
+  suite_add_tcase(s, io);
   tcase_set_timeout(t, 120);
   tcase_add_checked_fixture(t, setup, teardown);
-  tcase_add_test(t, echo_exit_and_stdin);
   tcase_add_test(t, env_mount_net_host);
   tcase_add_test(t, tty_under_a_pty);
   tcase_add_test(t, detach_then_running);

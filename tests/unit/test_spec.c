@@ -373,10 +373,42 @@ set_cwd(struct spec_opts *o)
 {
   o->cwd = "/tmp";
 }
+/* A caller with every capability there is (41 bits, kernel 5.9 and later). */
 static void
 set_privileged(struct spec_opts *o)
 {
   o->privileged = true;
+  o->current_caps = 0x1ffffffffff;
+}
+/* CapEff of a caller whose bounding set lacks CAP_SYS_MODULE (16) and
+ * CAP_SYS_RESOURCE (24), plus bits no kernel names yet (41, 63). */
+static void
+set_privileged_partial(struct spec_opts *o)
+{
+  o->privileged = true;
+  o->current_caps = ((uint64_t)1 << 63) | ((uint64_t)1 << 41) | 0x1fffefeffffULL;
+}
+static void
+set_privileged_none(struct spec_opts *o)
+{
+  o->privileged = true;
+  o->current_caps = 0;
+}
+static const struct spec_device fake_devices[] = {
+    {(char *)"/dev/null", 'c', 1, 3, 0666, 0, 0},
+    {(char *)"/dev/sda", 'b', 8, 0, 0660, 0, 6},
+};
+static const struct spec_devices fake_host_devices = {(struct spec_device *)fake_devices, 2};
+static void
+set_privileged_devices(struct spec_opts *o)
+{
+  set_privileged(o);
+  o->host_devices = &fake_host_devices;
+}
+static void
+set_devices_unprivileged(struct spec_opts *o)
+{
+  o->host_devices = &fake_host_devices;
 }
 static void
 set_cap_add(struct spec_opts *o)
@@ -476,6 +508,25 @@ static const struct {
     {"--cwd", set_cwd, "process.cwd", "\"/tmp\""},
     {"--privileged caps", set_privileged, "process.capabilities.bounding", ALL_CAPS},
     {"--privileged permitted", set_privileged, "process.capabilities.permitted", ALL_CAPS},
+    {"--privileged, caller without SYS_MODULE and SYS_RESOURCE", set_privileged_partial,
+     "process.capabilities.effective",
+     "[\"CAP_CHOWN\",\"CAP_DAC_OVERRIDE\",\"CAP_DAC_READ_SEARCH\",\"CAP_FOWNER\",\"CAP_FSETID\","
+     "\"CAP_KILL\",\"CAP_SETGID\",\"CAP_SETUID\",\"CAP_SETPCAP\",\"CAP_LINUX_IMMUTABLE\","
+     "\"CAP_NET_BIND_SERVICE\",\"CAP_NET_BROADCAST\",\"CAP_NET_ADMIN\",\"CAP_NET_RAW\","
+     "\"CAP_IPC_LOCK\",\"CAP_IPC_OWNER\",\"CAP_SYS_RAWIO\",\"CAP_SYS_CHROOT\","
+     "\"CAP_SYS_PTRACE\",\"CAP_SYS_PACCT\",\"CAP_SYS_ADMIN\",\"CAP_SYS_BOOT\",\"CAP_SYS_NICE\","
+     "\"CAP_SYS_TIME\",\"CAP_SYS_TTY_CONFIG\",\"CAP_MKNOD\",\"CAP_LEASE\","
+     "\"CAP_AUDIT_WRITE\",\"CAP_AUDIT_CONTROL\",\"CAP_SETFCAP\",\"CAP_MAC_OVERRIDE\","
+     "\"CAP_MAC_ADMIN\",\"CAP_SYSLOG\",\"CAP_WAKE_ALARM\",\"CAP_BLOCK_SUSPEND\",\"CAP_AUDIT_READ\","
+     "\"CAP_PERFMON\",\"CAP_BPF\",\"CAP_CHECKPOINT_RESTORE\"]"},
+    {"--privileged, caller without capabilities", set_privileged_none, "process.capabilities",
+     "{}"},
+    {"--privileged host devices", set_privileged_devices, "linux.devices",
+     "[{\"path\":\"/dev/null\",\"type\":\"c\",\"major\":1,\"minor\":3,\"fileMode\":438,"
+     "\"uid\":0,\"gid\":0},{\"path\":\"/dev/sda\",\"type\":\"b\",\"major\":8,\"minor\":0,"
+     "\"fileMode\":432,\"uid\":0,\"gid\":6}]"},
+    {"--privileged without host devices", set_privileged, "linux.devices", NULL},
+    {"host devices only with --privileged", set_devices_unprivileged, "linux.devices", NULL},
     {"--privileged masked", set_privileged, "linux.maskedPaths", NULL},
     {"--privileged readonly", set_privileged, "linux.readonlyPaths", NULL},
     {"--privileged devices", set_privileged, "linux.resources.devices",
@@ -643,6 +694,21 @@ static const struct {
     {NULL, "65534:65534", false, false, "{\"uid\":65534,\"gid\":65534,\"additionalGids\":[65534]}",
      NULL},
     {"0", "alice", false, false, "{\"uid\":0,\"gid\":0,\"additionalGids\":[0,10]}", NULL},
+    /* an empty side of "a:b" is 0, not looked up (containerd's WithUser) */
+    {"alice:", NULL, false, false, "{\"uid\":1000,\"gid\":0,\"additionalGids\":[0]}", NULL},
+    {":users", NULL, false, false, "{\"uid\":0,\"gid\":100,\"additionalGids\":[100]}", NULL},
+    {":", NULL, true, true, "{\"uid\":0,\"gid\":0,\"additionalGids\":[0]}", NULL},
+    /* Go's Atoi takes a sign */
+    {"+1000", NULL, false, false, "{\"uid\":1000,\"gid\":1000,\"additionalGids\":[1000,10,29]}",
+     NULL},
+    /* the largest uid runc takes */
+    {"2147483647:2147483647", NULL, false, false,
+     "{\"uid\":2147483647,\"gid\":2147483647,\"additionalGids\":[2147483647]}", NULL},
+    /* not a number: a name (and none such) */
+    {" 1", NULL, false, false, NULL, "user ' 1': no users found"},
+    {"1_000", NULL, false, false, NULL, "user '1_000': no users found"},
+    {"-", NULL, false, false, NULL, "user '-': no users found"},
+    {"+:0", NULL, false, false, NULL, "user '+': no users found"},
     {"mallory", NULL, false, false, NULL, "user 'mallory': no users found"},
     {"mallory:0", NULL, false, false, NULL, "user 'mallory': no users found"},
     {"alice", NULL, true, false, NULL, "user 'alice': no /etc/passwd"},
@@ -652,6 +718,52 @@ static const struct {
     /* ctr resolves the image's User even when --user replaces it */
     {"0", "ghost", false, false, NULL, "user 'ghost'"},
 };
+
+/* Numbers out of runc's range (0..2147483647) are refused, as containerd
+ * does, and never wrap around: 4294967296 would be uid 0 as a uint32. */
+static const struct {
+  const char *user, *image_user, *passwd, *group;
+  const char *want_err;
+} user_range_cases[] = {
+    {"4294967296", NULL, NULL, NULL, "invalid USER value '4294967296': uid out of range"},
+    {"2147483648", NULL, NULL, NULL, "uid out of range"},
+    {"-1", NULL, NULL, NULL, "invalid USER value '-1': uid out of range"},
+    {"99999999999999999999", NULL, NULL, NULL, "uid out of range"},
+    {"-9223372036854775809", NULL, NULL, NULL, "uid out of range"},
+    {"0:4294967296", NULL, NULL, NULL, "invalid USER value '0:4294967296': gid out of range"},
+    {"alice:-5", NULL, NULL, NULL, "gid out of range"},
+    {"4294967296:0", NULL, NULL, NULL, "uid out of range"},
+    {NULL, "4294967296", NULL, NULL, "image config user: invalid USER value"},
+    /* out of range in the rootfs files: refused too, not cast */
+    {"huge", NULL, "huge:x:4294967296:0::/:/bin/sh\n", "",
+     "uid of 'huge' in /etc/passwd is out of range"},
+    {"huge", NULL, "huge:x:5:-1::/:/bin/sh\n", "", "gid of 'huge' in /etc/passwd is out"},
+    {"5", NULL, "huge:x:5:4294967296::/:/bin/sh\n", "", "gid of '5' in /etc/passwd"},
+    {"huge", NULL, "huge:x:99999999999999999999:0::/:/bin/sh\n", "", "uid of 'huge'"},
+    {"0:big", NULL, "", "big:x:4294967296:\n", "gid of 'big' in /etc/group"},
+    {"alice", NULL, "alice:x:1000:1000::/:/bin/sh\n", "big:x:4294967296:alice\n",
+     "gid of 'big' in /etc/group"},
+};
+
+START_TEST(test_user_range)
+{
+  struct spec_opts o;
+  cleanup_free char *cfg = NULL;
+
+  if (user_range_cases[_i].image_user)
+    cfg = xasprintf("{\"config\":{\"Cmd\":[\"sh\"],\"User\":\"%s\"}}",
+                    user_range_cases[_i].image_user);
+  else
+    cfg = xstrdup(BUSYBOX_CONFIG);
+  opts_init(&o, cfg);
+  o.user = user_range_cases[_i].user;
+  if (user_range_cases[_i].passwd)
+    o.passwd = user_range_cases[_i].passwd;
+  if (user_range_cases[_i].group)
+    o.group = user_range_cases[_i].group;
+  build_fails(&o, ERR_INVALID, user_range_cases[_i].want_err);
+}
+END_TEST
 
 START_TEST(test_user)
 {
@@ -675,6 +787,301 @@ START_TEST(test_user)
   json_t *s = build(&o);
   assert_at(s, "process.user", user_cases[_i].want);
   json_decref(s);
+}
+END_TEST
+
+/* ---- env: keys that repeat ---- */
+
+/* containerd's replaceOrAppendEnvValues keys its index by name, so with a
+ * key twice among the defaults the last one is replaced or unset, and the
+ * first stays; overrides are not indexed, so both of two new ones stay. ctr
+ * applies it three times: --env-file over nothing, --env over that, all of
+ * it over the image's Env (so a bare --env "K" unsets only what the env file
+ * set: the image's K stays). */
+static const struct {
+  const char *image_env; /* JSON array */
+  const char *env_file;  /* or NULL */
+  const char *e1, *e2, *e3;
+  const char *want;
+} env_repeat_cases[] = {
+    {"[\"A=1\",\"B=2\",\"A=3\"]", NULL, "A=x", NULL, NULL, "[\"A=1\",\"B=2\",\"A=x\"]"},
+    {"[\"A=1\",\"B=2\",\"A=3\"]", NULL, "A", NULL, NULL, "[\"A=1\",\"B=2\",\"A=3\"]"},
+    {"[\"A=1\",\"B=2\",\"A=3\"]", NULL, "A", "A=y", NULL, "[\"A=1\",\"B=2\",\"A=y\"]"},
+    {"[\"A=1\",\"B=2\",\"A=3\"]", NULL, "A=x", "A=y", NULL, "[\"A=1\",\"B=2\",\"A=y\"]"},
+    {"[\"B=2\"]", NULL, "A=x", "A=y", NULL, "[\"B=2\",\"A=x\",\"A=y\"]"},
+    {"[\"B=2\"]", NULL, "A=x", "A", NULL, "[\"B=2\",\"A=x\"]"},
+    {"[\"A\",\"B=2\",\"A=3\"]", NULL, "A=x", NULL, NULL, "[\"A\",\"B=2\",\"A=x\"]"},
+    {"[\"PATH=/a\",\"PATH=/b\",\"PATH=/c\"]", NULL, "PATH=/x", "HOME=/h", "PATH=/y",
+     "[\"PATH=/a\",\"PATH=/b\",\"PATH=/y\",\"HOME=/h\"]"},
+    /* the env file's two A's: --env replaces or unsets the second */
+    {"[\"P=1\"]", "A=1\nB=2\nA=3\n", "A", NULL, NULL, "[\"P=1\",\"A=1\",\"B=2\"]"},
+    {"[\"P=1\"]", "A=1\nB=2\nA=3\n", "A=x", NULL, NULL, "[\"P=1\",\"A=1\",\"B=2\",\"A=x\"]"},
+    {"[\"A=0\"]", "A=1\nB=2\nA=3\n", "A", NULL, NULL, "[\"A=1\",\"B=2\"]"},
+};
+
+START_TEST(test_env_repeated_keys)
+{
+  struct spec_opts o;
+  cleanup_free char *cfg =
+      xasprintf("{\"config\":{\"Cmd\":[\"sh\"],\"Env\":%s}}", env_repeat_cases[_i].image_env);
+  cleanup_free char *file = NULL;
+  struct strv env = STRV_INIT;
+  json_t *s;
+
+  opts_init(&o, cfg);
+  if (env_repeat_cases[_i].env_file)
+    o.env_file = file = write_tmp("repeat.env", env_repeat_cases[_i].env_file);
+  if (env_repeat_cases[_i].e1)
+    strv_push(&env, env_repeat_cases[_i].e1);
+  if (env_repeat_cases[_i].e2)
+    strv_push(&env, env_repeat_cases[_i].e2);
+  if (env_repeat_cases[_i].e3)
+    strv_push(&env, env_repeat_cases[_i].e3);
+  o.env = &env;
+  s = build(&o);
+  assert_at(s, "process.env", env_repeat_cases[_i].want);
+  json_decref(s);
+  strv_release(&env);
+}
+END_TEST
+
+/* ---- the rootfs /etc/passwd and /etc/group ---- */
+
+/* A fake rootfs under tmpdir/root, set up by shell commands run inside it. */
+static char *
+make_rootfs(const char *setup)
+{
+  char *root = xasprintf("%s/root", tmpdir);
+  cleanup_free char *cmd = xasprintf("mkdir -p '%s' && cd '%s' && { %s ; }", root, root, setup);
+  ck_assert_msg(system(cmd) == 0, "%s", cmd);
+  return root;
+}
+
+#define DB_FILES                                                                                   \
+  "mkdir etc && printf 'root:x:0:0::/:/bin/sh\\nsam:x:500:600::/:/bin/sh\\n' > etc/passwd && "     \
+  "printf 'root:x:0:\\nsam:x:600:\\nops:x:700:sam\\n' > etc/group"
+
+static const struct {
+  const char *what, *setup;
+  const char *want_passwd, *want_group; /* NULL: absent */
+  const char *want_err;                 /* or a piece of the error */
+} user_db_cases[] = {
+    {"plain files", DB_FILES, "root:x:0:0::/:/bin/sh\nsam:x:500:600::/:/bin/sh\n",
+     "root:x:0:\nsam:x:600:\nops:x:700:sam\n", NULL},
+    {"no /etc/group", "mkdir etc && echo 'u:x:1:1::/:/bin/sh' > etc/passwd", "u:x:1:1::/:/bin/sh\n",
+     NULL, NULL},
+    {"no /etc", "true", NULL, NULL, NULL},
+    {"/etc a file", "echo x > etc", NULL, NULL, NULL},
+    {"empty files", "mkdir etc && : > etc/passwd && : > etc/group", "", "", NULL},
+    /* symlinks resolve inside the rootfs, as in the container, never on the host */
+    {"absolute symlink",
+     "mkdir -p etc real && echo 'in:x:7:7::/:/bin/sh' > real/pw && "
+     "ln -s /real/pw etc/passwd",
+     "in:x:7:7::/:/bin/sh\n", NULL, NULL},
+    {"symlink climbing out",
+     "mkdir etc && echo 'top:x:8:8::/:/bin/sh' > hostname && "
+     "ln -s ../../../../../../../../hostname etc/passwd",
+     "top:x:8:8::/:/bin/sh\n", NULL, NULL},
+    {"symlink to a host file absent here", "mkdir etc && ln -s /etc/hostname etc/passwd", NULL,
+     NULL, NULL},
+    {"/etc a symlink", "mkdir -p usr/etc && echo 'g:x:9:' > usr/etc/group && ln -s /usr/etc etc",
+     NULL, "g:x:9:\n", NULL},
+    {"a FIFO", "mkdir etc && mkfifo etc/passwd", NULL, NULL, "is not a regular file"},
+    {"a directory", "mkdir -p etc/group", NULL, NULL, "is not a regular file"},
+    {"too large", "mkdir etc && head -c 4194305 /dev/zero | tr '\\0' a > etc/group", NULL, NULL,
+     "is larger than 4194304 bytes"},
+};
+
+START_TEST(test_user_db)
+{
+  cleanup_free char *root = make_rootfs(user_db_cases[_i].setup);
+  cleanup_buf struct buf pw = BUF_INIT, gr = BUF_INIT;
+  struct error *err = NULL;
+  int rv = spec_read_user_db(root, &pw, &gr, &err);
+
+  if (user_db_cases[_i].want_err) {
+    ck_assert_int_eq(rv, -1);
+    ck_assert_msg(err && strstr(err->msg, user_db_cases[_i].want_err), "%s: %s",
+                  user_db_cases[_i].what, err ? err->msg : "no error");
+    ck_assert_ptr_null(pw.data);
+    ck_assert_ptr_null(gr.data);
+    error_free(err);
+    return;
+  }
+  ck_assert_msg(rv == 0, "%s: %s", user_db_cases[_i].what, err ? err->msg : "");
+  if (user_db_cases[_i].want_passwd)
+    ck_assert_msg(pw.data && strcmp(pw.data, user_db_cases[_i].want_passwd) == 0, "%s: '%s'",
+                  user_db_cases[_i].what, pw.data ? pw.data : "(absent)");
+  else
+    ck_assert_msg(pw.data == NULL, "%s: passwd '%s'", user_db_cases[_i].what, pw.data);
+  if (user_db_cases[_i].want_group)
+    ck_assert_msg(gr.data && strcmp(gr.data, user_db_cases[_i].want_group) == 0, "%s: '%s'",
+                  user_db_cases[_i].what, gr.data ? gr.data : "(absent)");
+  else
+    ck_assert_msg(gr.data == NULL, "%s: group '%s'", user_db_cases[_i].what, gr.data);
+}
+END_TEST
+
+START_TEST(test_user_db_missing_root)
+{
+  cleanup_free char *root = xasprintf("%s/nothing-here", tmpdir);
+  cleanup_buf struct buf pw = BUF_INIT, gr = BUF_INIT;
+  struct error *err = NULL;
+
+  ck_assert_int_eq(spec_read_user_db(root, &pw, &gr, &err), -1);
+  ck_assert_ptr_nonnull(strstr(err->msg, "nothing-here"));
+  error_free(err);
+}
+END_TEST
+
+/* From the rootfs files to the spec: a name and its groups resolve only
+ * through what spec_read_user_db read. */
+START_TEST(test_user_from_rootfs)
+{
+  cleanup_free char *root = make_rootfs(DB_FILES);
+  cleanup_buf struct buf pw = BUF_INIT, gr = BUF_INIT;
+  struct error *err = NULL;
+  struct spec_opts o;
+  json_t *s;
+
+  ck_assert_int_eq(spec_read_user_db(root, &pw, &gr, &err), 0);
+  opts_init(&o, "{\"config\":{\"Cmd\":[\"sh\"],\"User\":\"sam\"}}");
+  o.passwd = pw.data;
+  o.group = gr.data;
+  s = build(&o);
+  assert_at(s, "process.user", "{\"uid\":500,\"gid\":600,\"additionalGids\":[600,700]}");
+  json_decref(s);
+  o.user = "sam:ops";
+  s = build(&o);
+  assert_at(s, "process.user", "{\"uid\":500,\"gid\":700,\"additionalGids\":[700]}");
+  json_decref(s);
+}
+END_TEST
+
+/* ---- --privileged: the caller's capabilities and the host's devices ---- */
+
+static const struct {
+  const char *status;
+  uint64_t want;
+  const char *want_err;
+} cap_eff_cases[] = {
+    {"Name:\tctrx\nCapInh:\t0000000000000000\nCapPrm:\t000001fffefeffff\n"
+     "CapEff:\t000001fffefeffff\nCapBnd:\t000001fffefeffff\n",
+     0x1fffefeffffULL, NULL},
+    {"CapEff:\t0000000000000000", 0, NULL},
+    {"CapEff:  ffffffffffffffff\n", UINT64_MAX, NULL},
+    {"CapBnd:\t000001ffffffffff\n", 0, "no CapEff line"},
+    {"", 0, "no CapEff line"},
+    {"CapEff:\t\n", 0, "is not a hexadecimal mask"},
+    {"CapEff:\t1fffeffffzz\n", 0, "'1fffeffffzz' is not a hexadecimal mask"},
+    {"CapEff:\t1ffffffffffffffff\n", 0, "is not a hexadecimal mask"},
+};
+
+START_TEST(test_cap_eff)
+{
+  uint64_t got = 0;
+  struct error *err = NULL;
+  int rv = spec_parse_cap_eff(cap_eff_cases[_i].status, &got, &err);
+
+  if (cap_eff_cases[_i].want_err) {
+    ck_assert_int_eq(rv, -1);
+    ck_assert_msg(strstr(err->msg, cap_eff_cases[_i].want_err), "%s", err->msg);
+    error_free(err);
+    return;
+  }
+  ck_assert_int_eq(rv, 0);
+  ck_assert_uint_eq(got, cap_eff_cases[_i].want);
+}
+END_TEST
+
+static const struct spec_device *
+find_device(const struct spec_devices *d, const char *path)
+{
+  for (size_t i = 0; i < d->n; i++)
+    if (strcmp(d->v[i].path, path) == 0)
+      return &d->v[i];
+  return NULL;
+}
+
+/* The machine's own /dev, as ctr scans it: /dev/null is there as it is,
+ * pseudo-terminals, the console, symlinks and skipped directories are not,
+ * and each directory comes in byte order. */
+START_TEST(test_host_devices)
+{
+  struct spec_devices d = {NULL, 0};
+  struct error *err = NULL;
+  const struct spec_device *null;
+
+  ck_assert_msg(spec_host_devices("/dev", &d, &err) == 0, "%s", err ? err->msg : "");
+  null = find_device(&d, "/dev/null");
+  ck_assert_ptr_nonnull(null);
+  ck_assert_int_eq(null->type, 'c');
+  ck_assert_int_eq(null->major, 1);
+  ck_assert_int_eq(null->minor, 3);
+  ck_assert_uint_eq(null->file_mode, 0666);
+  for (size_t i = 0; i < d.n; i++) {
+    const char *p = d.v[i].path;
+    ck_assert_msg(strncmp(p, "/dev/pts/", 9) != 0 && strncmp(p, "/dev/shm/", 9) != 0 &&
+                      strncmp(p, "/dev/mqueue/", 12) != 0 && strcmp(p, "/dev/console") != 0 &&
+                      strcmp(p, "/dev/stdin") != 0 && strncmp(p, "/dev/fd", 7) != 0,
+                  "%s", p);
+    ck_assert_msg(d.v[i].major != 0, "%s", p);
+    if (i > 0 && strchr(p + 5, '/') == NULL && strchr(d.v[i - 1].path + 5, '/') == NULL)
+      ck_assert_msg(strcmp(d.v[i - 1].path, p) < 0, "%s before %s", d.v[i - 1].path, p);
+  }
+  spec_devices_release(&d);
+}
+END_TEST
+
+/* A tree of our own: only devices count; as root, device nodes are made to
+ * show which of them ctr's rules keep. */
+START_TEST(test_host_devices_tree)
+{
+  cleanup_free char *root = make_rootfs("mkdir -p sub pts shm .udev && echo x > file && "
+                                        "ln -s /dev/null link && mkfifo fifo");
+  bool can_mknod = geteuid() == 0;
+  struct spec_devices d = {NULL, 0};
+  struct error *err = NULL;
+
+  if (can_mknod) {
+    cleanup_free char *cmd = xasprintf(
+        "cd '%s' && mknod B b 7 0 && mknod a c 1 3 && mknod sub/z c 1 5 && mknod sub/console c 5 1 "
+        "&& mknod pts/0 c 136 0 && mknod shm/x c 1 7 && mknod .udev/y c 1 8 && mknod zero c 0 9 && "
+        "chmod 0640 a && chown 12:34 a",
+        root);
+    can_mknod = system(cmd) == 0;
+  }
+  ck_assert_int_eq(spec_host_devices(root, &d, &err), 0);
+  if (!can_mknod) {
+    ck_assert_uint_eq(d.n, 0);
+    return;
+  }
+  ck_assert_uint_eq(d.n, 3);
+  cleanup_free char *b = xasprintf("%s/B", root);
+  cleanup_free char *a = xasprintf("%s/a", root);
+  cleanup_free char *z = xasprintf("%s/sub/z", root);
+  ck_assert_str_eq(d.v[0].path, b);
+  ck_assert_int_eq(d.v[0].type, 'b');
+  ck_assert_str_eq(d.v[1].path, a);
+  ck_assert_int_eq(d.v[1].type, 'c');
+  ck_assert_uint_eq(d.v[1].file_mode, 0640);
+  ck_assert_uint_eq(d.v[1].uid, 12);
+  ck_assert_uint_eq(d.v[1].gid, 34);
+  ck_assert_str_eq(d.v[2].path, z);
+  ck_assert_int_eq(d.v[2].minor, 5);
+  spec_devices_release(&d);
+}
+END_TEST
+
+START_TEST(test_host_devices_missing)
+{
+  struct spec_devices d = {NULL, 0};
+  struct error *err = NULL;
+
+  ck_assert_int_eq(spec_host_devices("/no/such/dev", &d, &err), -1);
+  ck_assert_ptr_nonnull(strstr(err->msg, "/no/such/dev"));
+  ck_assert_uint_eq(d.n, 0);
+  error_free(err);
 }
 END_TEST
 
@@ -933,6 +1340,15 @@ spec_suite(void)
   tcase_add_test(tc, test_annotations_sorted);
   tcase_add_loop_test(tc, test_flag_error, 0, ARRAY_SIZE(flag_errors));
   tcase_add_loop_test(tc, test_user, 0, ARRAY_SIZE(user_cases));
+  tcase_add_loop_test(tc, test_user_range, 0, ARRAY_SIZE(user_range_cases));
+  tcase_add_loop_test(tc, test_env_repeated_keys, 0, ARRAY_SIZE(env_repeat_cases));
+  tcase_add_loop_test(tc, test_user_db, 0, ARRAY_SIZE(user_db_cases));
+  tcase_add_test(tc, test_user_db_missing_root);
+  tcase_add_test(tc, test_user_from_rootfs);
+  tcase_add_loop_test(tc, test_cap_eff, 0, ARRAY_SIZE(cap_eff_cases));
+  tcase_add_test(tc, test_host_devices);
+  tcase_add_test(tc, test_host_devices_tree);
+  tcase_add_test(tc, test_host_devices_missing);
   tcase_add_test(tc, test_env_file);
   tcase_add_test(tc, test_env_file_errors);
   tcase_add_loop_test(tc, test_mount, 0, ARRAY_SIZE(mount_cases));
