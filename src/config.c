@@ -44,7 +44,7 @@ set_duration(const char *file, const char *key, const struct toml_value *v, int6
 
   if (want_string(file, key, v, &s, err) < 0)
     return -1;
-  if (parse_duration_ms(s, &ms) < 0)
+  if (parse_duration_ms(s, &ms) < 0 || ms < 0)
     return toml_error_at(err, file, v, "%s: invalid duration \"%s\" (want e.g. \"5s\", \"500ms\")",
                          key, s);
   *slot = ms;

@@ -170,6 +170,9 @@ global_flag(int id, const char *value, void *data, struct error **err)
     if (parse_duration_ms(value, &ms) < 0)
       return error_setc(err, ERR_USAGE, "invalid value \"%s\" for flag --%s: parse error", value,
                         id == G_TIMEOUT ? "timeout" : "connect-timeout");
+    /* ctr sets a deadline only for a positive timeout */
+    if (ms < 0)
+      ms = 0;
     if (id == G_TIMEOUT) {
       g->timeout_ms = ms;
       g->timeout_arg = value;
