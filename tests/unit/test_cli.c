@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "grpc.h"
+#include "passthru.h"
 #include "util.h"
 
 enum { F_A, F_N, F_DEBUG, F_T };
@@ -179,6 +180,59 @@ END_TEST
 
 /* A buffer's storage is its data pointer: one released by hand (data NULL)
  * with a stale capacity still grows before it is written. */
+/* What --debug prints of the ctr command line: every word joined by "|". */
+struct redact_case {
+  const char *in;
+  const char *want;
+};
+static const struct redact_case redacts[] = {
+    {"ctr|images|pull|-u|alice:s3cret|img", "ctr|images|pull|-u|alice:***|img"},
+    {"ctr|images|pull|--user|alice:s3cret|img", "ctr|images|pull|--user|alice:***|img"},
+    {"ctr|images|pull|-user|alice:s3cret|img", "ctr|images|pull|-user|alice:***|img"},
+    {"ctr|images|pull|--user=alice:s3cret|img", "ctr|images|pull|--user=alice:***|img"},
+    {"ctr|images|pull|-u=alice:a:b|img", "ctr|images|pull|-u=alice:***|img"},
+    {"ctr|images|pull|-u|:s3cret|img", "ctr|images|pull|-u|:***|img"},
+    {"ctr|images|pull|-u|alice|img", "ctr|images|pull|-u|alice|img"},
+    {"ctr|images|pull|-u|-alice:s3cret|img", "ctr|images|pull|-u|-alice:***|img"},
+    {"ctr|x|--password|s3cret|y", "ctr|x|--password|***|y"},
+    {"ctr|x|--password=s3cret|y", "ctr|x|--password=***|y"},
+    {"ctr|x|-registry-token|s3cret", "ctr|x|-registry-token|***"},
+    {"ctr|x|--auth=s3cret", "ctr|x|--auth=***"},
+    {"ctr|x|--password-stdin|--debug", "ctr|x|--password-stdin|--debug"},
+    {"ctr|x|https://alice:s3cret@reg.example.com/v2/", "ctr|x|https://***@reg.example.com/v2/"},
+    {"ctr|x|--url=http://a:s3cret@h:5000", "ctr|x|--url=http://***@h:5000"},
+    {"ctr|x|https://reg.example.com/a@b", "ctr|x|https://reg.example.com/a@b"},
+    {"ctr|--address|/run/c.sock|images|ls", "ctr|--address|/run/c.sock|images|ls"},
+    {"ctr|i|pull|--", "ctr|i|pull|--"},
+};
+
+static void
+split_words(const char *s, struct strv *out)
+{
+  while (*s) {
+    size_t n = strcspn(s, "|");
+    strv_push_owned(out, xstrndup(s, n));
+    s += n;
+    if (*s == '|')
+      s++;
+  }
+}
+
+START_TEST(redacted_exec_line)
+{
+  cleanup_strv struct strv in = STRV_INIT;
+  cleanup_strv struct strv out = STRV_INIT;
+  cleanup_buf struct buf got = BUF_INIT;
+
+  split_words(redacts[_i].in, &in);
+  passthru_redact_argv(&in, &out);
+  for (size_t i = 0; i < out.n; i++)
+    buf_addf(&got, "%s%s", i ? "|" : "", out.v[i]);
+  ck_assert_str_eq(got.data ? got.data : "", redacts[_i].want);
+  ck_assert_ptr_null(strstr(got.data, "s3cret"));
+}
+END_TEST
+
 START_TEST(buf_without_storage)
 {
   struct buf b = {NULL, 0, 4096};
@@ -301,6 +355,7 @@ cli_suite(void)
   tcase_add_test(t, bools);
   tcase_add_loop_test(t, durations, 0, (int)ARRAY_SIZE(durs));
   tcase_add_test(t, durations_ns);
+  tcase_add_loop_test(t, redacted_exec_line, 0, (int)ARRAY_SIZE(redacts));
   tcase_add_test(t, numbers);
   tcase_add_test(t, buf_without_storage);
   tcase_add_test(t, grpc_frames);
