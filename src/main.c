@@ -278,10 +278,13 @@ run(struct cli *cli, int argc, char **argv, struct error **err)
   if (cli->g.timeout_ms > 0)
     cli->deadline_ms = now_ms() + cli->g.timeout_ms;
   if (rv == 1) {
-    /* A global flag we do not know: ctr reports it exactly as ctr does. */
+    /* A global flag we do not know: ctr reports it exactly as ctr does. The
+     * flags before it are already in cli->g and go to ctr from there, so
+     * they are not handed over twice ("Cannot use two forms of the same
+     * flag"). */
     if (resolve_namespace(cli, err) < 0)
       return -1;
-    return cli_passthru(cli, argc - 1, argv + 1, err);
+    return cli_passthru(cli, argc - unknown, argv + unknown, err);
   }
   if (gp.version) {
     printf("ctrx version %s (%s)\n", CTRX_VERSION, CTRX_REVISION);
