@@ -132,8 +132,16 @@ add_hosts_dir(struct cli *cli, struct strv *args, struct error **err)
 int
 passthru_prepare(struct cli *cli, struct strv *args, struct error **err)
 {
-  if (ctrargs_expand_refs(args, err) < 0)
-    return -1;
+  cleanup_free struct ctrargs_ref *refs = xcalloc(args->n + 1, sizeof(*refs));
+  size_t n = ctrargs_refs(args, refs);
+
+  /* per name: one that exists as typed stays; the others are expanded */
+  for (size_t i = 0; i < n; i++) {
+    char **w = &args->v[refs[i].index];
+    char *name = refs[i].existing ? cli_existing_image(cli, *w, NULL) : cli_new_image(cli, *w);
+    free(*w);
+    *w = name;
+  }
   if (ctrargs_is_pull(args))
     return add_hosts_dir(cli, args, err);
   return 0;
