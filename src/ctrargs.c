@@ -466,6 +466,13 @@ ctrargs_first_ref(const struct strv *args)
 }
 
 bool
+ctrargs_is_push(const struct strv *args)
+{
+  return args->n >= 2 && name_in(IMAGES, args->v[0], strlen(args->v[0])) &&
+         strcmp(args->v[1], "push") == 0;
+}
+
+bool
 ctrargs_is_pull(const struct strv *args)
 {
   if (args->n < 2)

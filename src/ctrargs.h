@@ -48,6 +48,8 @@ const char *ctrargs_first_ref(const struct strv *args);
 
 /* True for "images|image|i pull" and "content fetch". */
 bool ctrargs_is_pull(const struct strv *args);
+/* True for "images|image|i push". */
+bool ctrargs_is_push(const struct strv *args);
 
 /* Insert "--flag value" after the first cmd_words words (2 for "images
  * pull"). flag may be given with or without its dashes; value NULL inserts the

@@ -135,6 +135,22 @@ passthru_prepare(struct cli *cli, struct strv *args, struct error **err)
   cleanup_free struct ctrargs_ref *refs = xcalloc(args->n + 1, sizeof(*refs));
   size_t n = ctrargs_refs(args, refs);
 
+  /* "push REMOTE" pushes the local image REMOTE: when that is a local
+   * name, it stays the local image and its expansion is the remote one. */
+  if (n == 1 && ctrargs_is_push(args)) {
+    size_t at = refs[0].index;
+    bool local = false;
+    cleanup_free char *name = cli_existing_image(cli, args->v[at], &local);
+    if (local) {
+      char *remote = cli_new_image(cli, args->v[at]);
+      strv_push_owned(args, NULL);
+      memmove(args->v + at + 1, args->v + at, (args->n - 1 - at) * sizeof(*args->v));
+      free(args->v[at]); /* the typed word, now in both slots */
+      args->v[at] = remote;
+      args->v[at + 1] = steal_pointer(&name);
+      return 0;
+    }
+  }
   /* per name: one that exists as typed stays; the others are expanded */
   for (size_t i = 0; i < n; i++) {
     char **w = &args->v[refs[i].index];

@@ -204,6 +204,45 @@ START_TEST(short_names_still_expand)
 }
 END_TEST
 
+/* What reaches ctr for the other commands that take an existing image. */
+START_TEST(words_handed_to_ctr)
+{
+  cleanup_e2e_out struct e2e_out a = {0}, b = {0}, c = {0}, d = {0}, e = {0};
+  cleanup_free char *fake = xasprintf("%s/%s-echo-ctr", e2e_env("CTRX_TEST_ROOT"), ns);
+  FILE *f = fopen(fake, "w");
+
+  ck_assert_ptr_nonnull(f);
+  fprintf(f, "#!/bin/sh\nshift 4; for a in \"$@\"; do printf '[%%s]' \"$a\"; done; echo\n");
+  fclose(f);
+  chmod(fake, 0755);
+  ctr_tag("mybox:1");
+  /* push REMOTE alone: the local image mybox:1 goes to its expansion */
+  e2e_sh(&a, NULL, "CTRX_CTR=%s " CTRX_NS " images push mybox:1", fake, ns);
+  ck_assert_str_eq(a.out, "[images][push][docker.io/library/mybox:1][mybox:1]\n");
+  e2e_sh(&b, NULL, "CTRX_CTR=%s " CTRX_NS " images push reg.example.com/x:1 mybox:1", fake, ns);
+  ck_assert_str_eq(b.out, "[images][push][reg.example.com/x:1][mybox:1]\n");
+  e2e_sh(&c, NULL, "CTRX_CTR=%s " CTRX_NS " images label mybox:1 k=v", fake, ns);
+  ck_assert_str_eq(c.out, "[images][label][mybox:1][k=v]\n");
+  e2e_sh(&d, NULL, "CTRX_CTR=%s " CTRX_NS " containers create mybox:1 c1", fake, ns);
+  ck_assert_str_eq(d.out, "[containers][create][mybox:1][c1]\n");
+  /* a name not there: expanded, as before */
+  e2e_sh(&e, NULL, "CTRX_CTR=%s " CTRX_NS " images push other:1", fake, ns);
+  ck_assert_str_eq(e.out, "[images][push][docker.io/library/other:1]\n");
+}
+END_TEST
+
+/* A real push of a local name to the test registry. */
+START_TEST(push_local_name)
+{
+  cleanup_e2e_out struct e2e_out a = {0};
+
+  ctr_tag("mybox:1");
+  ck_assert_msg(e2e_sh(&a, NULL, CTRX_NS " images push --plain-http %s/test/pushed:1 mybox:1", ns,
+                       e2e_env("CTRX_TEST_REGISTRY")) == 0,
+                "%s%s", a.out, a.err);
+}
+END_TEST
+
 /* Neither local nor pullable: the error names both. */
 START_TEST(hint_names_both)
 {
@@ -239,6 +278,8 @@ cli_local_names_suite(void)
   tcase_add_test(t, opt_out);
   tcase_add_test(t, short_names_still_expand);
   tcase_add_test(t, hint_names_both);
+  tcase_add_test(t, words_handed_to_ctr);
+  tcase_add_test(t, push_local_name);
   suite_add_tcase(s, t);
   return s;
 }
