@@ -188,11 +188,10 @@ pull_missing(void *arg, struct error **err)
 
 /* A name a pull can fetch: a valid reference that is its own expansion. */
 static bool
-pullable(struct cli *cli, const char *name)
+pullable(const char *name)
 {
   cleanup_free char *n = ref_normalize(name, NULL);
 
-  (void)cli;
   return n != NULL && strcmp(n, name) == 0;
 }
 
@@ -213,7 +212,7 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
   if (word == NULL)
     return 0; /* no image (--rootfs) */
   name = cli_existing_image(cli, word, &local);
-  if (local || !pullable(cli, name))
+  if (local || !pullable(name))
     return 0; /* there as typed, or one only ctr can say what is wrong with */
   if (cli_conn(cli, &conn, err) < 0)
     return -1;
@@ -296,7 +295,7 @@ cmd_run(struct cli *cli, int argc, char **argv, struct error **err)
   if (rc.o.snapshotter == NULL)
     rc.o.snapshotter = getenv("CONTAINERD_SNAPSHOTTER");
   /* a local name, or a literal one that is not a registry's, is not pulled */
-  if (!local && pullable(cli, image)) {
+  if (!local && pullable(image)) {
     rc.o.pull = pull_missing;
     rc.o.pull_arg = &rc;
   }
