@@ -78,6 +78,28 @@ START_TEST(unknown_global_flag_as_ctr)
 }
 END_TEST
 
+/* The endpoint health memory of e2e runs is the test bed's: a mirror that
+ * fails is remembered under $CTRX_STATE_DIR, never in the machine's
+ * /var/lib/ctrx. */
+START_TEST(health_state_in_the_bed)
+{
+  cleanup_e2e_out struct e2e_out a = {0}, b = {0}, c = {0};
+  cleanup_free char *hd = xasprintf("%s/health-hosts", e2e_env("CTRX_TEST_ROOT"));
+  const char *mark = e2e_env("CTRX_TEST_MARK");
+  const char *state = e2e_env("CTRX_STATE_DIR");
+
+  ck_assert(str_has_prefix(state, e2e_env("CTRX_TEST_ROOT")));
+  e2e_sh(&a, NULL,
+         "mkdir -p %1$s/example.com && printf '[host.\"http://127.0.0.1:1/%2$s\"]\\n"
+         "  capabilities = [\"pull\", \"resolve\"]\\n' > %1$s/example.com/hosts.toml && "
+         "$CTRX -a \"$ADDR\" --timeout 20s --hosts-dir %1$s pull example.com/none:1",
+         hd, mark);
+  ck_assert_int_ne(a.status, 0);
+  ck_assert_int_eq(e2e_sh(&b, NULL, "grep -F '%s' \"$CTRX_STATE_DIR/endpoints\"", mark), 0);
+  ck_assert_int_ne(e2e_sh(&c, NULL, "grep -F '%s' /var/lib/ctrx/endpoints", mark), 0);
+}
+END_TEST
+
 Suite *
 cli_passthru_suite(void)
 {
@@ -85,6 +107,7 @@ cli_passthru_suite(void)
   TCase *t = tcase_create("ctr");
 
   tcase_add_test(t, debug_exec_line_hides_credentials);
+  tcase_add_test(t, health_state_in_the_bed);
   tcase_add_loop_test(t, unknown_global_flag_as_ctr, 0, (int)ARRAY_SIZE(unknown_lines));
   suite_add_tcase(s, t);
   return s;
