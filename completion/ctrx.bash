@@ -9,7 +9,7 @@
 
 # ctrx's global flags, those that take a value and those that do not.
 _ctrx_global_value='-a --address -n --namespace --timeout --connect-timeout --hosts-dir'
-_ctrx_global_bool='--k8s --debug -h --help -v --version'
+_ctrx_global_bool='--k8s --debug --no-expand -h --help -v --version'
 
 # Commands: ctrx's own, then ctr's (handed to ctr).
 _ctrx_commands='pull run ref hosts version images containers content events leases

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ctd.h"
 #include "grpc.h"
+#include "ref.h"
 
 int
 cli_parse_bool(const char *s, bool *out)
@@ -198,4 +200,38 @@ cmd_dispatch_sub(struct cli *cli, const struct cmd *group, int argc, char **argv
     return group->fn(cli, argc, argv, err);
   }
   return cli_passthru(cli, argc, argv, err);
+}
+
+char *
+cli_new_image(struct cli *cli, const char *typed)
+{
+  char *n = cli->g.no_expand ? NULL : ref_normalize(typed, NULL);
+
+  return n ? n : xstrdup(typed);
+}
+
+char *
+cli_existing_image(struct cli *cli, const char *typed, bool *local)
+{
+  cleanup_free char *n = NULL;
+  struct grpc_conn *conn = NULL;
+  struct error *e = NULL;
+  bool exists;
+
+  if (local)
+    *local = false;
+  if (cli->g.no_expand)
+    return xstrdup(typed);
+  n = ref_normalize(typed, NULL);
+  if (n && strcmp(n, typed) == 0)
+    return steal_pointer(&n);
+  /* A name that differs from its expansion may still be an image's own
+   * name: ctr keeps images under any name (tag, import --base-name). */
+  exists = cli_conn(cli, &conn, &e) == 0 && ctd_image_get(conn, typed, NULL, NULL, &e) == 0;
+  error_free(e);
+  if (!exists)
+    return n ? steal_pointer(&n) : xstrdup(typed);
+  if (local)
+    *local = true;
+  return xstrdup(typed);
 }

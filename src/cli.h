@@ -26,6 +26,7 @@ struct global_opts {
   int64_t timeout_ms;         /* 0 = none */
   int64_t connect_timeout_ms; /* 0 = ctrx's default */
   bool debug;
+  bool no_expand;         /* --no-expand or CTRX_NO_EXPAND: image names as typed */
   struct strv hosts_dirs; /* --hosts-dir, in order */
 };
 
@@ -97,6 +98,18 @@ int cmd_run(struct cli *cli, int argc, char **argv, struct error **err);
 /* Pull REF as 'ctrx pull REF' does, progress on stderr (for run). */
 int cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char *snapshotter,
                  struct error **err);
+
+/* The name to use for an image the command expects to exist, as typed in
+ * TYPED: TYPED itself when expansion is off, when it is its own expansion, or
+ * when the namespace holds an image of exactly that name (one Images/Get);
+ * else its expansion, or TYPED when it has none (an invalid name). *local says whether the
+ * name is a local one that differs from its expansion (never pulled), and
+ * may be NULL. *out is allocated. Never fails: anything containerd says
+ * other than "it exists" means the expansion. */
+char *cli_existing_image(struct cli *cli, const char *typed, bool *local);
+/* The name to use for an image the command creates (pull, tag target):
+ * TYPED expanded unless expansion is off or it does not normalize. */
+char *cli_new_image(struct cli *cli, const char *typed);
 
 /* Hand argv (starting at the command name) to the real ctr; returns only on
  * error. See passthru.h. */

@@ -44,7 +44,7 @@ set_duration(const char *file, const char *key, const struct toml_value *v, int6
 
   if (want_string(file, key, v, &s, err) < 0)
     return -1;
-  if (parse_duration_ms(s, &ms) < 0)
+  if (parse_duration_ms(s, &ms) < 0 || ms < 0)
     return toml_error_at(err, file, v, "%s: invalid duration \"%s\" (want e.g. \"5s\", \"500ms\")",
                          key, s);
   *slot = ms;
@@ -151,6 +151,16 @@ load_one(const char *path, struct ctrx_config *cfg, struct error **err)
   return 0;
 }
 
+#define CONFIG_SYSTEM_FILE "/etc/ctrx/config.toml"
+
+static const char *system_file = CONFIG_SYSTEM_FILE;
+
+void
+config_set_system_file(const char *path)
+{
+  system_file = path ? path : CONFIG_SYSTEM_FILE;
+}
+
 int
 config_load(struct ctrx_config *cfg, struct error **err)
 {
@@ -169,7 +179,7 @@ config_load(struct ctrx_config *cfg, struct error **err)
       user = xasprintf("%s/ctrx/config.toml", xdg);
     else if (home && *home)
       user = xasprintf("%s/.config/ctrx/config.toml", home);
-    r = load_one("/etc/ctrx/config.toml", cfg, err);
+    r = load_one(system_file, cfg, err);
     if (r == 0 && user)
       r = load_one(user, cfg, err);
   }

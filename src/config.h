@@ -31,5 +31,8 @@ int config_load(struct ctrx_config *cfg, struct error **err);
 int config_load_paths(struct ctrx_config *cfg, const char *const *paths, size_t n,
                       struct error **err);
 void config_release(struct ctrx_config *cfg);
+/* The system-wide file config_load reads first; NULL restores
+ * /etc/ctrx/config.toml. For tests, which must not depend on the machine's. */
+void config_set_system_file(const char *path);
 
 #endif

@@ -171,23 +171,33 @@ struct ctrargs_cmd {
   const struct ctrargs_flag *tables[CTRARGS_MAX_TABLES]; /* help_flags is always added */
   bool reorder;
   enum ctrargs_role role;
+  unsigned existing; /* which references name images that must exist already */
 };
+
+/* ctrargs_cmd.existing */
+#define EX_FIRST 1u /* the first reference */
+#define EX_REST 2u  /* the ones after it */
 
 #define IMAGES "images image i"
 
 static const struct ctrargs_cmd ctrargs_cmds[] = {
-    {IMAGES, "pull", {registry_flags, pull_flags, NULL}, true, ROLE_FIRST},
-    {IMAGES, "push", {registry_flags, push_flags, NULL}, true, ROLE_FIRST_TWO},
-    {IMAGES, "delete del remove rm", {delete_flags, NULL, NULL}, true, ROLE_ALL},
-    {IMAGES, "tag", {tag_flags, NULL, NULL}, true, ROLE_ALL},
-    {IMAGES, "export", {export_flags, NULL, NULL}, true, ROLE_AFTER_FIRST},
-    {IMAGES, "mount", {registry_flags, mount_flags, NULL}, true, ROLE_FIRST},
-    {IMAGES, "label", {label_flags, NULL, NULL}, true, ROLE_FIRST},
-    {IMAGES, "convert", {convert_flags, NULL, NULL}, true, ROLE_FIRST_TWO},
-    {IMAGES, "usage", {usage_flags, NULL, NULL}, true, ROLE_FIRST},
-    {"content", "fetch", {registry_flags, fetch_flags, NULL}, true, ROLE_FIRST},
-    {"containers c container", "create", {container_flags, NULL, NULL}, true, ROLE_IMAGE},
-    {NULL, "run", {container_flags, run_flags, NULL}, false, ROLE_IMAGE},
+    {IMAGES, "pull", {registry_flags, pull_flags, NULL}, true, ROLE_FIRST, 0},
+    {IMAGES, "push", {registry_flags, push_flags, NULL}, true, ROLE_FIRST_TWO, EX_REST},
+    {IMAGES,
+     "delete del remove rm",
+     {delete_flags, NULL, NULL},
+     true,
+     ROLE_ALL,
+     EX_FIRST | EX_REST},
+    {IMAGES, "tag", {tag_flags, NULL, NULL}, true, ROLE_ALL, EX_FIRST},
+    {IMAGES, "export", {export_flags, NULL, NULL}, true, ROLE_AFTER_FIRST, EX_FIRST | EX_REST},
+    {IMAGES, "mount", {registry_flags, mount_flags, NULL}, true, ROLE_FIRST, EX_FIRST},
+    {IMAGES, "label", {label_flags, NULL, NULL}, true, ROLE_FIRST, EX_FIRST},
+    {IMAGES, "convert", {convert_flags, NULL, NULL}, true, ROLE_FIRST_TWO, EX_FIRST},
+    {IMAGES, "usage", {usage_flags, NULL, NULL}, true, ROLE_FIRST, EX_FIRST},
+    {"content", "fetch", {registry_flags, fetch_flags, NULL}, true, ROLE_FIRST, 0},
+    {"containers c container", "create", {container_flags, NULL, NULL}, true, ROLE_IMAGE, EX_FIRST},
+    {NULL, "run", {container_flags, run_flags, NULL}, false, ROLE_IMAGE, EX_FIRST},
 };
 
 /* name is one of the space-separated words of list */
@@ -370,10 +380,10 @@ expand_word(char **word)
   *word = n;
 }
 
-/* The indices in args->v of the words ctr reads as image references, in the
- * order ctr reads them; returns how many. refs has room for args->n. */
+/* The words ctr reads as image references, in the order ctr reads them;
+ * returns how many. refs has room for args->n. */
 static size_t
-find_refs(const struct strv *args, size_t *refs)
+find_refs(const struct strv *args, struct ctrargs_ref *refs)
 {
   const struct ctrargs_cmd *c;
   struct ctrargs_state st = {false, false};
@@ -404,47 +414,62 @@ find_refs(const struct strv *args, size_t *refs)
   switch (c->role) {
   case ROLE_FIRST:
     if (npos >= 1)
-      refs[n++] = pos[0];
+      refs[n++].index = pos[0];
     break;
   case ROLE_ALL:
     for (size_t i = 0; i < npos; i++)
-      refs[n++] = pos[i];
+      refs[n++].index = pos[i];
     break;
   case ROLE_FIRST_TWO:
     for (size_t i = 0; i < npos && i < 2; i++)
-      refs[n++] = pos[i];
+      refs[n++].index = pos[i];
     break;
   case ROLE_AFTER_FIRST:
     for (size_t i = 1; i < npos; i++)
-      refs[n++] = pos[i];
+      refs[n++].index = pos[i];
     break;
   case ROLE_IMAGE:
     /* with --config the first word is the ID; with --rootfs, a directory */
     if (npos >= 1 && !st.config && !st.rootfs)
-      refs[n++] = pos[0];
+      refs[n++].index = pos[0];
     break;
   }
+  for (size_t i = 0; i < n; i++)
+    refs[i].existing = (c->existing & (i == 0 ? EX_FIRST : EX_REST)) != 0;
   return n;
+}
+
+size_t
+ctrargs_refs(const struct strv *args, struct ctrargs_ref *refs)
+{
+  return find_refs(args, refs);
 }
 
 int
 ctrargs_expand_refs(struct strv *args, struct error **err)
 {
-  cleanup_free size_t *refs = xcalloc(args->n + 1, sizeof(*refs));
+  cleanup_free struct ctrargs_ref *refs = xcalloc(args->n + 1, sizeof(*refs));
   size_t n = find_refs(args, refs);
 
   (void)err;
   for (size_t i = 0; i < n; i++)
-    expand_word(&args->v[refs[i]]);
+    expand_word(&args->v[refs[i].index]);
   return 0;
 }
 
 const char *
 ctrargs_first_ref(const struct strv *args)
 {
-  cleanup_free size_t *refs = xcalloc(args->n + 1, sizeof(*refs));
+  cleanup_free struct ctrargs_ref *refs = xcalloc(args->n + 1, sizeof(*refs));
 
-  return find_refs(args, refs) > 0 ? args->v[refs[0]] : NULL;
+  return find_refs(args, refs) > 0 ? args->v[refs[0].index] : NULL;
+}
+
+bool
+ctrargs_is_push(const struct strv *args)
+{
+  return args->n >= 2 && name_in(IMAGES, args->v[0], strlen(args->v[0])) &&
+         strcmp(args->v[1], "push") == 0;
 }
 
 bool

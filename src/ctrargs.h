@@ -26,6 +26,21 @@
  * failures to come. */
 int ctrargs_expand_refs(struct strv *args, struct error **err);
 
+/* A word ctr reads as an image reference: its index in args->v, and whether
+ * it names an image that must exist already (the image of run and
+ * containers create, those of images rm/export/mount/label/usage, the source
+ * of a tag or convert, the local image of a push) rather than one the
+ * command creates or fetches (pull, content fetch, a tag target, a push's
+ * remote name). */
+struct ctrargs_ref {
+  size_t index;
+  bool existing;
+};
+/* The references of args, in the order ctr reads them, as
+ * ctrargs_expand_refs finds them; refs has room for args->n. Returns how
+ * many. */
+size_t ctrargs_refs(const struct strv *args, struct ctrargs_ref *refs);
+
 /* The first word ctr will read as an image reference (the one a pull or
  * fetch pulls), as found by ctrargs_expand_refs; NULL when there is none.
  * Points into args. */
@@ -33,6 +48,8 @@ const char *ctrargs_first_ref(const struct strv *args);
 
 /* True for "images|image|i pull" and "content fetch". */
 bool ctrargs_is_pull(const struct strv *args);
+/* True for "images|image|i push". */
+bool ctrargs_is_push(const struct strv *args);
 
 /* Insert "--flag value" after the first cmd_words words (2 for "images
  * pull"). flag may be given with or without its dashes; value NULL inserts the

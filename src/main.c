@@ -131,16 +131,23 @@ enum {
   G_DEBUG,
   G_K8S,
   G_HOSTS_DIR,
+  G_NO_EXPAND,
   G_HELP,
   G_VERSION,
 };
 
 static const struct flag global_flags[] = {
-    {"a address", FLAG_VALUE, G_ADDRESS},   {"n namespace", FLAG_VALUE, G_NAMESPACE},
-    {"timeout", FLAG_VALUE, G_TIMEOUT},     {"connect-timeout", FLAG_VALUE, G_CONNECT_TIMEOUT},
-    {"debug", FLAG_BOOL, G_DEBUG},          {"k8s", FLAG_BOOL, G_K8S},
-    {"hosts-dir", FLAG_VALUE, G_HOSTS_DIR}, {"h help", FLAG_BOOL, G_HELP},
-    {"v version", FLAG_BOOL, G_VERSION},    {NULL, FLAG_BOOL, 0},
+    {"a address", FLAG_VALUE, G_ADDRESS},
+    {"n namespace", FLAG_VALUE, G_NAMESPACE},
+    {"timeout", FLAG_VALUE, G_TIMEOUT},
+    {"connect-timeout", FLAG_VALUE, G_CONNECT_TIMEOUT},
+    {"debug", FLAG_BOOL, G_DEBUG},
+    {"k8s", FLAG_BOOL, G_K8S},
+    {"hosts-dir", FLAG_VALUE, G_HOSTS_DIR},
+    {"no-expand", FLAG_BOOL, G_NO_EXPAND},
+    {"h help", FLAG_BOOL, G_HELP},
+    {"v version", FLAG_BOOL, G_VERSION},
+    {NULL, FLAG_BOOL, 0},
 };
 
 struct global_parse {
@@ -170,6 +177,9 @@ global_flag(int id, const char *value, void *data, struct error **err)
     if (parse_duration_ms(value, &ms) < 0)
       return error_setc(err, ERR_USAGE, "invalid value \"%s\" for flag --%s: parse error", value,
                         id == G_TIMEOUT ? "timeout" : "connect-timeout");
+    /* ctr sets a deadline only for a positive timeout */
+    if (ms < 0)
+      ms = 0;
     if (id == G_TIMEOUT) {
       g->timeout_ms = ms;
       g->timeout_arg = value;
@@ -180,6 +190,7 @@ global_flag(int id, const char *value, void *data, struct error **err)
     break;
   }
   case G_DEBUG:
+  case G_NO_EXPAND:
   case G_K8S:
   case G_HELP:
   case G_VERSION:
@@ -187,6 +198,8 @@ global_flag(int id, const char *value, void *data, struct error **err)
       return error_setc(err, ERR_USAGE, "invalid boolean value \"%s\"", value);
     if (id == G_DEBUG)
       g->debug = b;
+    else if (id == G_NO_EXPAND)
+      g->no_expand = b;
     else if (id == G_K8S && b)
       g->namespace_flag = "k8s.io";
     else if (id == G_HELP)
@@ -229,12 +242,20 @@ print_top_help(FILE *out)
           "      --timeout DUR       total timeout for the command (e.g. 30s)\n"
           "      --connect-timeout DUR  timeout for connecting to containerd (default 10s)\n"
           "      --debug             log gRPC calls and registry requests\n"
+          "      --no-expand         take image names literally, as ctr does: no short-name\n"
+          "                          expansion (also CTRX_NO_EXPAND=1)\n"
           "  -h, --help              this help; 'ctrx COMMAND --help' for a command's\n"
           "  -v, --version           print ctrx's version\n"
           "\n"
           "Environment: CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE, CONTAINERD_SNAPSHOTTER,\n"
           "CTRX_CTR (the real ctr), CTRX_CONFIG, CTRX_CONTAINERD_CONFIG, CTRX_STATE_DIR,\n"
-          "XDG_CONFIG_HOME, XDG_STATE_HOME, DOCKER_CONFIG. See ctrx(1).\n",
+          "CTRX_NO_EXPAND, XDG_CONFIG_HOME, XDG_STATE_HOME, DOCKER_CONFIG. See ctrx(1).\n"
+          "\n"
+          "Image names: a name the command expects to exist (run, images rm/export/mount/\n"
+          "push/label, the source of a tag, containers create) is used as typed when the\n"
+          "namespace holds an image of exactly that name, and expanded by Docker's rules\n"
+          "(mybox:1 -> docker.io/library/mybox:1) otherwise. New names (pull, tag targets)\n"
+          "are always expanded, unless --no-expand.\n",
           CTRX_DEFAULT_ADDRESS);
 }
 
@@ -263,22 +284,31 @@ run(struct cli *cli, int argc, char **argv, struct error **err)
 {
   struct global_parse gp = {.g = &cli->g};
   const char *env_addr = getenv("CONTAINERD_ADDRESS");
+  const char *env_no_expand = getenv("CTRX_NO_EXPAND");
   const struct cmd *c;
   int optind = 1;
   int unknown = -1;
   int rv;
 
   cli->g.address = xstrdup(env_addr && *env_addr ? env_addr : CTRX_DEFAULT_ADDRESS);
+  if (env_no_expand && *env_no_expand) {
+    bool b = true;
+    /* any value but a false one turns expansion off */
+    cli->g.no_expand = cli_parse_bool(env_no_expand, &b) < 0 || b;
+  }
   rv = cli_parse_flags(global_flags, argc, argv, &optind, global_flag, &gp, &unknown, err);
   if (rv < 0)
     return -1;
   if (cli->g.timeout_ms > 0)
     cli->deadline_ms = now_ms() + cli->g.timeout_ms;
   if (rv == 1) {
-    /* A global flag we do not know: ctr reports it exactly as ctr does. */
+    /* A global flag we do not know: ctr reports it exactly as ctr does. The
+     * flags before it are already in cli->g and go to ctr from there, so
+     * they are not handed over twice ("Cannot use two forms of the same
+     * flag"). */
     if (resolve_namespace(cli, err) < 0)
       return -1;
-    return cli_passthru(cli, argc - 1, argv + 1, err);
+    return cli_passthru(cli, argc - unknown, argv + unknown, err);
   }
   if (gp.version) {
     printf("ctrx version %s (%s)\n", CTRX_VERSION, CTRX_REVISION);

@@ -132,11 +132,129 @@ add_hosts_dir(struct cli *cli, struct strv *args, struct error **err)
 int
 passthru_prepare(struct cli *cli, struct strv *args, struct error **err)
 {
-  if (ctrargs_expand_refs(args, err) < 0)
-    return -1;
+  cleanup_free struct ctrargs_ref *refs = xcalloc(args->n + 1, sizeof(*refs));
+  size_t n = ctrargs_refs(args, refs);
+
+  /* "push REMOTE" pushes the local image REMOTE: when that is a local
+   * name, it stays the local image and its expansion is the remote one. */
+  if (n == 1 && ctrargs_is_push(args)) {
+    size_t at = refs[0].index;
+    bool local = false;
+    cleanup_free char *name = cli_existing_image(cli, args->v[at], &local);
+    if (local) {
+      char *remote = cli_new_image(cli, args->v[at]);
+      strv_push_owned(args, NULL);
+      memmove(args->v + at + 1, args->v + at, (args->n - 1 - at) * sizeof(*args->v));
+      free(args->v[at]); /* the typed word, now in both slots */
+      args->v[at] = remote;
+      args->v[at + 1] = steal_pointer(&name);
+      return 0;
+    }
+  }
+  /* per name: one that exists as typed stays; the others are expanded */
+  for (size_t i = 0; i < n; i++) {
+    char **w = &args->v[refs[i].index];
+    char *name = refs[i].existing ? cli_existing_image(cli, *w, NULL) : cli_new_image(cli, *w);
+    free(*w);
+    *w = name;
+  }
   if (ctrargs_is_pull(args))
     return add_hosts_dir(cli, args, err);
   return 0;
+}
+
+#define REDACTED "***"
+
+/* A flag whose value is a secret by its name alone. */
+static bool
+secret_flag_name(const char *name, size_t len)
+{
+  static const char *const words[] = {"pass", "secret", "token", "cred", "auth"};
+  cleanup_free char *n = xstrndup(name, len);
+
+  for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+    if (strstr(n, words[i]) != NULL)
+      return true;
+  return false;
+}
+
+/* "scheme://user:pass@host/path" loses "user:pass"; NULL when there is
+ * no userinfo. */
+static char *
+redact_userinfo(const char *word)
+{
+  const char *scheme = strstr(word, "://");
+  const char *host, *at;
+  size_t hostlen;
+
+  if (scheme == NULL)
+    return NULL;
+  host = scheme + 3;
+  hostlen = strcspn(host, "/?#");
+  at = memrchr(host, '@', hostlen);
+  if (at == NULL)
+    return NULL;
+  return xasprintf("%.*s" REDACTED "%s", (int)(host - word), word, at);
+}
+
+/* USER:PASSWORD -> USER:***, the user being no secret */
+static char *
+redact_user_value(const char *v)
+{
+  const char *colon = strchr(v, ':');
+
+  return colon ? xasprintf("%.*s:" REDACTED, (int)(colon - v), v) : xstrdup(v);
+}
+
+void
+passthru_redact_argv(const struct strv *in, struct strv *out)
+{
+  enum { NONE, USER, SECRET } next = NONE;
+
+  for (size_t i = 0; i < in->n; i++) {
+    const char *w = in->v[i];
+    const char *name, *eq;
+    size_t len;
+    char *r;
+
+    /* -u takes the next word whatever it is; a secret-named flag of unknown
+     * kind takes it unless it looks like a flag */
+    if (next == USER || (next == SECRET && w[0] != '-')) {
+      strv_push_owned(out, next == USER ? redact_user_value(w) : xstrdup(REDACTED));
+      next = NONE;
+      continue;
+    }
+    next = NONE;
+    if ((r = redact_userinfo(w)) != NULL) {
+      strv_push_owned(out, r);
+      continue;
+    }
+    if (w[0] != '-' || w[1] == '\0' || strcmp(w, "--") == 0) {
+      strv_push(out, w);
+      continue;
+    }
+    name = w[1] == '-' ? w + 2 : w + 1;
+    eq = strchr(name, '=');
+    len = eq ? (size_t)(eq - name) : strlen(name);
+    if ((len == 1 && name[0] == 'u') || (len == 4 && strncmp(name, "user", 4) == 0)) {
+      if (eq == NULL) {
+        next = USER;
+        strv_push(out, w);
+      } else {
+        cleanup_free char *v = redact_user_value(eq + 1);
+        strv_push_owned(out, xasprintf("%.*s%s", (int)(eq + 1 - w), w, v));
+      }
+    } else if (secret_flag_name(name, len)) {
+      if (eq == NULL) {
+        next = SECRET;
+        strv_push(out, w);
+      } else {
+        strv_push_owned(out, xasprintf("%.*s" REDACTED, (int)(eq + 1 - w), w));
+      }
+    } else {
+      strv_push(out, w);
+    }
+  }
 }
 
 int
@@ -157,9 +275,11 @@ cli_passthru(struct cli *cli, int argc, char **argv, struct error **err)
     return -1;
   passthru_build_argv(&cli->g, ctr, &args, &full);
   if (cli->g.debug) {
+    cleanup_strv struct strv shown = STRV_INIT;
+    passthru_redact_argv(&full, &shown);
     fprintf(stderr, "ctrx: exec");
-    for (size_t i = 0; i < full.n; i++)
-      fprintf(stderr, " %s", full.v[i]);
+    for (size_t i = 0; i < shown.n; i++)
+      fprintf(stderr, " %s", shown.v[i]);
     fprintf(stderr, "\n");
   }
   fflush(stdout);

@@ -20,4 +20,9 @@ void passthru_build_argv(const struct global_opts *g, const char *ctr, const str
  * handed over: image names expanded, --hosts-dir added to pulls. */
 int passthru_prepare(struct cli *cli, struct strv *args, struct error **err);
 
+/* A copy of a command line fit to print: the password of -u/--user
+ * USER:PASSWORD, the value of any flag named like a secret (password, token,
+ * ...) and the userinfo of URLs replaced by "***". */
+void passthru_redact_argv(const struct strv *in, struct strv *out);
+
 #endif

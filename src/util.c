@@ -300,61 +300,155 @@ parse_uint64(const char *s, int base, uint64_t *out)
   return 0;
 }
 
-int
-parse_duration_ms(const char *s, int64_t *out_ms)
+/* Go's leadingInt: digits into *v, refusing what passes 1<<63. */
+static int
+duration_int(const char **p, uint64_t *v)
 {
-  /* Units as Go's time.ParseDuration; fractions are accepted ("1.5s"). */
+  uint64_t x = 0;
+
+  for (; **p >= '0' && **p <= '9'; (*p)++) {
+    if (x > (UINT64_C(1) << 63) / 10)
+      return -1;
+    x = x * 10 + (uint64_t)(**p - '0');
+    if (x > UINT64_C(1) << 63)
+      return -1;
+  }
+  *v = x;
+  return 0;
+}
+
+/* Go's leadingFraction: digits after the point; those past int64 precision
+ * are read and dropped. */
+static void
+duration_fraction(const char **p, uint64_t *f, double *scale)
+{
+  uint64_t x = 0;
+  double sc = 1;
+  bool overflow = false;
+
+  for (; **p >= '0' && **p <= '9'; (*p)++) {
+    uint64_t y;
+    if (overflow)
+      continue;
+    if (x > ((UINT64_C(1) << 63) - 1) / 10) {
+      overflow = true;
+      continue;
+    }
+    y = x * 10 + (uint64_t)(**p - '0');
+    if (y > UINT64_C(1) << 63) {
+      overflow = true;
+      continue;
+    }
+    x = y;
+    sc *= 10;
+  }
+  *f = x;
+  *scale = sc;
+}
+
+int
+parse_duration_ns(const char *s, int64_t *out_ns)
+{
+  /* time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ with the units below;
+   * no exponent, no base prefix, a unit on every number except a lone "0". */
   static const struct {
     const char *unit;
-    double ms;
-  } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3},  {"ms", 1},
-               {"s", 1000},  {"m", 60000}, {"h", 3600000}};
-  double total = 0;
+    uint64_t ns;
+  } units[] = {
+      {"ns", 1},
+      {"us", 1000},
+      {"\xc2\xb5s", 1000}, /* U+00B5 micro sign */
+      {"\xce\xbcs", 1000}, /* U+03BC Greek mu */
+      {"ms", 1000000},
+      {"s", UINT64_C(1000000000)},
+      {"m", UINT64_C(60000000000)},
+      {"h", UINT64_C(3600000000000)},
+  };
   const char *p = s;
+  uint64_t d = 0;
+  bool neg = false;
 
-  if (s == NULL || *s == '\0') {
-    errno = EINVAL;
+  errno = EINVAL;
+  if (s == NULL)
     return -1;
-  }
-  if (strcmp(s, "0") == 0) {
-    *out_ms = 0;
+  if (*p == '-' || *p == '+')
+    neg = *p++ == '-';
+  if (strcmp(p, "0") == 0) {
+    *out_ns = 0;
     return 0;
   }
+  if (*p == '\0')
+    return -1;
   while (*p) {
-    char *end = NULL;
-    double v;
-    size_t best = 0;
-    double mult = 0;
+    uint64_t v = 0, f = 0, unit = 0;
+    double scale = 1;
+    const char *before = p;
+    bool pre, post = false;
+    size_t ulen;
 
-    if (!((*p >= '0' && *p <= '9') || *p == '.')) {
-      errno = EINVAL;
+    if (!(*p == '.' || (*p >= '0' && *p <= '9')))
+      return -1;
+    if (duration_int(&p, &v) < 0) {
+      errno = ERANGE;
       return -1;
     }
-    v = strtod(p, &end);
-    if (end == p) {
-      errno = EINVAL;
+    pre = p != before;
+    if (*p == '.') {
+      p++;
+      before = p;
+      duration_fraction(&p, &f, &scale);
+      post = p != before;
+    }
+    if (!pre && !post)
       return -1;
-    }
-    p = end;
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-      size_t l = strlen(units[i].unit);
-      if (strncmp(p, units[i].unit, l) == 0 && l > best) {
-        best = l;
-        mult = units[i].ms;
-      }
-    }
-    if (best == 0) {
-      errno = EINVAL;
+    ulen = strcspn(p, ".0123456789");
+    if (ulen == 0)
       return -1;
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+      if (strlen(units[i].unit) == ulen && strncmp(p, units[i].unit, ulen) == 0)
+        unit = units[i].ns;
+    if (unit == 0)
+      return -1;
+    p += ulen;
+    errno = ERANGE;
+    if (v > (UINT64_C(1) << 63) / unit)
+      return -1;
+    v *= unit;
+    if (f > 0) {
+      /* a double is exact enough: f*unit/scale is below 3.6e12 (one hour) */
+      v += (uint64_t)((double)f * ((double)unit / scale));
+      if (v > UINT64_C(1) << 63)
+        return -1;
     }
-    p += best;
-    total += v * mult;
+    d += v;
+    if (d > UINT64_C(1) << 63)
+      return -1;
+    errno = EINVAL;
   }
-  if (total > (double)INT64_MAX / 2) {
+  if (neg) {
+    *out_ns = d == UINT64_C(1) << 63 ? INT64_MIN : -(int64_t)d;
+    return 0;
+  }
+  if (d > (uint64_t)INT64_MAX) {
     errno = ERANGE;
     return -1;
   }
-  *out_ms = (int64_t)(total + 0.5);
+  *out_ns = (int64_t)d;
+  return 0;
+}
+
+int
+parse_duration_ms(const char *s, int64_t *out_ms)
+{
+  int64_t ns;
+
+  if (parse_duration_ns(s, &ns) < 0)
+    return -1;
+  /* away from zero, so that a duration that is not zero never reads as "none" */
+  if (ns >= 0)
+    *out_ms = ns / 1000000 + (ns % 1000000 != 0);
+  else
+    *out_ms = ns / 1000000 - (ns % 1000000 != 0);
   return 0;
 }
 

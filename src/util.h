@@ -97,7 +97,10 @@ bool str_eq(const char *a, const char *b); /* NULL-safe */
  * Return 0 on success, -1 (errno EINVAL or ERANGE) otherwise. */
 int parse_int64(const char *s, int base, int64_t *out);
 int parse_uint64(const char *s, int base, uint64_t *out);
-/* A Go-style duration ("10s", "1m30s", "500ms", "0") into milliseconds. */
+/* A duration exactly as Go's time.ParseDuration reads it ("10s", "1m30s",
+ * "1.5h", "-2ms", "0"; no exponent, no hex), in nanoseconds. */
+int parse_duration_ns(const char *s, int64_t *out_ns);
+/* The same in milliseconds, rounded away from zero: "1ns" is 1 ms, never 0. */
 int parse_duration_ms(const char *s, int64_t *out_ms);
 
 /* Monotonic milliseconds, for deadlines. */

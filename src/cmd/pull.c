@@ -340,6 +340,12 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
   rv = cli_parse_flags(pull_flags, argc, argv, &optind, pull_flag, &pc, &unknown, err);
   if (rv < 0)
     goto done;
+  if (rv == 0 && argc - optind == 1 && cli->g.no_expand) {
+    /* a literal name that is not a full one is ctr's to judge */
+    cleanup_free char *n = ref_normalize(argv[optind], NULL);
+    if (n == NULL || strcmp(n, argv[optind]) != 0)
+      rv = 1;
+  }
   if (rv == 1 || argc - optind != 1) {
     /* A flag of ctr's that ctrx does not implement, or not exactly one
      * reference: ctr decides, with names expanded and hosts dir added. */

@@ -68,6 +68,7 @@ static const struct flag run_flags[] = {
 
 struct run_cmd {
   struct run_opts o;
+  const char *typed; /* the image as the command line names it */
   struct strv env, mounts, labels, annotations, cap_add, cap_drop;
   struct cli *cli;
   char hostname[256];
@@ -164,11 +165,34 @@ run_flag(int id, const char *v, void *data, struct error **err)
   return 0;
 }
 
+/* Pull NAME, the expansion of TYPED; a failure names both, since the user
+ * may have meant a local image. */
+static int
+pull_expanded(struct cli *cli, const char *typed, const char *name, const char *platform,
+              const char *snapshotter, struct error **err)
+{
+  if (cmd_pull_ref(cli, name, platform, snapshotter, err) == 0)
+    return 0;
+  if (strcmp(typed, name) == 0)
+    return -1;
+  return error_wrap(err, "\"%s\" is not an image in namespace \"%s\", and %s could not be pulled",
+                    typed, cli->g.namespace, name);
+}
+
 static int
 pull_missing(void *arg, struct error **err)
 {
   struct run_cmd *rc = arg;
-  return cmd_pull_ref(rc->cli, rc->o.image, rc->o.platform, rc->o.snapshotter, err);
+  return pull_expanded(rc->cli, rc->typed, rc->o.image, rc->o.platform, rc->o.snapshotter, err);
+}
+
+/* A name a pull can fetch: a valid reference that is its own expansion. */
+static bool
+pullable(const char *name)
+{
+  cleanup_free char *n = ref_normalize(name, NULL);
+
+  return n != NULL && strcmp(n, name) == 0;
 }
 
 /* For a run handed to ctr: pull the image first when the namespace lacks it. */
@@ -180,12 +204,16 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
   struct grpc_conn *conn = NULL;
   struct error *e = NULL;
   const char *word;
+  bool local = false;
 
   for (int i = 0; i < argc; i++)
     strv_push(&args, argv[i]);
   word = ctrargs_first_ref(&args);
-  if (word == NULL || (name = ref_normalize(word, NULL)) == NULL)
-    return 0; /* no image (--rootfs), or one ctr will complain about */
+  if (word == NULL)
+    return 0; /* no image (--rootfs) */
+  name = cli_existing_image(cli, word, &local);
+  if (local || !pullable(name))
+    return 0; /* there as typed, or one only ctr can say what is wrong with */
   if (cli_conn(cli, &conn, err) < 0)
     return -1;
   if (ctd_image_get(conn, name, NULL, NULL, &e) == 0)
@@ -195,7 +223,7 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
     return -1;
   }
   error_free(e);
-  return cmd_pull_ref(cli, name, NULL, NULL, err);
+  return pull_expanded(cli, word, name, NULL, NULL, err);
 }
 
 static void
@@ -216,6 +244,7 @@ cmd_run(struct cli *cli, int argc, char **argv, struct error **err)
   cleanup_free char *image = NULL;
   struct grpc_conn *conn = NULL;
   int optind = 1, unknown = -1, status = 0, rv;
+  bool local = false;
 
   rv = cli_parse_flags(run_flags, argc, argv, &optind, run_flag, &rc, &unknown, err);
   if (rv < 0)
@@ -236,10 +265,14 @@ cmd_run(struct cli *cli, int argc, char **argv, struct error **err)
     rv = error_setc(err, ERR_USAGE, "flags --detach and --rm cannot be specified together");
     goto done;
   }
-  image = ref_normalize(argv[optind], err);
-  if (image == NULL) {
-    rv = error_wrap(err, "invalid reference \"%s\"", argv[optind]);
-    goto done;
+  rc.typed = argv[optind];
+  image = cli_existing_image(cli, rc.typed, &local);
+  if (!local && !cli->g.no_expand) {
+    cleanup_free char *valid = ref_normalize(image, err);
+    if (valid == NULL) {
+      rv = error_wrap(err, "invalid reference \"%s\"", argv[optind]);
+      goto done;
+    }
   }
   if (cli_conn(cli, &conn, err) < 0) {
     rv = -1;
@@ -261,8 +294,11 @@ cmd_run(struct cli *cli, int argc, char **argv, struct error **err)
   rc.o.spec.host_hostname = rc.hostname;
   if (rc.o.snapshotter == NULL)
     rc.o.snapshotter = getenv("CONTAINERD_SNAPSHOTTER");
-  rc.o.pull = pull_missing;
-  rc.o.pull_arg = &rc;
+  /* a local name, or a literal one that is not a registry's, is not pulled */
+  if (!local && pullable(image)) {
+    rc.o.pull = pull_missing;
+    rc.o.pull_arg = &rc;
+  }
   rv = run_container(conn, &rc.o, &status, err);
   if (rv == 0)
     rv = status;

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "grpc.h"
+#include "passthru.h"
 #include "util.h"
 
 enum { F_A, F_N, F_DEBUG, F_T };
@@ -93,10 +94,79 @@ struct dur_case {
   int rv;
 };
 static const struct dur_case durs[] = {
-    {"0", 0, 0},       {"10s", 10000, 0},  {"1m30s", 90000, 0}, {"500ms", 500, 0},
-    {"1.5s", 1500, 0}, {"2h", 7200000, 0}, {"", 0, -1},         {"10", 0, -1},
-    {"s", 0, -1},      {"-1s", 0, -1},     {"1x", 0, -1},       {"3000us", 3, 0},
+    {"0", 0, 0},
+    {"10s", 10000, 0},
+    {"1m30s", 90000, 0},
+    {"1h30m", 5400000, 0},
+    {"500ms", 500, 0},
+    {"1.5s", 1500, 0},
+    {"2h", 7200000, 0},
+    {"", 0, -1},
+    {"10", 0, -1},
+    {"s", 0, -1},
+    {"-1s", -1000, 0},
+    {"+1s", 1000, 0},
+    {"-0", 0, 0},
+    {"+0", 0, 0},
+    {"1x", 0, -1},
+    {"3000us", 3, 0},
+    /* a nonzero duration never rounds to 0, which would mean "no timeout" */
+    {"1ns", 1, 0},
+    {"100us", 1, 0},
+    {"100\u00b5s", 1, 0},
+    {"100\u03bcs", 1, 0},
+    {"1500us", 2, 0},
+    {"-1ns", -1, 0},
+    {".5s", 500, 0},
+    {"5.s", 5000, 0},
+    {"1.0000001s", 1001, 0},
+    {"1.0000000001s", 1000, 0}, /* below 1 ns, dropped as Go does */
+    {"0.000001ms", 1, 0},
+    {"1h1m1s1ms1us1ns", 3661002, 0},
+    {"1s1s", 2000, 0},
+    /* what Go refuses */
+    {"1e3s", 0, -1},
+    {"0x10s", 0, -1},
+    {"1.5e1s", 0, -1},
+    {".s", 0, -1},
+    {".", 0, -1},
+    {"-", 0, -1},
+    {"+", 0, -1},
+    {"--1s", 0, -1},
+    {"1s ", 0, -1},
+    {" 1s", 0, -1},
+    {"1S", 0, -1},
+    {"1d", 0, -1},
+    {"1sec", 0, -1},
+    {"00", 0, -1},
+    {"1.2.3s", 0, -1},
+    {"inf", 0, -1},
+    {"nan", 0, -1},
+    /* int64 nanoseconds at the edges */
+    {"9223372036854775807ns", 9223372036855, 0},
+    {"9223372036854775808ns", 0, -1},
+    {"-9223372036854775808ns", -9223372036855, 0},
+    {"2562047h", 9223369200000, 0},
+    {"2562048h", 0, -1},
+    {"99999999999999999999s", 0, -1},
 };
+
+START_TEST(durations_ns)
+{
+  int64_t ns = -1;
+
+  ck_assert_int_eq(parse_duration_ns("1ns", &ns), 0);
+  ck_assert_int_eq(ns, 1);
+  ck_assert_int_eq(parse_duration_ns("1.5us", &ns), 0);
+  ck_assert_int_eq(ns, 1500);
+  ck_assert_int_eq(parse_duration_ns("1.000000001s", &ns), 0);
+  ck_assert_int_eq(ns, 1000000001);
+  ck_assert_int_eq(parse_duration_ns("-9223372036854775808ns", &ns), 0);
+  ck_assert(ns == INT64_MIN);
+  ck_assert_int_eq(parse_duration_ns("0.1234567891h", &ns), 0);
+  ck_assert_int_eq(ns, 444444440760);
+}
+END_TEST
 
 START_TEST(durations)
 {
@@ -110,6 +180,59 @@ END_TEST
 
 /* A buffer's storage is its data pointer: one released by hand (data NULL)
  * with a stale capacity still grows before it is written. */
+/* What --debug prints of the ctr command line: every word joined by "|". */
+struct redact_case {
+  const char *in;
+  const char *want;
+};
+static const struct redact_case redacts[] = {
+    {"ctr|images|pull|-u|alice:s3cret|img", "ctr|images|pull|-u|alice:***|img"},
+    {"ctr|images|pull|--user|alice:s3cret|img", "ctr|images|pull|--user|alice:***|img"},
+    {"ctr|images|pull|-user|alice:s3cret|img", "ctr|images|pull|-user|alice:***|img"},
+    {"ctr|images|pull|--user=alice:s3cret|img", "ctr|images|pull|--user=alice:***|img"},
+    {"ctr|images|pull|-u=alice:a:b|img", "ctr|images|pull|-u=alice:***|img"},
+    {"ctr|images|pull|-u|:s3cret|img", "ctr|images|pull|-u|:***|img"},
+    {"ctr|images|pull|-u|alice|img", "ctr|images|pull|-u|alice|img"},
+    {"ctr|images|pull|-u|-alice:s3cret|img", "ctr|images|pull|-u|-alice:***|img"},
+    {"ctr|x|--password|s3cret|y", "ctr|x|--password|***|y"},
+    {"ctr|x|--password=s3cret|y", "ctr|x|--password=***|y"},
+    {"ctr|x|-registry-token|s3cret", "ctr|x|-registry-token|***"},
+    {"ctr|x|--auth=s3cret", "ctr|x|--auth=***"},
+    {"ctr|x|--password-stdin|--debug", "ctr|x|--password-stdin|--debug"},
+    {"ctr|x|https://alice:s3cret@reg.example.com/v2/", "ctr|x|https://***@reg.example.com/v2/"},
+    {"ctr|x|--url=http://a:s3cret@h:5000", "ctr|x|--url=http://***@h:5000"},
+    {"ctr|x|https://reg.example.com/a@b", "ctr|x|https://reg.example.com/a@b"},
+    {"ctr|--address|/run/c.sock|images|ls", "ctr|--address|/run/c.sock|images|ls"},
+    {"ctr|i|pull|--", "ctr|i|pull|--"},
+};
+
+static void
+split_words(const char *s, struct strv *out)
+{
+  while (*s) {
+    size_t n = strcspn(s, "|");
+    strv_push_owned(out, xstrndup(s, n));
+    s += n;
+    if (*s == '|')
+      s++;
+  }
+}
+
+START_TEST(redacted_exec_line)
+{
+  cleanup_strv struct strv in = STRV_INIT;
+  cleanup_strv struct strv out = STRV_INIT;
+  cleanup_buf struct buf got = BUF_INIT;
+
+  split_words(redacts[_i].in, &in);
+  passthru_redact_argv(&in, &out);
+  for (size_t i = 0; i < out.n; i++)
+    buf_addf(&got, "%s%s", i ? "|" : "", out.v[i]);
+  ck_assert_str_eq(got.data ? got.data : "", redacts[_i].want);
+  ck_assert_ptr_null(strstr(got.data, "s3cret"));
+}
+END_TEST
+
 START_TEST(buf_without_storage)
 {
   struct buf b = {NULL, 0, 4096};
@@ -231,6 +354,8 @@ cli_suite(void)
   tcase_add_loop_test(t, go_flag_rules, 0, (int)ARRAY_SIZE(cases));
   tcase_add_test(t, bools);
   tcase_add_loop_test(t, durations, 0, (int)ARRAY_SIZE(durs));
+  tcase_add_test(t, durations_ns);
+  tcase_add_loop_test(t, redacted_exec_line, 0, (int)ARRAY_SIZE(redacts));
   tcase_add_test(t, numbers);
   tcase_add_test(t, buf_without_storage);
   tcase_add_test(t, grpc_frames);

@@ -26,6 +26,8 @@ setup(void)
     saved[i] = v ? xstrdup(v) : NULL;
   }
   unit_tmpdir_make(tmpdir);
+  /* the machine's /etc/ctrx/config.toml is none of these tests' business */
+  config_set_system_file("/nonexistent/etc/ctrx/config.toml");
 }
 
 static void
@@ -39,6 +41,7 @@ teardown(void)
     free(saved[i]);
     saved[i] = NULL;
   }
+  config_set_system_file(NULL);
   unit_tmpdir_remove(tmpdir);
 }
 
@@ -217,6 +220,71 @@ START_TEST(test_home_fallback)
 }
 END_TEST
 
+/* The system file comes first, the user's overrides it key by key, and
+ * CTRX_CONFIG replaces both. */
+START_TEST(test_system_file)
+{
+  cleanup_free char *sys = write_tmp("system.toml", "namespace = \"from-system\"\n"
+                                                    "ctr = \"/system/ctr\"\n"
+                                                    "hosts_dir = \"/system/certs.d\"\n");
+  cleanup_free char *xdg = xasprintf("%s/xdg", tmpdir);
+  cleanup_free char *xdgdir = xasprintf("%s/xdg/ctrx", tmpdir);
+  cleanup_free char *user = NULL;
+  cleanup_free char *only = write_tmp("only.toml", "ctr = \"/only/ctr\"\n");
+  cleanup_error struct error *err = NULL;
+  struct ctrx_config cfg;
+
+  unsetenv("CTRX_CONFIG");
+  ck_assert_int_eq(mkdir(xdg, 0755), 0);
+  setenv("XDG_CONFIG_HOME", xdg, 1);
+  config_set_system_file(sys);
+
+  /* the system file alone, while the user has none */
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "from-system");
+  ck_assert_str_eq(cfg.ctr, "/system/ctr");
+  ck_assert_uint_eq(cfg.hosts_dirs.n, 1);
+  ck_assert_str_eq(cfg.hosts_dirs.v[0], "/system/certs.d");
+  ck_assert_uint_eq(cfg.files.n, 1);
+  ck_assert_str_eq(cfg.files.v[0], sys);
+  config_release(&cfg);
+
+  /* then the user's, key by key */
+  ck_assert_int_eq(mkdir(xdgdir, 0755), 0);
+  user = write_tmp("xdg/ctrx/config.toml", "namespace = \"from-user\"\n");
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "from-user");
+  ck_assert_str_eq(cfg.ctr, "/system/ctr");
+  ck_assert_uint_eq(cfg.files.n, 2);
+  ck_assert_str_eq(cfg.files.v[0], sys);
+  ck_assert_str_eq(cfg.files.v[1], user);
+  config_release(&cfg);
+
+  /* CTRX_CONFIG: that file only */
+  setenv("CTRX_CONFIG", only, 1);
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_ptr_null(cfg.namespace);
+  ck_assert_str_eq(cfg.ctr, "/only/ctr");
+  ck_assert_uint_eq(cfg.files.n, 1);
+  config_release(&cfg);
+  unsetenv("CTRX_CONFIG");
+
+  /* a broken system file is an error naming it */
+  cleanup_free char *broken = write_tmp("broken.toml", "namespace = \n");
+  config_set_system_file(broken);
+  ck_assert_int_lt(config_load(&cfg, &err), 0);
+  ck_assert_msg(strstr(err->msg, "broken.toml") != NULL, "%s", err->msg);
+  /* a missing one is not */
+  error_free(err);
+  err = NULL;
+  config_set_system_file("/nonexistent/ctrx/config.toml");
+  ck_assert_int_eq(config_load(&cfg, &err), 0);
+  ck_assert_str_eq(cfg.namespace, "from-user");
+  ck_assert_uint_eq(cfg.files.n, 1);
+  config_release(&cfg);
+}
+END_TEST
+
 START_TEST(test_release_twice)
 {
   struct ctrx_config cfg;
@@ -243,6 +311,7 @@ config_suite(void)
   tcase_add_test(tc, test_env_names_only_file);
   tcase_add_test(tc, test_home_fallback);
   tcase_add_test(tc, test_release_twice);
+  tcase_add_test(tc, test_system_file);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -316,6 +316,50 @@ START_TEST(test_insert_flag)
 END_TEST
 
 /* A pull with --hosts-dir added still has its reference found. */
+/* Which references must name an image that exists: "E" for those, "N" for
+ * new ones, in the order ctr reads them. */
+static const struct {
+  const char *in;
+  const char *want;
+} kind_cases[] = {
+    {"images pull a", "N"},
+    {"images push a", "N"},
+    {"images push remote local", "NE"},
+    {"images rm a b c", "EEE"},
+    {"images tag src dst1 dst2", "ENN"},
+    {"images tag --force src dst", "EN"},
+    {"images export out.tar a b", "EE"},
+    {"images mount a /mnt", "E"},
+    {"images label a k=v", "E"},
+    {"images convert --oci src dst", "EN"},
+    {"images usage a", "E"},
+    {"content fetch a", "N"},
+    {"containers create a id", "E"},
+    {"c create --rootfs /dir id", ""},
+    {"run --rm a id echo", "E"},
+    {"run --config c.json id", ""},
+    {"images import --base-name myapp app.tar", ""},
+    {"images ls -q", ""},
+};
+
+START_TEST(test_ref_kinds)
+{
+  cleanup_strv struct strv args = STRV_INIT;
+  cleanup_free struct ctrargs_ref *refs = NULL;
+  char got[16] = "";
+  size_t n;
+
+  split_words(kind_cases[_i].in, &args);
+  refs = xcalloc(args.n + 1, sizeof(*refs));
+  n = ctrargs_refs(&args, refs);
+  ck_assert_uint_lt(n, sizeof(got));
+  for (size_t i = 0; i < n; i++)
+    got[i] = refs[i].existing ? 'E' : 'N';
+  got[n] = '\0';
+  ck_assert_msg(strcmp(got, kind_cases[_i].want) == 0, "%s: %s", kind_cases[_i].in, got);
+}
+END_TEST
+
 START_TEST(test_insert_then_expand)
 {
   cleanup_strv struct strv args = STRV_INIT;
@@ -341,6 +385,7 @@ ctrargs_suite(void)
   tcase_add_loop_test(tc, test_is_pull, 0, ARRAY_SIZE(pull_cases));
   tcase_add_loop_test(tc, test_insert_flag, 0, ARRAY_SIZE(insert_cases));
   tcase_add_test(tc, test_insert_then_expand);
+  tcase_add_loop_test(tc, test_ref_kinds, 0, ARRAY_SIZE(kind_cases));
   suite_add_tcase(s, tc);
   return s;
 }
