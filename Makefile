@@ -45,7 +45,7 @@ ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 # Any report fails the run it happens in (tests, e2e, ctrx itself).
-export ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1:check_initialization_order=1
+export ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread
@@ -54,9 +54,10 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread
 DEB_BUILD := build-essential pkg-config libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler \
 	libprotobuf-dev libjansson-dev libssl-dev libcurl4-openssl-dev check
 # (zsh, man-db and groff-base: the docs suite loads the zsh completion and
-# renders the man page, and fails when they are missing.)
+# renders the man page, and fails when they are missing; libcap2-bin's capsh
+# runs ctr and ctrx under a reduced bounding set; time measures a pull's peak RSS.)
 DEB_TESTBED := containerd runc docker-registry busybox-static openssl curl procps \
-	zsh man-db groff-base
+	zsh man-db groff-base libcap2-bin time
 # Tools of make fuzz, lint, leakcheck and format-check; the first three install
 # them when missing (deps-extra-if-missing). libclang-rt-dev holds libFuzzer and
 # clang's sanitizer runtimes, which clang only recommends.
