@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 #include "version.h"
 
@@ -620,8 +621,8 @@ grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_o
   conn_flush(c);
   pthread_mutex_unlock(&c->mu);
   if (c->debug)
-    fprintf(stderr, "ctrx: grpc %s (namespace %s%s%s)\n", path, ns ? ns : "-",
-            lease ? ", lease " : "", lease ? lease : "");
+    log_debug("grpc %s (namespace %s%s%s)", path, ns ? ns : "-", lease ? ", lease " : "",
+              lease ? lease : "");
   *out = s;
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "grpc.h"
+#include "log.h"
 #include "version.h"
 
 /* The flags of pull, for both of its table rows. */
@@ -30,6 +31,15 @@
   "  --mirror-first-byte-timeout DUR per request answer deadline (default 10s)\n"                  \
   "  --mirror-stall-timeout DUR      per transfer no-data deadline (default 15s)\n"                \
   "Any other ctr pull flag hands the pull to ctr, with the name expanded.\n"
+
+/* Core modules' warnings and --debug lines: one write per line, so that
+ * lines from several threads never interleave. */
+static void
+log_to_stderr(enum log_level level, const char *line, void *data)
+{
+  cleanup_free char *out = xasprintf("ctrx: %s\n", line);
+  write_all(STDERR_FILENO, out, strlen(out));
+}
 
 static const struct cmd images_cmds[] = {
     {"pull", "", cmd_pull, NULL,
@@ -299,6 +309,7 @@ run(struct cli *cli, int argc, char **argv, struct error **err)
   rv = cli_parse_flags(global_flags, argc, argv, &optind, global_flag, &gp, &unknown, err);
   if (rv < 0)
     return -1;
+  log_set_sink(log_to_stderr, NULL, cli->g.debug);
   if (cli->g.timeout_ms > 0)
     cli->deadline_ms = now_ms() + cli->g.timeout_ms;
   if (rv == 1) {

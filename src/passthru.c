@@ -2,6 +2,7 @@
 
 #include "ctrargs.h"
 #include "hosts.h"
+#include "log.h"
 #include "ref.h"
 
 #include <errno.h>
@@ -276,11 +277,12 @@ cli_passthru(struct cli *cli, int argc, char **argv, struct error **err)
   passthru_build_argv(&cli->g, ctr, &args, &full);
   if (cli->g.debug) {
     cleanup_strv struct strv shown = STRV_INIT;
+    cleanup_buf struct buf line = BUF_INIT;
     passthru_redact_argv(&full, &shown);
-    fprintf(stderr, "ctrx: exec");
+    buf_addstr(&line, "exec");
     for (size_t i = 0; i < shown.n; i++)
-      fprintf(stderr, " %s", shown.v[i]);
-    fprintf(stderr, "\n");
+      buf_addf(&line, " %s", shown.v[i]);
+    log_debug("%s", line.data);
   }
   fflush(stdout);
   fflush(stderr);

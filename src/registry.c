@@ -13,6 +13,7 @@
 #include "registry.h"
 
 #include "digest.h"
+#include "log.h"
 #include "version.h"
 
 #define RESOLVE_ACCEPT                                                                             \
@@ -1070,7 +1071,7 @@ debug_log(struct registry *r, const char *method, const char *url, const struct 
   if (!r->debug)
     return;
   shown_url = url_without_userinfo(url);
-  buf_addf(&b, "ctrx: registry %s %s", method, shown_url);
+  buf_addf(&b, "registry %s %s", method, shown_url);
   for (size_t i = 0; i < sent->n; i++) {
     cleanup_free char *line = NULL;
     if (i < n_configured) {
@@ -1085,10 +1086,10 @@ debug_log(struct registry *r, const char *method, const char *url, const struct 
   if (shown > 0)
     buf_addstr(&b, "]");
   if (failure != NULL)
-    buf_addf(&b, " -> %s (%lld ms)\n", failure, (long long)ms);
+    buf_addf(&b, " -> %s (%lld ms)", failure, (long long)ms);
   else
-    buf_addf(&b, " -> %ld (%lld ms)\n", status, (long long)ms);
-  write_all(STDERR_FILENO, b.data, b.len);
+    buf_addf(&b, " -> %ld (%lld ms)", status, (long long)ms);
+  log_debug("%s", b.data);
   buf_release(&b);
 }
 
@@ -1795,8 +1796,8 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
         any_running = any_running || !at[k].done;
       if (!any_running || now_ms() - last_start >= r->hedge_delay_ms) {
         if (next > 0 && any_running && r->debug)
-          fprintf(stderr, "ctrx: registry %s is slow to answer; also asking %s\n",
-                  at[next - 1].ep->base, at[next].ep->base);
+          log_debug("registry %s is slow to answer; also asking %s", at[next - 1].ep->base,
+                    at[next].ep->base);
         if (pthread_create(&at[next].thread, NULL, attempt_run, &at[next]) == 0) {
           at[next].started = true;
         } else {
