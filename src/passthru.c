@@ -133,8 +133,13 @@ add_hosts_dir(struct cli *cli, struct strv *args, struct error **err)
 int
 passthru_prepare(struct cli *cli, struct strv *args, struct error **err)
 {
-  cleanup_free struct ctrargs_ref *refs = xcalloc(args->n + 1, sizeof(*refs));
-  size_t n = ctrargs_refs(args, refs);
+  cleanup_free struct ctrargs_ref *refs = NULL;
+  size_t n;
+
+  if (args->n == 0)
+    return 0;
+  refs = xcalloc(args->n + 1, sizeof(*refs));
+  n = ctrargs_refs(args, refs);
 
   /* "push REMOTE" pushes the local image REMOTE: when that is a local
    * name, it stays the local image and its expansion is the remote one. */

@@ -3,8 +3,10 @@
  * `capsh --drop=cap_sys_module --`, ctrx and the real ctr must give the
  * container the same capabilities (the caller's) and the same device nodes
  * (the host's), and containerd must hold the same spec from both. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "e2e.h"
 #include "util.h"
@@ -87,9 +89,13 @@ static unsigned long long
 cap_eff(const char *status_lines)
 {
   const char *p = strstr(status_lines, "CapEff:");
-  unsigned long long v = 0;
+  char *end = NULL;
+  unsigned long long v;
 
-  ck_assert_msg(p != NULL && sscanf(p + 7, "%llx", &v) == 1, "%s", status_lines);
+  ck_assert_msg(p != NULL, "%s", status_lines);
+  errno = 0;
+  v = strtoull(p + 7, &end, 16);
+  ck_assert_msg(errno == 0 && end != p + 7, "%s", status_lines);
   return v;
 }
 

@@ -4,9 +4,12 @@
  * app (1000:1000) and a group extra (2000) that lists app. Each case checks
  * what the process sees (`id`), that ctr's own run gives the same, and the
  * user in the spec containerd holds. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "e2e.h"
 #include "util.h"
@@ -89,8 +92,14 @@ push_image_with_user(const char *user, const char *tag)
       "%s", o.err);
   {
     char digest[80] = "";
-    long long size = 0;
-    ck_assert_int_eq(sscanf(o.out, "%79s %lld", digest, &size), 2);
+    size_t n = strcspn(o.out, " ");
+    char *end = NULL;
+    long long size;
+    ck_assert(n > 0 && n < sizeof(digest) && o.out[n] == ' ');
+    memcpy(digest, o.out, n);
+    errno = 0;
+    size = strtoll(o.out + n + 1, &end, 10);
+    ck_assert(errno == 0 && end != o.out + n + 1);
     json_object_set_new(json_object_get(m, "config"), "digest", json_string(digest));
     json_object_set_new(json_object_get(m, "config"), "size", json_integer(size));
   }

@@ -829,8 +829,10 @@ START_TEST(test_env_repeated_keys)
   json_t *s;
 
   opts_init(&o, cfg);
-  if (env_repeat_cases[_i].env_file)
-    o.env_file = file = write_tmp("repeat.env", env_repeat_cases[_i].env_file);
+  if (env_repeat_cases[_i].env_file) {
+    file = write_tmp("repeat.env", env_repeat_cases[_i].env_file);
+    o.env_file = file;
+  }
   if (env_repeat_cases[_i].e1)
     strv_push(&env, env_repeat_cases[_i].e1);
   if (env_repeat_cases[_i].e2)
