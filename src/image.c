@@ -23,31 +23,6 @@ load(const char *data, size_t len, const char *kind, json_t **out, struct error 
   return 0;
 }
 
-bool
-image_digest_valid(const char *digest)
-{
-  static const struct {
-    const char *alg;
-    size_t hex;
-  } known[] = {{"sha256", 64}, {"sha384", 96}, {"sha512", 128}};
-  const char *colon = digest ? strchr(digest, ':') : NULL;
-
-  if (colon == NULL)
-    return false;
-  for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
-    size_t alen = strlen(known[i].alg);
-    if ((size_t)(colon - digest) != alen || strncmp(digest, known[i].alg, alen) != 0)
-      continue;
-    if (strlen(colon + 1) != known[i].hex)
-      return false;
-    for (const char *p = colon + 1; *p; p++)
-      if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-        return false;
-    return true;
-  }
-  return false;
-}
-
 static int
 descriptor(json_t *j, struct registry_desc *d, const char *what, struct error **err)
 {

@@ -181,15 +181,6 @@ registry_free(struct registry *r)
 }
 
 void
-registry_desc_release(struct registry_desc *d)
-{
-  free(d->media_type);
-  free(d->digest);
-  d->media_type = d->digest = NULL;
-  d->size = 0;
-}
-
-void
 registry_ep_release(struct registry_ep *e)
 {
   free(e->base);
@@ -492,66 +483,6 @@ registry_token_url(const char *realm, const char *service, const struct strv *sc
     buf_addf(&b, "%cservice=%s", sep, e);
   }
   return buf_steal(&b);
-}
-
-char *
-registry_media_strip(const char *content_type)
-{
-  const char *s = content_type;
-  size_t n;
-  char *r;
-
-  while (is_ows(*s))
-    s++;
-  n = strcspn(s, ";");
-  while (n > 0 && is_ows(s[n - 1]))
-    n--;
-  r = xstrndup(s, n);
-  for (char *q = r; *q; q++)
-    *q = (char)tolower((unsigned char)*q);
-  return r;
-}
-
-enum registry_media
-registry_media_kind(const char *media_type)
-{
-  static const struct {
-    const char *mt;
-    enum registry_media kind;
-  } known[] = {
-      {"application/vnd.oci.image.index.v1+json", REGISTRY_MEDIA_INDEX},
-      {"application/vnd.docker.distribution.manifest.list.v2+json", REGISTRY_MEDIA_INDEX},
-      {"application/vnd.oci.image.manifest.v1+json", REGISTRY_MEDIA_MANIFEST},
-      {"application/vnd.docker.distribution.manifest.v2+json", REGISTRY_MEDIA_MANIFEST},
-      {"application/vnd.docker.distribution.manifest.v1+prettyjws", REGISTRY_MEDIA_SCHEMA1},
-      {"application/vnd.docker.distribution.manifest.v1+json", REGISTRY_MEDIA_SCHEMA1},
-      {"text/plain", REGISTRY_MEDIA_SCHEMA1},
-      {"application/vnd.oci.image.config.v1+json", REGISTRY_MEDIA_CONFIG},
-      {"application/vnd.docker.container.image.v1+json", REGISTRY_MEDIA_CONFIG},
-  };
-  cleanup_free char *mt = NULL;
-
-  if (media_type == NULL)
-    return REGISTRY_MEDIA_OTHER;
-  mt = registry_media_strip(media_type);
-  for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-    if (strcmp(mt, known[i].mt) == 0)
-      return known[i].kind;
-  if (str_has_prefix(mt, "application/vnd.oci.image.layer.") ||
-      str_has_prefix(mt, "application/vnd.docker.image.rootfs."))
-    return REGISTRY_MEDIA_LAYER;
-  return REGISTRY_MEDIA_OTHER;
-}
-
-bool
-registry_digest_valid(const char *digest)
-{
-  if (digest == NULL || !str_has_prefix(digest, "sha256:") || strlen(digest) != 7 + 64)
-    return false;
-  for (const char *p = digest + 7; *p; p++)
-    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-      return false;
-  return true;
 }
 
 char *
@@ -1569,6 +1500,13 @@ perform_authed(struct registry *r, CURL *h, const struct registry_ep *ep, const 
 
 /* ---- resolve and fetch ---- */
 
+/* A digest of the grammar containerd accepts, of the one algorithm fetched. */
+static bool
+fetchable_digest(const char *digest)
+{
+  return image_digest_valid(digest) && str_has_prefix(digest, "sha256:");
+}
+
 static char *
 sha256_hex(const void *data, size_t len)
 {
@@ -1599,9 +1537,9 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   if (perform_authed(r, h, ep, repo, url, &q, err) < 0)
     goto out;
   if (q.status >= 200 && q.status <= 299) {
-    if (q.content_length > (int64_t)REGISTRY_MAX_MANIFEST) {
+    if (q.content_length > (int64_t)IMAGE_MAX_DOCUMENT) {
       error_setc(err, ERR_EXHAUSTED, "manifest of %lld bytes is over the %u byte limit",
-                 (long long)q.content_length, REGISTRY_MAX_MANIFEST);
+                 (long long)q.content_length, IMAGE_MAX_DOCUMENT);
       goto out;
     }
     /* A length of 0 is what some proxies answer to any HEAD: not a size. */
@@ -1610,7 +1548,7 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
       goto out;
     }
     if (q.content_type != NULL && q.content_length > 0 &&
-        (by_digest || registry_digest_valid(q.digest))) {
+        (by_digest || fetchable_digest(q.digest))) {
       out->media_type = registry_media_strip(q.content_type);
       out->digest = xstrdup(by_digest ? object : q.digest);
       out->size = q.content_length;
@@ -1623,12 +1561,12 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   }
   /* No usable answer to HEAD: fetch the manifest and measure it. */
   q.method = "GET";
-  q.body_max = REGISTRY_MAX_MANIFEST;
+  q.body_max = IMAGE_MAX_DOCUMENT;
   if (perform_authed(r, h, ep, repo, url, &q, err) < 0) {
     if (error_is(*err, ERR_EXHAUSTED)) {
       error_free(*err);
       *err = NULL;
-      error_setc(err, ERR_EXHAUSTED, "manifest is over the %u byte limit", REGISTRY_MAX_MANIFEST);
+      error_setc(err, ERR_EXHAUSTED, "manifest is over the %u byte limit", IMAGE_MAX_DOCUMENT);
     }
     goto out;
   }
@@ -1750,7 +1688,7 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
   int64_t last_start = 0;
 
   memset(out, 0, sizeof(*out));
-  if (by_digest && !registry_digest_valid(ref_object))
+  if (by_digest && !fetchable_digest(ref_object))
     return error_setc(err, ERR_INVALID, "%s: unsupported digest", what);
   if (lc_ready(err) < 0)
     return error_wrap(err, "%s", what);
@@ -1884,7 +1822,7 @@ registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps, 
   bool has_pull = false;
   CURL *h;
 
-  if (!registry_digest_valid(desc->digest))
+  if (!fetchable_digest(desc->digest))
     return error_setc(err, ERR_INVALID, "%s: unsupported digest", what);
   if (desc->size == 0)
     return error_setc(err, ERR_INVALID, "%s: descriptor reports content size of zero", what);

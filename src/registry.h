@@ -9,9 +9,8 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "oci.h"
 #include "util.h"
-
-#define REGISTRY_MAX_MANIFEST (4u * 1048u * 1048u) /* as containerd */
 
 enum registry_cap { REGISTRY_PULL = 1, REGISTRY_RESOLVE = 2, REGISTRY_PUSH = 4 };
 
@@ -50,12 +49,6 @@ struct registry_opts {
 #define REGISTRY_FIRST_BYTE_TIMEOUT_MS 10000
 #define REGISTRY_STALL_TIMEOUT_MS 15000
 #define REGISTRY_HEDGE_DELAY_MS 500
-
-struct registry_desc {
-  char *media_type;
-  char *digest;
-  int64_t size;
-};
 
 struct registry;
 
@@ -100,7 +93,6 @@ struct registry_probe {
 int registry_probe(struct registry *r, const struct registry_ep *ep, struct registry_probe *out);
 void registry_probe_release(struct registry_probe *p);
 
-void registry_desc_release(struct registry_desc *d);
 void registry_ep_release(struct registry_ep *e);
 
 /* --- Pieces of the client that need no network, exposed for the tests. --- */
@@ -135,21 +127,6 @@ char *registry_url(const struct registry_ep *ep, const char *repo, const char *k
 void registry_token_scopes(const char *repo, const struct strv *challenge, struct strv *out);
 /* "<realm>?scope=…&scope=…&service=…" ('&' when realm has a query already). */
 char *registry_token_url(const char *realm, const char *service, const struct strv *scopes);
-
-enum registry_media {
-  REGISTRY_MEDIA_OTHER = 0,
-  REGISTRY_MEDIA_INDEX,    /* OCI index, Docker manifest list */
-  REGISTRY_MEDIA_MANIFEST, /* OCI manifest, Docker schema 2 manifest */
-  REGISTRY_MEDIA_SCHEMA1,  /* Docker schema 1 (also text/plain) */
-  REGISTRY_MEDIA_CONFIG,   /* OCI or Docker image config */
-  REGISTRY_MEDIA_LAYER,
-};
-/* Classify a media type (parameters and case ignored). */
-enum registry_media registry_media_kind(const char *media_type);
-/* A Content-Type without its parameters and surrounding blanks, lower-cased. */
-char *registry_media_strip(const char *content_type);
-/* "sha256:" and 64 lower-case hex digits. */
-bool registry_digest_valid(const char *digest);
 
 /* Credentials for registry HOST (host[:port]) from $DOCKER_CONFIG/config.json,
  * else ~/.docker/config.json: the "auths" entry keyed "host", "https://host",

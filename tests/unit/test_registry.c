@@ -190,14 +190,14 @@ START_TEST(media_strip_and_digest)
 
   ck_assert_str_eq(a, "application/json");
   ck_assert_str_eq(b, "application/vnd.oci.image.index.v1+json");
-  ck_assert(registry_digest_valid(good));
-  ck_assert(!registry_digest_valid(upper));
-  ck_assert(!registry_digest_valid(shorter));
-  ck_assert(!registry_digest_valid(other));
-  ck_assert(!registry_digest_valid(longer));
-  ck_assert(!registry_digest_valid(beyond_f));
-  ck_assert(!registry_digest_valid(NULL));
-  ck_assert(!registry_digest_valid("latest"));
+  ck_assert(image_digest_valid(good));
+  ck_assert(!image_digest_valid(upper));
+  ck_assert(!image_digest_valid(shorter));
+  ck_assert(!image_digest_valid(other));
+  ck_assert(!image_digest_valid(longer));
+  ck_assert(!image_digest_valid(beyond_f));
+  ck_assert(!image_digest_valid(NULL));
+  ck_assert(!image_digest_valid("latest"));
 }
 END_TEST
 

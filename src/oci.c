@@ -1,0 +1,94 @@
+#include "oci.h"
+
+#include <ctype.h>
+
+#include "util.h"
+
+void
+registry_desc_release(struct registry_desc *d)
+{
+  free(d->media_type);
+  free(d->digest);
+  d->media_type = d->digest = NULL;
+  d->size = 0;
+}
+
+static bool
+is_ows(int c)
+{
+  return c == ' ' || c == '\t';
+}
+
+char *
+registry_media_strip(const char *content_type)
+{
+  const char *s = content_type;
+  size_t n;
+  char *r;
+
+  while (is_ows(*s))
+    s++;
+  n = strcspn(s, ";");
+  while (n > 0 && is_ows(s[n - 1]))
+    n--;
+  r = xstrndup(s, n);
+  for (char *q = r; *q; q++)
+    *q = (char)tolower((unsigned char)*q);
+  return r;
+}
+
+enum registry_media
+registry_media_kind(const char *media_type)
+{
+  static const struct {
+    const char *mt;
+    enum registry_media kind;
+  } known[] = {
+      {"application/vnd.oci.image.index.v1+json", REGISTRY_MEDIA_INDEX},
+      {"application/vnd.docker.distribution.manifest.list.v2+json", REGISTRY_MEDIA_INDEX},
+      {"application/vnd.oci.image.manifest.v1+json", REGISTRY_MEDIA_MANIFEST},
+      {"application/vnd.docker.distribution.manifest.v2+json", REGISTRY_MEDIA_MANIFEST},
+      {"application/vnd.docker.distribution.manifest.v1+prettyjws", REGISTRY_MEDIA_SCHEMA1},
+      {"application/vnd.docker.distribution.manifest.v1+json", REGISTRY_MEDIA_SCHEMA1},
+      {"text/plain", REGISTRY_MEDIA_SCHEMA1},
+      {"application/vnd.oci.image.config.v1+json", REGISTRY_MEDIA_CONFIG},
+      {"application/vnd.docker.container.image.v1+json", REGISTRY_MEDIA_CONFIG},
+  };
+  cleanup_free char *mt = NULL;
+
+  if (media_type == NULL)
+    return REGISTRY_MEDIA_OTHER;
+  mt = registry_media_strip(media_type);
+  for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+    if (strcmp(mt, known[i].mt) == 0)
+      return known[i].kind;
+  if (str_has_prefix(mt, "application/vnd.oci.image.layer.") ||
+      str_has_prefix(mt, "application/vnd.docker.image.rootfs."))
+    return REGISTRY_MEDIA_LAYER;
+  return REGISTRY_MEDIA_OTHER;
+}
+
+bool
+image_digest_valid(const char *digest)
+{
+  static const struct {
+    const char *alg;
+    size_t hex;
+  } known[] = {{"sha256", 64}, {"sha384", 96}, {"sha512", 128}};
+  const char *colon = digest ? strchr(digest, ':') : NULL;
+
+  if (colon == NULL)
+    return false;
+  for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
+    size_t alen = strlen(known[i].alg);
+    if ((size_t)(colon - digest) != alen || strncmp(digest, known[i].alg, alen) != 0)
+      continue;
+    if (strlen(colon + 1) != known[i].hex)
+      return false;
+    for (const char *p = colon + 1; *p; p++)
+      if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+        return false;
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,43 @@
+/* What the OCI image and distribution specs define and every module shares:
+ * the content descriptor, the media types and what each one is, the digest
+ * grammar and the largest document read into memory. Pure: no I/O. */
+#ifndef CTRX_OCI_H
+#define CTRX_OCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The largest index, manifest or config read into memory: containerd's
+ * MaxManifestSize (remotes/docker/resolver.go, "4 * 1048 * 1048", 1048 not
+ * 1024 upstream). Configs get the same bound, so that what pulls also runs. */
+#define IMAGE_MAX_DOCUMENT (4u * 1048u * 1048u)
+
+/* A content descriptor; the strings are owned. */
+struct registry_desc {
+  char *media_type;
+  char *digest;
+  int64_t size;
+};
+
+void registry_desc_release(struct registry_desc *d);
+
+enum registry_media {
+  REGISTRY_MEDIA_OTHER = 0,
+  REGISTRY_MEDIA_INDEX,    /* OCI index, Docker manifest list */
+  REGISTRY_MEDIA_MANIFEST, /* OCI manifest, Docker schema 2 manifest */
+  REGISTRY_MEDIA_SCHEMA1,  /* Docker schema 1 (also text/plain) */
+  REGISTRY_MEDIA_CONFIG,   /* OCI or Docker image config */
+  REGISTRY_MEDIA_LAYER,
+};
+/* Classify a media type (parameters and case ignored). */
+enum registry_media registry_media_kind(const char *media_type);
+/* A Content-Type without its parameters and surrounding blanks, lower-cased. */
+char *registry_media_strip(const char *content_type);
+
+/* A digest as containerd (go-digest) accepts it: sha256 with exactly 64,
+ * sha384 with 96, sha512 with 128 lowercase hex digits; any other algorithm
+ * (even one the OCI grammar allows) is unsupported, uppercase hex invalid.
+ * Only sha256 blobs can be fetched (registry and pull refuse the others). */
+bool image_digest_valid(const char *digest);
+
+#endif
