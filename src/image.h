@@ -20,21 +20,21 @@
 /* What an index lists, in order (GC labels cover every child, whatever its
  * platform). platforms[i] is "os/arch[/variant]" or NULL when not given. */
 struct image_index {
-  struct registry_desc *manifests;
+  struct oci_desc *manifests;
   char **platforms;
   size_t n;
 };
 
 struct image_manifest {
-  struct registry_desc config;
-  struct registry_desc *layers;
+  struct oci_desc config;
+  struct oci_desc *layers;
   size_t n_layers;
 };
 
 /* -1 with *err naming the problem: not JSON, not an object, the wrong shape for
  * its kind (an index with config or layers, a manifest with manifests), a
  * descriptor without a valid digest or a size >= 0, more than
- * IMAGE_MAX_DOCUMENT bytes. */
+ * OCI_MAX_DOCUMENT bytes. */
 int image_parse_index(const char *data, size_t len, struct image_index *out, struct error **err);
 int image_parse_manifest(const char *data, size_t len, struct image_manifest *out,
                          struct error **err);

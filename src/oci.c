@@ -5,7 +5,7 @@
 #include "util.h"
 
 void
-registry_desc_release(struct registry_desc *d)
+oci_desc_release(struct oci_desc *d)
 {
   free(d->media_type);
   free(d->digest);
@@ -20,7 +20,7 @@ is_ows(int c)
 }
 
 char *
-registry_media_strip(const char *content_type)
+oci_media_strip(const char *content_type)
 {
   const char *s = content_type;
   size_t n;
@@ -37,39 +37,39 @@ registry_media_strip(const char *content_type)
   return r;
 }
 
-enum registry_media
-registry_media_kind(const char *media_type)
+enum oci_media
+oci_media_kind(const char *media_type)
 {
   static const struct {
     const char *mt;
-    enum registry_media kind;
+    enum oci_media kind;
   } known[] = {
-      {"application/vnd.oci.image.index.v1+json", REGISTRY_MEDIA_INDEX},
-      {"application/vnd.docker.distribution.manifest.list.v2+json", REGISTRY_MEDIA_INDEX},
-      {"application/vnd.oci.image.manifest.v1+json", REGISTRY_MEDIA_MANIFEST},
-      {"application/vnd.docker.distribution.manifest.v2+json", REGISTRY_MEDIA_MANIFEST},
-      {"application/vnd.docker.distribution.manifest.v1+prettyjws", REGISTRY_MEDIA_SCHEMA1},
-      {"application/vnd.docker.distribution.manifest.v1+json", REGISTRY_MEDIA_SCHEMA1},
-      {"text/plain", REGISTRY_MEDIA_SCHEMA1},
-      {"application/vnd.oci.image.config.v1+json", REGISTRY_MEDIA_CONFIG},
-      {"application/vnd.docker.container.image.v1+json", REGISTRY_MEDIA_CONFIG},
+      {"application/vnd.oci.image.index.v1+json", OCI_MEDIA_INDEX},
+      {"application/vnd.docker.distribution.manifest.list.v2+json", OCI_MEDIA_INDEX},
+      {"application/vnd.oci.image.manifest.v1+json", OCI_MEDIA_MANIFEST},
+      {"application/vnd.docker.distribution.manifest.v2+json", OCI_MEDIA_MANIFEST},
+      {"application/vnd.docker.distribution.manifest.v1+prettyjws", OCI_MEDIA_SCHEMA1},
+      {"application/vnd.docker.distribution.manifest.v1+json", OCI_MEDIA_SCHEMA1},
+      {"text/plain", OCI_MEDIA_SCHEMA1},
+      {"application/vnd.oci.image.config.v1+json", OCI_MEDIA_CONFIG},
+      {"application/vnd.docker.container.image.v1+json", OCI_MEDIA_CONFIG},
   };
   cleanup_free char *mt = NULL;
 
   if (media_type == NULL)
-    return REGISTRY_MEDIA_OTHER;
-  mt = registry_media_strip(media_type);
+    return OCI_MEDIA_OTHER;
+  mt = oci_media_strip(media_type);
   for (size_t i = 0; i < ARRAY_SIZE(known); i++)
     if (strcmp(mt, known[i].mt) == 0)
       return known[i].kind;
   if (str_has_prefix(mt, "application/vnd.oci.image.layer.") ||
       str_has_prefix(mt, "application/vnd.docker.image.rootfs."))
-    return REGISTRY_MEDIA_LAYER;
-  return REGISTRY_MEDIA_OTHER;
+    return OCI_MEDIA_LAYER;
+  return OCI_MEDIA_OTHER;
 }
 
 bool
-image_digest_valid(const char *digest)
+oci_digest_valid(const char *digest)
 {
   static const struct {
     const char *alg;

@@ -10,34 +10,34 @@
 /* The largest index, manifest or config read into memory: containerd's
  * MaxManifestSize (remotes/docker/resolver.go, "4 * 1048 * 1048", 1048 not
  * 1024 upstream). Configs get the same bound, so that what pulls also runs. */
-#define IMAGE_MAX_DOCUMENT (4u * 1048u * 1048u)
+#define OCI_MAX_DOCUMENT (4u * 1048u * 1048u)
 
 /* A content descriptor; the strings are owned. */
-struct registry_desc {
+struct oci_desc {
   char *media_type;
   char *digest;
   int64_t size;
 };
 
-void registry_desc_release(struct registry_desc *d);
+void oci_desc_release(struct oci_desc *d);
 
-enum registry_media {
-  REGISTRY_MEDIA_OTHER = 0,
-  REGISTRY_MEDIA_INDEX,    /* OCI index, Docker manifest list */
-  REGISTRY_MEDIA_MANIFEST, /* OCI manifest, Docker schema 2 manifest */
-  REGISTRY_MEDIA_SCHEMA1,  /* Docker schema 1 (also text/plain) */
-  REGISTRY_MEDIA_CONFIG,   /* OCI or Docker image config */
-  REGISTRY_MEDIA_LAYER,
+enum oci_media {
+  OCI_MEDIA_OTHER = 0,
+  OCI_MEDIA_INDEX,    /* OCI index, Docker manifest list */
+  OCI_MEDIA_MANIFEST, /* OCI manifest, Docker schema 2 manifest */
+  OCI_MEDIA_SCHEMA1,  /* Docker schema 1 (also text/plain) */
+  OCI_MEDIA_CONFIG,   /* OCI or Docker image config */
+  OCI_MEDIA_LAYER,
 };
 /* Classify a media type (parameters and case ignored). */
-enum registry_media registry_media_kind(const char *media_type);
+enum oci_media oci_media_kind(const char *media_type);
 /* A Content-Type without its parameters and surrounding blanks, lower-cased. */
-char *registry_media_strip(const char *content_type);
+char *oci_media_strip(const char *content_type);
 
 /* A digest as containerd (go-digest) accepts it: sha256 with exactly 64,
  * sha384 with 96, sha512 with 128 lowercase hex digits; any other algorithm
  * (even one the OCI grammar allows) is unsupported, uppercase hex invalid.
  * Only sha256 blobs can be fetched (registry and pull refuse the others). */
-bool image_digest_valid(const char *digest);
+bool oci_digest_valid(const char *digest);
 
 #endif

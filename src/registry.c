@@ -237,7 +237,7 @@ is_ows(int c)
 }
 
 static void
-set_param(struct registry_challenge *c, const char *name, size_t name_len, char *value)
+set_param(struct auth_challenge *c, const char *name, size_t name_len, char *value)
 {
   char **slot = NULL;
 
@@ -296,17 +296,17 @@ parse_quoted(const char **pp)
 }
 
 int
-registry_parse_challenges(const char *header, struct registry_challenge **out, size_t *n_out,
+auth_parse_challenges(const char *header, struct auth_challenge **out, size_t *n_out,
                           struct error **err)
 {
-  struct registry_challenge *cs = NULL;
+  struct auth_challenge *cs = NULL;
   size_t n = 0;
   const char *p = header;
 
   *out = NULL;
   *n_out = 0;
   for (;;) {
-    struct registry_challenge *c;
+    struct auth_challenge *c;
     const char *s;
 
     while (is_ows(*p) || *p == ',')
@@ -397,13 +397,13 @@ registry_parse_challenges(const char *header, struct registry_challenge **out, s
   *n_out = n;
   return 0;
 bad:
-  registry_challenges_free(cs, n);
+  auth_challenges_free(cs, n);
   return error_setc(err, ERR_INVALID, "malformed WWW-Authenticate header at offset %zu",
                     (size_t)(p - header));
 }
 
 void
-registry_challenges_free(struct registry_challenge *c, size_t n)
+auth_challenges_free(struct auth_challenge *c, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
     free(c[i].scheme);
@@ -416,7 +416,7 @@ registry_challenges_free(struct registry_challenge *c, size_t n)
 }
 
 char *
-registry_query_escape(const char *s)
+http_query_escape(const char *s)
 {
   static const char hex[] = "0123456789ABCDEF";
   struct buf b = BUF_INIT;
@@ -441,7 +441,7 @@ registry_url(const struct registry_ep *ep, const char *repo, const char *kind, c
 
   if (ep->ns == NULL || ep->ns[0] == '\0')
     return xasprintf("%s/%s/%s/%s", ep->base, repo, kind, object);
-  ns = registry_query_escape(ep->ns);
+  ns = http_query_escape(ep->ns);
   return xasprintf("%s/%s/%s/%s?ns=%s", ep->base, repo, kind, object, ns);
 }
 
@@ -452,7 +452,7 @@ cmp_str(const void *a, const void *b)
 }
 
 void
-registry_token_scopes(const char *repo, const struct strv *challenge, struct strv *out)
+auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *out)
 {
   struct strv all = STRV_INIT;
 
@@ -467,26 +467,26 @@ registry_token_scopes(const char *repo, const struct strv *challenge, struct str
 }
 
 char *
-registry_token_url(const char *realm, const char *service, const struct strv *scopes)
+auth_token_url(const char *realm, const char *service, const struct strv *scopes)
 {
   struct buf b = BUF_INIT;
   char sep = strchr(realm, '?') ? '&' : '?';
 
   buf_addstr(&b, realm);
   for (size_t i = 0; i < scopes->n; i++) {
-    cleanup_free char *e = registry_query_escape(scopes->v[i]);
+    cleanup_free char *e = http_query_escape(scopes->v[i]);
     buf_addf(&b, "%cscope=%s", sep, e);
     sep = '&';
   }
   if (service != NULL && service[0] != '\0') {
-    cleanup_free char *e = registry_query_escape(service);
+    cleanup_free char *e = http_query_escape(service);
     buf_addf(&b, "%cservice=%s", sep, e);
   }
   return buf_steal(&b);
 }
 
 char *
-registry_redact_header(const char *line)
+http_redact_header(const char *line)
 {
   static const char *const secret[] = {"authorization", "proxy-authorization", "cookie"};
   size_t n = strcspn(line, ":");
@@ -558,7 +558,7 @@ escape_len(const unsigned char *s, size_t n)
 }
 
 char *
-registry_sanitize(const char *text, size_t len, size_t max)
+http_sanitize(const char *text, size_t len, size_t max)
 {
   const unsigned char *s = (const unsigned char *)text;
   struct buf b = BUF_INIT;
@@ -628,7 +628,7 @@ b64_decode(const char *s)
 #define cleanup_json __attribute__((cleanup(json_decrefp)))
 
 int
-registry_docker_credentials(const char *host, char **user_pass, struct error **err)
+auth_docker_credentials(const char *host, char **user_pass, struct error **err)
 {
   cleanup_free char *path = NULL;
   cleanup_buf struct buf data = BUF_INIT;
@@ -1010,7 +1010,7 @@ debug_log(struct registry *r, const char *method, const char *url, const struct 
     } else {
       if (str_has_prefix(sent->v[i], "Accept: ") || str_has_prefix(sent->v[i], "User-Agent: "))
         continue; /* the same on every request */
-      line = registry_redact_header(sent->v[i]);
+      line = http_redact_header(sent->v[i]);
     }
     buf_addf(&b, "%s%s", shown++ == 0 ? " [" : "; ", line);
   }
@@ -1268,7 +1268,7 @@ registry_message(const struct buf *body)
     return NULL;
   /* A server's words reach a terminal: no escape sequence, no line of its own. */
   {
-    char *clean = registry_sanitize(m, strlen(m), REGISTRY_MAX_MESSAGE);
+    char *clean = http_sanitize(m, strlen(m), HTTP_MAX_MESSAGE);
     if (clean[0] == '\0') {
       free(clean);
       return NULL;
@@ -1374,12 +1374,12 @@ credentials(struct registry *r, const struct registry_ep *ep, char **out, struct
     *out = strchr(r->user, ':') ? xstrdup(r->user) : xasprintf("%s:", r->user);
     return 0;
   }
-  return registry_docker_credentials(host, out, err) < 0 ? -1 : 0;
+  return auth_docker_credentials(host, out, err) < 0 ? -1 : 0;
 }
 
 static char *
 bearer_token(struct registry *r, CURL *h, const struct registry_ep *ep, const char *repo,
-             const struct registry_challenge *c, const char *creds, struct error **err)
+             const struct auth_challenge *c, const char *creds, struct error **err)
 {
   cleanup_strv struct strv scopes = STRV_INIT;
   cleanup_free char *url = NULL;
@@ -1392,8 +1392,8 @@ bearer_token(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
     return error_setc(err, ERR_UNAUTHENTICATED, "bearer challenge without realm"), NULL;
   if (!str_has_prefix(c->realm, "http://") && !str_has_prefix(c->realm, "https://"))
     return error_setc(err, ERR_UNAUTHENTICATED, "bearer realm is not an http(s) URL"), NULL;
-  registry_token_scopes(repo, &c->scopes, &scopes);
-  url = registry_token_url(c->realm, c->service, &scopes);
+  auth_token_scopes(repo, &c->scopes, &scopes);
+  url = auth_token_url(c->realm, c->service, &scopes);
   q.no_ep_headers = true;
   q.basic_creds = creds;
   if (perform(r, h, ep, url, NULL, &q, err) < 0) {
@@ -1431,14 +1431,14 @@ authenticate(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
 {
   cleanup_buf struct buf joined = BUF_INIT;
   cleanup_secret char *creds = NULL;
-  struct registry_challenge *cs = NULL;
-  const struct registry_challenge *bearer = NULL, *basic = NULL;
+  struct auth_challenge *cs = NULL;
+  const struct auth_challenge *bearer = NULL, *basic = NULL;
   size_t n = 0;
   char *ret = NULL;
 
   for (size_t i = 0; i < challenges->n; i++)
     buf_addf(&joined, "%s%s", i ? ", " : "", challenges->v[i]);
-  if (registry_parse_challenges(joined.data ? joined.data : "", &cs, &n, err) < 0)
+  if (auth_parse_challenges(joined.data ? joined.data : "", &cs, &n, err) < 0)
     return NULL;
   for (size_t i = 0; i < n; i++) {
     if (bearer == NULL && strcmp(cs[i].scheme, "bearer") == 0)
@@ -1461,7 +1461,7 @@ authenticate(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
     ret = xasprintf("Basic %s", b);
   }
 out:
-  registry_challenges_free(cs, n);
+  auth_challenges_free(cs, n);
   return ret;
 }
 
@@ -1504,7 +1504,7 @@ perform_authed(struct registry *r, CURL *h, const struct registry_ep *ep, const 
 static bool
 fetchable_digest(const char *digest)
 {
-  return image_digest_valid(digest) && str_has_prefix(digest, "sha256:");
+  return oci_digest_valid(digest) && str_has_prefix(digest, "sha256:");
 }
 
 static char *
@@ -1527,7 +1527,7 @@ printable_ascii(const char *s)
 static int
 resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const char *repo,
             const char *object, bool by_digest, const volatile int *cancel,
-            struct registry_desc *out, struct error **err)
+            struct oci_desc *out, struct error **err)
 {
   cleanup_free char *url = registry_url(ep, repo, "manifests", object);
   cleanup_free char *mt = NULL;
@@ -1537,9 +1537,9 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   if (perform_authed(r, h, ep, repo, url, &q, err) < 0)
     goto out;
   if (q.status >= 200 && q.status <= 299) {
-    if (q.content_length > (int64_t)IMAGE_MAX_DOCUMENT) {
+    if (q.content_length > (int64_t)OCI_MAX_DOCUMENT) {
       error_setc(err, ERR_EXHAUSTED, "manifest of %lld bytes is over the %u byte limit",
-                 (long long)q.content_length, IMAGE_MAX_DOCUMENT);
+                 (long long)q.content_length, OCI_MAX_DOCUMENT);
       goto out;
     }
     /* A length of 0 is what some proxies answer to any HEAD: not a size. */
@@ -1549,7 +1549,7 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
     }
     if (q.content_type != NULL && q.content_length > 0 &&
         (by_digest || fetchable_digest(q.digest))) {
-      out->media_type = registry_media_strip(q.content_type);
+      out->media_type = oci_media_strip(q.content_type);
       out->digest = xstrdup(by_digest ? object : q.digest);
       out->size = q.content_length;
       ret = 0;
@@ -1561,12 +1561,12 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   }
   /* No usable answer to HEAD: fetch the manifest and measure it. */
   q.method = "GET";
-  q.body_max = IMAGE_MAX_DOCUMENT;
+  q.body_max = OCI_MAX_DOCUMENT;
   if (perform_authed(r, h, ep, repo, url, &q, err) < 0) {
     if (error_is(*err, ERR_EXHAUSTED)) {
       error_free(*err);
       *err = NULL;
-      error_setc(err, ERR_EXHAUSTED, "manifest is over the %u byte limit", IMAGE_MAX_DOCUMENT);
+      error_setc(err, ERR_EXHAUSTED, "manifest is over the %u byte limit", OCI_MAX_DOCUMENT);
     }
     goto out;
   }
@@ -1585,10 +1585,10 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   out->digest = sha256_hex(q.body.data ? q.body.data : "", q.body.len);
   if (by_digest && strcmp(out->digest, object) != 0) {
     error_setc(err, ERR_DATA_LOSS, "manifest digest is %s", out->digest);
-    registry_desc_release(out);
+    oci_desc_release(out);
     goto out;
   }
-  out->media_type = registry_media_strip(q.content_type);
+  out->media_type = oci_media_strip(q.content_type);
   out->size = (int64_t)q.body.len;
   ret = 0;
 out:
@@ -1641,7 +1641,7 @@ struct attempt {
   volatile int cancel;
   bool started, done;
   int rc;
-  struct registry_desc desc;
+  struct oci_desc desc;
   struct error *err;
   pthread_t thread;
   pthread_mutex_t *mu;
@@ -1672,7 +1672,7 @@ attempt_run(void *arg)
 
 int
 registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps, const char *repo,
-                 const char *ref_object, struct registry_desc *out, size_t *served_by,
+                 const char *ref_object, struct oci_desc *out, size_t *served_by,
                  struct error **err)
 {
   bool by_digest = strchr(ref_object, ':') != NULL;
@@ -1778,7 +1778,7 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
         *served_by = (size_t)(at[k].ep - eps);
       continue;
     }
-    registry_desc_release(&at[k].desc);
+    oci_desc_release(&at[k].desc);
     if (k < next && at[k].err != NULL) {
       const struct error *e = at[k].err;
       bool cancelled = at[k].cancel && str_has_prefix(e->msg, "cancelled");
@@ -1810,12 +1810,12 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
 
 int
 registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps, const char *repo,
-               const struct registry_desc *desc, int64_t offset, registry_sink sink, void *arg,
+               const struct oci_desc *desc, int64_t offset, registry_sink sink, void *arg,
                size_t *served_by, struct error **err)
 {
-  enum registry_media kind = registry_media_kind(desc->media_type);
-  bool manifest = kind == REGISTRY_MEDIA_INDEX || kind == REGISTRY_MEDIA_MANIFEST ||
-                  kind == REGISTRY_MEDIA_SCHEMA1;
+  enum oci_media kind = oci_media_kind(desc->media_type);
+  bool manifest = kind == OCI_MEDIA_INDEX || kind == OCI_MEDIA_MANIFEST ||
+                  kind == OCI_MEDIA_SCHEMA1;
   cleanup_free char *what = xasprintf("fetch \"%s@%s\"", repo, desc->digest ? desc->digest : "");
   cleanup_free char *accept = NULL;
   struct failures f = {BUF_INIT, 0, 0, ERR_UNAVAILABLE};
@@ -1905,7 +1905,7 @@ registry_probe(struct registry *r, const struct registry_ep *ep, struct registry
     return -1;
   }
   if (ep->ns != NULL && ep->ns[0] != '\0') {
-    cleanup_free char *ns = registry_query_escape(ep->ns);
+    cleanup_free char *ns = http_query_escape(ep->ns);
     url = xasprintf("%s/?ns=%s", ep->base, ns);
   } else {
     url = xasprintf("%s/", ep->base);

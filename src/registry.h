@@ -64,7 +64,7 @@ void registry_free(struct registry *r);
  * pull+resolve for a tag (pull for a digest). *served_by is the index of the
  * endpoint that answered. Failure lists each endpoint with its own failure. */
 int registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps,
-                     const char *repo, const char *ref_object, struct registry_desc *out,
+                     const char *repo, const char *ref_object, struct oci_desc *out,
                      size_t *served_by, struct error **err);
 
 /* Stream the blob or manifest DESC (manifests/ for manifest and index media
@@ -77,7 +77,7 @@ int registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n
  * A redirect to another origin gets no credentials and no header of EP. */
 typedef int (*registry_sink)(const void *data, size_t len, void *arg, struct error **err);
 int registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps,
-                   const char *repo, const struct registry_desc *desc, int64_t offset,
+                   const char *repo, const struct oci_desc *desc, int64_t offset,
                    registry_sink sink, void *arg, size_t *served_by, struct error **err);
 
 /* A health probe of one endpoint: GET <base>/ (with ?ns=). An answer of 200,
@@ -100,7 +100,7 @@ void registry_ep_release(struct registry_ep *e);
 /* One challenge of a WWW-Authenticate header. scheme is lower-cased; realm,
  * service and error are NULL when absent; scopes holds the space-separated
  * words of every scope parameter. Other parameters are ignored. */
-struct registry_challenge {
+struct auth_challenge {
   char *scheme;
   char *realm;
   char *service;
@@ -109,24 +109,24 @@ struct registry_challenge {
 };
 
 /* Parse HEADER (several header lines may be joined with ", ") into *out, an
- * array of *n_out challenges the caller frees with registry_challenges_free.
+ * array of *n_out challenges the caller frees with auth_challenges_free.
  * Quoted strings may hold backslash escapes; token68 credentials are skipped.
  * A malformed header is ERR_INVALID and leaves *out NULL. */
-int registry_parse_challenges(const char *header, struct registry_challenge **out, size_t *n_out,
+int auth_parse_challenges(const char *header, struct auth_challenge **out, size_t *n_out,
                               struct error **err);
-void registry_challenges_free(struct registry_challenge *c, size_t n);
+void auth_challenges_free(struct auth_challenge *c, size_t n);
 
 /* Percent-encode S for a URL query value: all but A-Z a-z 0-9 - . _ ~. */
-char *registry_query_escape(const char *s);
+char *http_query_escape(const char *s);
 /* "<base>/<repo>/<kind>/<object>" plus "?ns=<escaped ns>" when ep->ns is set;
  * KIND is "manifests" or "blobs". */
 char *registry_url(const struct registry_ep *ep, const char *repo, const char *kind,
                    const char *object);
 /* The scopes of a token request: "repository:<repo>:pull" and CHALLENGE's
  * (may be NULL), sorted and without duplicates, into OUT. */
-void registry_token_scopes(const char *repo, const struct strv *challenge, struct strv *out);
+void auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *out);
 /* "<realm>?scope=…&scope=…&service=…" ('&' when realm has a query already). */
-char *registry_token_url(const char *realm, const char *service, const struct strv *scopes);
+char *auth_token_url(const char *realm, const char *service, const struct strv *scopes);
 
 /* Credentials for registry HOST (host[:port]) from $DOCKER_CONFIG/config.json,
  * else ~/.docker/config.json: the "auths" entry keyed "host", "https://host",
@@ -134,17 +134,17 @@ char *registry_token_url(const char *realm, const char *service, const struct st
  * or "username" and "password". Returns 1 with *user_pass = "user:password"
  * (caller frees), 0 when there is none, -1 when the file cannot be read or
  * parsed. The error never quotes the credentials. */
-int registry_docker_credentials(const char *host, char **user_pass, struct error **err);
+int auth_docker_credentials(const char *host, char **user_pass, struct error **err);
 
 /* What a server said (LEN bytes of TEXT), fit for a terminal: escape
  * sequences and control characters dropped (tab, CR and LF become one blank),
  * invalid UTF-8 and C1 controls as '?', cut after about MAX bytes with "...".
  * Caller frees. */
-#define REGISTRY_MAX_MESSAGE 200
-char *registry_sanitize(const char *text, size_t len, size_t max);
+#define HTTP_MAX_MESSAGE 200
+char *http_sanitize(const char *text, size_t len, size_t max);
 
 /* A copy of the header line LINE with the value of Authorization,
  * Proxy-Authorization and Cookie replaced by "<redacted>". */
-char *registry_redact_header(const char *line);
+char *http_redact_header(const char *line);
 
 #endif
