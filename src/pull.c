@@ -637,9 +637,8 @@ index_child_label(const struct oci_desc *child, size_t i)
  * chosen child fetched, nested indexes followed up to IMAGE_MAX_INDEX_DEPTH
  * levels. man/manb receive the manifest and its bytes. */
 static int
-walk_indexes(struct pull *p, const char *platform, const char *name,
-             const struct oci_desc *root, const struct buf *rootb, struct oci_desc *man,
-             struct buf *manb, struct error **err)
+walk_indexes(struct pull *p, const char *platform, const char *name, const struct oci_desc *root,
+             const struct buf *rootb, struct oci_desc *man, struct buf *manb, struct error **err)
 {
   struct oci_desc cur = {0};
   struct buf curb = BUF_INIT;

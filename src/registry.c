@@ -297,7 +297,7 @@ parse_quoted(const char **pp)
 
 int
 auth_parse_challenges(const char *header, struct auth_challenge **out, size_t *n_out,
-                          struct error **err)
+                      struct error **err)
 {
   struct auth_challenge *cs = NULL;
   size_t n = 0;
@@ -1526,8 +1526,8 @@ printable_ascii(const char *s)
 
 static int
 resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const char *repo,
-            const char *object, bool by_digest, const volatile int *cancel,
-            struct oci_desc *out, struct error **err)
+            const char *object, bool by_digest, const volatile int *cancel, struct oci_desc *out,
+            struct error **err)
 {
   cleanup_free char *url = registry_url(ep, repo, "manifests", object);
   cleanup_free char *mt = NULL;
@@ -1814,8 +1814,8 @@ registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps, 
                size_t *served_by, struct error **err)
 {
   enum oci_media kind = oci_media_kind(desc->media_type);
-  bool manifest = kind == OCI_MEDIA_INDEX || kind == OCI_MEDIA_MANIFEST ||
-                  kind == OCI_MEDIA_SCHEMA1;
+  bool manifest =
+      kind == OCI_MEDIA_INDEX || kind == OCI_MEDIA_MANIFEST || kind == OCI_MEDIA_SCHEMA1;
   cleanup_free char *what = xasprintf("fetch \"%s@%s\"", repo, desc->digest ? desc->digest : "");
   cleanup_free char *accept = NULL;
   struct failures f = {BUF_INIT, 0, 0, ERR_UNAVAILABLE};

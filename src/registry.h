@@ -113,7 +113,7 @@ struct auth_challenge {
  * Quoted strings may hold backslash escapes; token68 credentials are skipped.
  * A malformed header is ERR_INVALID and leaves *out NULL. */
 int auth_parse_challenges(const char *header, struct auth_challenge **out, size_t *n_out,
-                              struct error **err);
+                          struct error **err);
 void auth_challenges_free(struct auth_challenge *c, size_t n);
 
 /* Percent-encode S for a URL query value: all but A-Z a-z 0-9 - . _ ~. */

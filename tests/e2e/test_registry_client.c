@@ -629,7 +629,7 @@ START_TEST(redirect_drops_authorization)
   struct registry *r = new_client(FAKE_USER ":" FAKE_PASS, false);
   struct registry_ep ep = ep_fake();
   struct oci_desc d = {(char *)"application/vnd.oci.image.layer.v1.tar+gzip", fake.blob_digest,
-                            (int64_t)strlen(fake_blob)};
+                       (int64_t)strlen(fake_blob)};
   cleanup_buf struct buf got = BUF_INIT;
   struct error *err = NULL;
 

@@ -12,8 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_desc(const struct oci_desc *d)
 {
-  if (d->digest == NULL || !oci_digest_valid(d->digest) || d->size < 0 ||
-      d->media_type == NULL)
+  if (d->digest == NULL || !oci_digest_valid(d->digest) || d->size < 0 || d->media_type == NULL)
     __builtin_trap();
 }
 

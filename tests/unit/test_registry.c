@@ -475,8 +475,8 @@ static const struct {
 
 START_TEST(sanitize_server_text)
 {
-  cleanup_free char *got = http_sanitize(sanitize_cases[_i].in, strlen(sanitize_cases[_i].in),
-                                             sanitize_cases[_i].max);
+  cleanup_free char *got =
+      http_sanitize(sanitize_cases[_i].in, strlen(sanitize_cases[_i].in), sanitize_cases[_i].max);
 
   ck_assert_msg(strcmp(got, sanitize_cases[_i].out) == 0, "case %d: got \"%s\", want \"%s\"", _i,
                 got, sanitize_cases[_i].out);
