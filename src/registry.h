@@ -55,14 +55,14 @@ struct registry;
 int registry_new(const struct registry_opts *opts, struct registry **out, struct error **err);
 void registry_free(struct registry *r);
 
-/* Resolve REF_OBJECT (hedged: when an endpoint is slow to answer, the next
- * one starts after hedge_delay_ms and the first good answer wins, the earlier
- * endpoint among answers that are there together)  (a tag, or a "sha256:…" digest) of repository
- * REPO
+/* Resolve REF_OBJECT (a tag, or a "sha256:…" digest) of repository REPO
  * ("library/busybox") into the root descriptor: HEAD manifests/<obj> with the
- * OCI + Docker Accept list, falling back to GET; endpoints in order, those with
- * pull+resolve for a tag (pull for a digest). *served_by is the index of the
- * endpoint that answered. Failure lists each endpoint with its own failure. */
+ * OCI + Docker Accept list, falling back to GET. The endpoints are asked in
+ * order, those with pull+resolve for a tag (pull for a digest), hedged: when
+ * one is slow to answer, the next starts after hedge_delay_ms, and the first
+ * good answer wins (among answers there together, the earlier endpoint's).
+ * *served_by is the index of the endpoint that answered. Failure lists each
+ * endpoint with its own failure. */
 int registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps,
                      const char *repo, const char *ref_object, struct oci_desc *out,
                      size_t *served_by, struct error **err);
@@ -94,57 +94,5 @@ int registry_probe(struct registry *r, const struct registry_ep *ep, struct regi
 void registry_probe_release(struct registry_probe *p);
 
 void registry_ep_release(struct registry_ep *e);
-
-/* --- Pieces of the client that need no network, exposed for the tests. --- */
-
-/* One challenge of a WWW-Authenticate header. scheme is lower-cased; realm,
- * service and error are NULL when absent; scopes holds the space-separated
- * words of every scope parameter. Other parameters are ignored. */
-struct auth_challenge {
-  char *scheme;
-  char *realm;
-  char *service;
-  char *error;
-  struct strv scopes;
-};
-
-/* Parse HEADER (several header lines may be joined with ", ") into *out, an
- * array of *n_out challenges the caller frees with auth_challenges_free.
- * Quoted strings may hold backslash escapes; token68 credentials are skipped.
- * A malformed header is ERR_INVALID and leaves *out NULL. */
-int auth_parse_challenges(const char *header, struct auth_challenge **out, size_t *n_out,
-                          struct error **err);
-void auth_challenges_free(struct auth_challenge *c, size_t n);
-
-/* Percent-encode S for a URL query value: all but A-Z a-z 0-9 - . _ ~. */
-char *http_query_escape(const char *s);
-/* "<base>/<repo>/<kind>/<object>" plus "?ns=<escaped ns>" when ep->ns is set;
- * KIND is "manifests" or "blobs". */
-char *registry_url(const struct registry_ep *ep, const char *repo, const char *kind,
-                   const char *object);
-/* The scopes of a token request: "repository:<repo>:pull" and CHALLENGE's
- * (may be NULL), sorted and without duplicates, into OUT. */
-void auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *out);
-/* "<realm>?scope=…&scope=…&service=…" ('&' when realm has a query already). */
-char *auth_token_url(const char *realm, const char *service, const struct strv *scopes);
-
-/* Credentials for registry HOST (host[:port]) from $DOCKER_CONFIG/config.json,
- * else ~/.docker/config.json: the "auths" entry keyed "host", "https://host",
- * "http://host" or "https://host/v1/", its "auth" (base64 of user:password)
- * or "username" and "password". Returns 1 with *user_pass = "user:password"
- * (caller frees), 0 when there is none, -1 when the file cannot be read or
- * parsed. The error never quotes the credentials. */
-int auth_docker_credentials(const char *host, char **user_pass, struct error **err);
-
-/* What a server said (LEN bytes of TEXT), fit for a terminal: escape
- * sequences and control characters dropped (tab, CR and LF become one blank),
- * invalid UTF-8 and C1 controls as '?', cut after about MAX bytes with "...".
- * Caller frees. */
-#define HTTP_MAX_MESSAGE 200
-char *http_sanitize(const char *text, size_t len, size_t max);
-
-/* A copy of the header line LINE with the value of Authorization,
- * Proxy-Authorization and Cookie replaced by "<redacted>". */
-char *http_redact_header(const char *line);
 
 #endif

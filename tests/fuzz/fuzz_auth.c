@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "registry.h"
+#include "registry_internal.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

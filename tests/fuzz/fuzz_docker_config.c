@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "registry.h"
+#include "registry_internal.h"
 #include "util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "registry.h"
+#include "http.h"
+#include "registry_internal.h"
 #include "util.h"
 
 Suite *registry_suite(void);
