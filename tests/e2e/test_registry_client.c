@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "e2e.h"
+#include "log.h"
 #include "registry.h"
 #include "util.h"
 
@@ -645,6 +646,17 @@ START_TEST(redirect_drops_authorization)
 }
 END_TEST
 
+/* What main's sink does with a line: "ctrx: <line>" on stderr. */
+static void
+log_to_stderr(enum log_level level, const char *line, void *data)
+{
+  cleanup_free char *out = xasprintf("ctrx: %s\n", line);
+
+  (void)level;
+  (void)data;
+  write_all(STDERR_FILENO, out, strlen(out));
+}
+
 START_TEST(debug_log_redacts_secrets)
 {
   char path[] = "/tmp/ctrx-e2e-log.XXXXXX";
@@ -660,8 +672,10 @@ START_TEST(debug_log_redacts_secrets)
 
   ck_assert_int_ge(fd, 0);
   dup2(fd, STDERR_FILENO);
+  log_set_sink(log_to_stderr, NULL, true);
   ep.ns = xstrdup("docker.io");
   rc = registry_resolve(r, &ep, 1, "auth/img", "latest", &d, NULL, &err);
+  log_set_sink(NULL, NULL, false);
   dup2(saved, STDERR_FILENO);
   close(saved);
   close(fd);
