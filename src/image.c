@@ -295,9 +295,7 @@ image_index_select(const struct image_index *ix, const char *platform)
    * sorted after every matching child: follow the first one. */
   for (size_t i = 0; best < 0 && i < ix->n; i++)
     if (ix->platforms[i] == NULL &&
-        (str_eq(ix->manifests[i].media_type, "application/vnd.oci.image.index.v1+json") ||
-         str_eq(ix->manifests[i].media_type,
-                "application/vnd.docker.distribution.manifest.list.v2+json")))
+        oci_media_kind_exact(ix->manifests[i].media_type) == OCI_MEDIA_INDEX)
       best = (ssize_t)i;
   return best;
 }

@@ -37,35 +37,49 @@ oci_media_strip(const char *content_type)
   return r;
 }
 
+/* Every media type we know, with what it is; layers go by prefix. */
+static const struct {
+  const char *mt;
+  enum oci_media kind;
+} known_media[] = {
+    {OCI_MT_INDEX, OCI_MEDIA_INDEX},
+    {OCI_MT_DOCKER_LIST, OCI_MEDIA_INDEX},
+    {OCI_MT_MANIFEST, OCI_MEDIA_MANIFEST},
+    {OCI_MT_DOCKER_MANIFEST, OCI_MEDIA_MANIFEST},
+    {"application/vnd.docker.distribution.manifest.v1+prettyjws", OCI_MEDIA_SCHEMA1},
+    {"application/vnd.docker.distribution.manifest.v1+json", OCI_MEDIA_SCHEMA1},
+    {"text/plain", OCI_MEDIA_SCHEMA1},
+    {OCI_MT_CONFIG, OCI_MEDIA_CONFIG},
+    {OCI_MT_DOCKER_CONFIG, OCI_MEDIA_CONFIG},
+};
+static const char *const layer_prefixes[] = {
+    "application/vnd.oci.image.layer.",
+    "application/vnd.docker.image.rootfs.",
+};
+
+enum oci_media
+oci_media_kind_exact(const char *media_type)
+{
+  if (media_type == NULL)
+    return OCI_MEDIA_OTHER;
+  for (size_t i = 0; i < ARRAY_SIZE(known_media); i++)
+    if (strcmp(media_type, known_media[i].mt) == 0)
+      return known_media[i].kind;
+  for (size_t i = 0; i < ARRAY_SIZE(layer_prefixes); i++)
+    if (str_has_prefix(media_type, layer_prefixes[i]))
+      return OCI_MEDIA_LAYER;
+  return OCI_MEDIA_OTHER;
+}
+
 enum oci_media
 oci_media_kind(const char *media_type)
 {
-  static const struct {
-    const char *mt;
-    enum oci_media kind;
-  } known[] = {
-      {"application/vnd.oci.image.index.v1+json", OCI_MEDIA_INDEX},
-      {"application/vnd.docker.distribution.manifest.list.v2+json", OCI_MEDIA_INDEX},
-      {"application/vnd.oci.image.manifest.v1+json", OCI_MEDIA_MANIFEST},
-      {"application/vnd.docker.distribution.manifest.v2+json", OCI_MEDIA_MANIFEST},
-      {"application/vnd.docker.distribution.manifest.v1+prettyjws", OCI_MEDIA_SCHEMA1},
-      {"application/vnd.docker.distribution.manifest.v1+json", OCI_MEDIA_SCHEMA1},
-      {"text/plain", OCI_MEDIA_SCHEMA1},
-      {"application/vnd.oci.image.config.v1+json", OCI_MEDIA_CONFIG},
-      {"application/vnd.docker.container.image.v1+json", OCI_MEDIA_CONFIG},
-  };
   cleanup_free char *mt = NULL;
 
   if (media_type == NULL)
     return OCI_MEDIA_OTHER;
   mt = oci_media_strip(media_type);
-  for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-    if (strcmp(mt, known[i].mt) == 0)
-      return known[i].kind;
-  if (str_has_prefix(mt, "application/vnd.oci.image.layer.") ||
-      str_has_prefix(mt, "application/vnd.docker.image.rootfs."))
-    return OCI_MEDIA_LAYER;
-  return OCI_MEDIA_OTHER;
+  return oci_media_kind_exact(mt);
 }
 
 bool

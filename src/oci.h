@@ -21,6 +21,14 @@ struct oci_desc {
 
 void oci_desc_release(struct oci_desc *d);
 
+/* The media types of the documents of an image, each spelled once. */
+#define OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define OCI_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define OCI_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define OCI_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define OCI_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+
 enum oci_media {
   OCI_MEDIA_OTHER = 0,
   OCI_MEDIA_INDEX,    /* OCI index, Docker manifest list */
@@ -29,8 +37,11 @@ enum oci_media {
   OCI_MEDIA_CONFIG,   /* OCI or Docker image config */
   OCI_MEDIA_LAYER,
 };
-/* Classify a media type (parameters and case ignored). */
+/* Classify a media type (parameters and case ignored, as in a Content-Type). */
 enum oci_media oci_media_kind(const char *media_type);
+/* Classify a descriptor's mediaType as written, compared as containerd
+ * compares it: exactly. */
+enum oci_media oci_media_kind_exact(const char *media_type);
 /* A Content-Type without its parameters and surrounding blanks, lower-cased. */
 char *oci_media_strip(const char *content_type);
 

@@ -18,28 +18,10 @@
 #define DEFAULT_CONCURRENCY 4
 #define LABEL_SOURCE "containerd.io/distribution.source."
 
-static const char *const index_types[] = {
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-};
-static const char *const manifest_types[] = {
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-};
-
 static int
 strcmp_ptr(const void *a, const void *b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool
-is_one_of(const char *mt, const char *const *list, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    if (str_eq(mt, list[i]))
-      return true;
-  return false;
 }
 
 struct layer {
@@ -157,17 +139,18 @@ pull_host_platform(void)
 static const char *
 ref_prefix(const char *media_type)
 {
-  if (is_one_of(media_type, index_types, ARRAY_SIZE(index_types)))
+  switch (oci_media_kind_exact(media_type)) {
+  case OCI_MEDIA_INDEX:
     return "index";
-  if (is_one_of(media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+  case OCI_MEDIA_MANIFEST:
     return "manifest";
-  if (str_has_prefix(media_type, "application/vnd.oci.image.layer.") ||
-      str_has_prefix(media_type, "application/vnd.docker.image.rootfs."))
+  case OCI_MEDIA_LAYER:
     return "layer";
-  if (str_eq(media_type, "application/vnd.oci.image.config.v1+json") ||
-      str_eq(media_type, "application/vnd.docker.container.image.v1+json"))
+  case OCI_MEDIA_CONFIG:
     return "config";
-  return "unknown";
+  default:
+    return "unknown";
+  }
 }
 
 /* Streaming a blob: registry → digest check → content store, 1 MiB at a time. */
@@ -627,7 +610,7 @@ endpoints_for(struct pull *p, const char *registry, struct error **err)
 static char *
 index_child_label(const struct oci_desc *child, size_t i)
 {
-  if (is_one_of(child->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+  if (oci_media_kind_exact(child->media_type) == OCI_MEDIA_MANIFEST)
     return xasprintf("containerd.io/gc.ref.content.m.%zu", i);
   return xasprintf("containerd.io/gc.ref.content.%zu", i);
 }
@@ -648,7 +631,7 @@ walk_indexes(struct pull *p, const char *platform, const char *name, const struc
   cur.digest = xstrdup(root->digest);
   cur.size = root->size;
   buf_add(&curb, rootb->data, rootb->len);
-  for (size_t depth = 0; is_one_of(cur.media_type, index_types, ARRAY_SIZE(index_types)); depth++) {
+  for (size_t depth = 0; oci_media_kind_exact(cur.media_type) == OCI_MEDIA_INDEX; depth++) {
     struct image_index ix = {0};
     struct oci_desc child = {0};
     struct buf childb = BUF_INIT;
@@ -684,8 +667,8 @@ walk_indexes(struct pull *p, const char *platform, const char *name, const struc
       error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", platform, name);
       goto out;
     }
-    if (!is_one_of(child.media_type, manifest_types, ARRAY_SIZE(manifest_types)) &&
-        !is_one_of(child.media_type, index_types, ARRAY_SIZE(index_types))) {
+    if (oci_media_kind_exact(child.media_type) != OCI_MEDIA_MANIFEST &&
+        oci_media_kind_exact(child.media_type) != OCI_MEDIA_INDEX) {
       error_setc(err, ERR_INVALID, "unsupported media type %s in index", child.media_type);
       oci_desc_release(&child);
       goto out;
@@ -806,15 +789,15 @@ resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct b
         *served = i;
     emit(p, PULL_RESOLVED, ref_prefix(root->media_type), root->digest, root->size,
          p->eps[*served].base, false);
-    if (!is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types)) &&
-        !is_one_of(root->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+    if (oci_media_kind_exact(root->media_type) != OCI_MEDIA_INDEX &&
+        oci_media_kind_exact(root->media_type) != OCI_MEDIA_MANIFEST)
       error_setc(&e, ERR_INVALID, "unsupported media type %s", root->media_type);
     else if (root->size > (int64_t)OCI_MAX_DOCUMENT)
       error_setc(&e, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u", root->size,
                  OCI_MAX_DOCUMENT);
     else if (put_blob(p, root, rootb, err) < 0)
       break;
-    else if (is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types))) {
+    else if (oci_media_kind_exact(root->media_type) == OCI_MEDIA_INDEX) {
       struct image_index ix = {0};
       if (image_parse_index(rootb->data, rootb->len, &ix, &e) == 0)
         image_index_release(&ix);
@@ -1043,7 +1026,7 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
   *top = NULL;
   if (ctd_content_read(c, digest, OCI_MAX_DOCUMENT, &b, err) < 0)
     goto out;
-  for (size_t depth = 0; is_one_of(mt, index_types, ARRAY_SIZE(index_types)); depth++) {
+  for (size_t depth = 0; oci_media_kind_exact(mt) == OCI_MEDIA_INDEX; depth++) {
     struct image_index ix = {0};
     ssize_t k;
 

@@ -13,10 +13,9 @@
 #include "registry_internal.h"
 #include "version.h"
 
+/* What resolve accepts, in the order containerd sends it. */
 #define RESOLVE_ACCEPT                                                                             \
-  "application/vnd.docker.distribution.manifest.v2+json, "                                         \
-  "application/vnd.docker.distribution.manifest.list.v2+json, "                                    \
-  "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*"
+  OCI_MT_DOCKER_MANIFEST ", " OCI_MT_DOCKER_LIST ", " OCI_MT_MANIFEST ", " OCI_MT_INDEX ", */*"
 
 struct registry {
   struct http *http;

@@ -62,6 +62,34 @@ START_TEST(media_strip_and_digest)
 }
 END_TEST
 
+/* A descriptor's mediaType is compared as written, as containerd does. */
+static const struct {
+  const char *mt;
+  enum oci_media kind;
+} exact_cases[] = {
+    {OCI_MT_INDEX, OCI_MEDIA_INDEX},
+    {OCI_MT_DOCKER_LIST, OCI_MEDIA_INDEX},
+    {OCI_MT_MANIFEST, OCI_MEDIA_MANIFEST},
+    {OCI_MT_DOCKER_MANIFEST, OCI_MEDIA_MANIFEST},
+    {OCI_MT_CONFIG, OCI_MEDIA_CONFIG},
+    {OCI_MT_DOCKER_CONFIG, OCI_MEDIA_CONFIG},
+    {"application/vnd.docker.distribution.manifest.v1+prettyjws", OCI_MEDIA_SCHEMA1},
+    {"application/vnd.oci.image.layer.v1.tar+gzip", OCI_MEDIA_LAYER},
+    {"application/vnd.docker.image.rootfs.diff.tar.gzip", OCI_MEDIA_LAYER},
+    {"Application/VND.OCI.Image.Manifest.v1+JSON", OCI_MEDIA_OTHER},
+    {"application/vnd.oci.image.index.v1+json; charset=utf-8", OCI_MEDIA_OTHER},
+    {" application/vnd.oci.image.index.v1+json", OCI_MEDIA_OTHER},
+    {"application/vnd.oci.image.layer", OCI_MEDIA_OTHER},
+    {"", OCI_MEDIA_OTHER},
+    {NULL, OCI_MEDIA_OTHER},
+};
+
+START_TEST(media_kinds_exact)
+{
+  ck_assert_int_eq(oci_media_kind_exact(exact_cases[_i].mt), exact_cases[_i].kind);
+}
+END_TEST
+
 Suite *
 oci_suite(void)
 {
@@ -70,6 +98,7 @@ oci_suite(void)
 
   tcase_add_loop_test(tc, media_kinds, 0, ARRAY_SIZE(media_cases));
   tcase_add_test(tc, media_strip_and_digest);
+  tcase_add_loop_test(tc, media_kinds_exact, 0, ARRAY_SIZE(exact_cases));
   suite_add_tcase(s, tc);
   return s;
 }
