@@ -67,6 +67,33 @@ START_TEST(fetch_refuses_bad_descriptors)
 }
 END_TEST
 
+/* Digests of the grammar containerd accepts, but of an algorithm other than
+ * sha256: valid in a manifest, yet neither fetched nor resolved. */
+START_TEST(fetch_and_resolve_sha256_only)
+{
+  struct registry *r = NULL;
+  struct registry_ep ep = {.base = (char *)"http://127.0.0.1:1/v2",
+                           .caps = REGISTRY_PULL | REGISTRY_RESOLVE,
+                           .skip_verify = -1};
+  static char mt[] = "application/vnd.oci.image.layer.v1.tar+gzip";
+  cleanup_free char *sha512 = xasprintf("sha512:%0128d", 0);
+  struct oci_desc d = {mt, sha512, 10};
+  struct error *err = NULL;
+
+  ck_assert(oci_digest_valid(sha512));
+  ck_assert_int_eq(registry_new(NULL, &r, &err), 0);
+  ck_assert_int_eq(registry_fetch(r, &ep, 1, "a/b", &d, 0, NULL, NULL, NULL, &err), -1);
+  ck_assert_int_eq(err->code, ERR_INVALID);
+  ck_assert_msg(strstr(err->msg, "unsupported digest") != NULL, "%s", err->msg);
+  error_freep(&err);
+  ck_assert_int_eq(registry_resolve(r, &ep, 1, "a/b", sha512, &d, NULL, &err), -1);
+  ck_assert_int_eq(err->code, ERR_INVALID);
+  ck_assert_msg(strstr(err->msg, "unsupported digest") != NULL, "%s", err->msg);
+  error_freep(&err);
+  registry_free(r);
+}
+END_TEST
+
 Suite *
 registry_suite(void)
 {
@@ -75,6 +102,7 @@ registry_suite(void)
 
   tcase_add_test(tc, url_with_ns);
   tcase_add_test(tc, fetch_refuses_bad_descriptors);
+  tcase_add_test(tc, fetch_and_resolve_sha256_only);
   suite_add_tcase(s, tc);
   return s;
 }
