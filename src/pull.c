@@ -153,7 +153,7 @@ ref_prefix(const char *media_type)
   }
 }
 
-/* Streaming a blob: registry → digest check → content store, 1 MiB at a time. */
+/* Streaming a blob: registry → digest check → content store, CHUNK bytes at a time. */
 struct sink_state {
   struct ctd_writer *w;
   struct digest *md;
