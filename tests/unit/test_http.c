@@ -3,6 +3,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "http.h"
 #include "registry_internal.h"
 #include "util.h"
 
@@ -76,6 +77,90 @@ START_TEST(sanitize_server_text)
 }
 END_TEST
 
+static const struct {
+  const char *url;
+  const char *origin;
+  const char *host;
+} origin_cases[] = {
+    {"https://registry-1.docker.io/v2", "https://registry-1.docker.io", "registry-1.docker.io"},
+    {"http://127.0.0.1:5000/v2/a/b?ns=x", "http://127.0.0.1:5000", "127.0.0.1:5000"},
+    {"https://user:pw@r.example:443/v2#f", "https://r.example:443", "r.example:443"},
+    {"https://r.example?x=@y", "https://r.example", "r.example"},
+    {"r.example/v2", "r.example/v2", "r.example/v2"},
+};
+
+START_TEST(url_origins)
+{
+  cleanup_free char *o = http_url_origin(origin_cases[_i].url, false);
+  cleanup_free char *h = http_url_origin(origin_cases[_i].url, true);
+
+  ck_assert_str_eq(o, origin_cases[_i].origin);
+  ck_assert_str_eq(h, origin_cases[_i].host);
+}
+END_TEST
+
+/* The message of a registry's error body; NULL when there is none. */
+static const struct {
+  const char *body;
+  const char *want;
+} message_cases[] = {
+    {"{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access is denied\"}]}",
+     "requested access is denied"},
+    {"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"\"}]}", "UNAUTHORIZED"},
+    {"{\"errors\":[{\"code\":\"X\",\"message\":\"a\\u001b[31mred\\nline\"}]}", "ared line"},
+    {"{\"errors\":[]}", NULL},
+    {"{\"other\":1}", NULL},
+    {"Client sent an HTTP request to an HTTPS server.\n",
+     "Client sent an HTTP request to an HTTPS server."},
+    {"bad \x01 byte", NULL},
+    {"", NULL},
+};
+
+START_TEST(registry_messages)
+{
+  struct buf b = BUF_INIT;
+  cleanup_free char *got = NULL;
+
+  buf_addstr(&b, message_cases[_i].body);
+  got = http_message(&b);
+  if (message_cases[_i].want == NULL)
+    ck_assert_msg(got == NULL, "case %d: got \"%s\"", _i, got);
+  else
+    ck_assert_msg(got != NULL && strcmp(got, message_cases[_i].want) == 0, "case %d: got \"%s\"",
+                  _i, got ? got : "(null)");
+  buf_release(&b);
+}
+END_TEST
+
+/* A status becomes an error code and words, with the registry's message. */
+static const struct {
+  long status;
+  const char *body;
+  int code;
+  const char *msg;
+} status_cases[] = {
+    {401, "", ERR_UNAUTHENTICATED, "unauthorized: status 401"},
+    {403, "{\"errors\":[{\"message\":\"no\"}]}", ERR_PERMISSION, "denied: status 403: no"},
+    {404, "{\"errors\":[{\"message\":\"x\"}]}", ERR_NOT_FOUND, "not found"},
+    {429, "", ERR_EXHAUSTED, "too many requests: status 429"},
+    {302, "", ERR_UNAVAILABLE, "unexpected redirect: status 302"},
+    {500, "oops", ERR_UNAVAILABLE, "unexpected status: status 500: oops"},
+};
+
+START_TEST(status_errors)
+{
+  struct http_req q = {.status = status_cases[_i].status};
+  struct error *err = NULL;
+
+  buf_addstr(&q.body, status_cases[_i].body);
+  ck_assert_int_eq(http_status_error(&q, &err), -1);
+  ck_assert_int_eq(err->code, status_cases[_i].code);
+  ck_assert_str_eq(err->msg, status_cases[_i].msg);
+  error_free(err);
+  http_req_release(&q);
+}
+END_TEST
+
 Suite *
 http_suite(void)
 {
@@ -84,6 +169,9 @@ http_suite(void)
 
   tcase_add_test(tc, redact_headers);
   tcase_add_loop_test(tc, sanitize_server_text, 0, ARRAY_SIZE(sanitize_cases));
+  tcase_add_loop_test(tc, url_origins, 0, ARRAY_SIZE(origin_cases));
+  tcase_add_loop_test(tc, registry_messages, 0, ARRAY_SIZE(message_cases));
+  tcase_add_loop_test(tc, status_errors, 0, ARRAY_SIZE(status_cases));
   suite_add_tcase(s, tc);
   return s;
 }
