@@ -1,15 +1,16 @@
 #include "digest.h"
 
-#include <dlfcn.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdio.h>
 
+#include "dl.h"
 #include "util.h"
 
 /* The libcrypto functions we use, resolved once. */
 static struct {
   void *lib;
-  const char *why;
+  char why[128];
   EVP_MD_CTX *(*ctx_new)(void);
   void (*ctx_free)(EVP_MD_CTX *);
   const EVP_MD *(*sha256)(void);
@@ -26,28 +27,20 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static void
 load(void)
 {
-  void *l = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+  const struct dl_sym syms[] = {
+      DL_SYM(lcr.ctx_new, "EVP_MD_CTX_new"),  DL_SYM(lcr.ctx_free, "EVP_MD_CTX_free"),
+      DL_SYM(lcr.sha256, "EVP_sha256"),       DL_SYM(lcr.init, "EVP_DigestInit_ex"),
+      DL_SYM(lcr.update, "EVP_DigestUpdate"), DL_SYM(lcr.final, "EVP_DigestFinal_ex"),
+      DL_SYM(lcr.copy, "EVP_MD_CTX_copy_ex"), DL_SYM(lcr.encode, "EVP_EncodeBlock"),
+      DL_SYM(lcr.decode, "EVP_DecodeBlock"),
+  };
+  const char *missing, *why;
 
-  if (l == NULL) {
-    lcr.why = "cannot load libcrypto.so.3 (install libssl3)";
-    return;
-  }
-#define SYM(field, name)                                                                           \
-  if ((*(void **)&lcr.field = dlsym(l, name)) == NULL) {                                           \
-    lcr.why = "libcrypto.so.3 lacks " name;                                                        \
-    return;                                                                                        \
-  }
-  SYM(ctx_new, "EVP_MD_CTX_new");
-  SYM(ctx_free, "EVP_MD_CTX_free");
-  SYM(sha256, "EVP_sha256");
-  SYM(init, "EVP_DigestInit_ex");
-  SYM(update, "EVP_DigestUpdate");
-  SYM(final, "EVP_DigestFinal_ex");
-  SYM(copy, "EVP_MD_CTX_copy_ex");
-  SYM(encode, "EVP_EncodeBlock");
-  SYM(decode, "EVP_DecodeBlock");
-#undef SYM
-  lcr.lib = l;
+  lcr.lib = dl_open("libcrypto.so.3", syms, ARRAY_SIZE(syms), &missing, &why);
+  if (lcr.lib == NULL && missing != NULL)
+    snprintf(lcr.why, sizeof(lcr.why), "libcrypto.so.3 lacks %s", missing);
+  else if (lcr.lib == NULL)
+    snprintf(lcr.why, sizeof(lcr.why), "cannot load libcrypto.so.3 (install libssl3)");
 }
 
 static int

@@ -19,8 +19,9 @@
 #include "util.h"
 #include "version.h"
 
-/* Unsent bytes a stream may queue before grpc_stream_send waits: enough for a
- * few 1 MiB content chunks in flight, little enough to bound memory. */
+/* Unsent bytes a stream may queue before grpc_stream_send waits: enough for
+ * several content chunks in flight (pull writes 256 KiB ones, ctr 1 MiB),
+ * little enough to bound memory. */
 #define SEND_QUEUE_LIMIT (4u << 20)
 /* Our receive windows: large, so a server stream is never throttled by us. */
 #define RECV_WINDOW (16 << 20)

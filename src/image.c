@@ -9,9 +9,9 @@ load(const char *data, size_t len, const char *kind, json_t **out, struct error 
 {
   json_error_t je;
 
-  if (len > IMAGE_MAX_DOCUMENT)
+  if (len > OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "%s of %zu bytes is over the %u byte limit", kind, len,
-                      IMAGE_MAX_DOCUMENT);
+                      OCI_MAX_DOCUMENT);
   *out = json_loadb(data, len, 0, &je);
   if (*out == NULL)
     return error_setc(err, ERR_INVALID, "%s: malformed JSON: %s", kind, je.text);
@@ -23,33 +23,8 @@ load(const char *data, size_t len, const char *kind, json_t **out, struct error 
   return 0;
 }
 
-bool
-image_digest_valid(const char *digest)
-{
-  static const struct {
-    const char *alg;
-    size_t hex;
-  } known[] = {{"sha256", 64}, {"sha384", 96}, {"sha512", 128}};
-  const char *colon = digest ? strchr(digest, ':') : NULL;
-
-  if (colon == NULL)
-    return false;
-  for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
-    size_t alen = strlen(known[i].alg);
-    if ((size_t)(colon - digest) != alen || strncmp(digest, known[i].alg, alen) != 0)
-      continue;
-    if (strlen(colon + 1) != known[i].hex)
-      return false;
-    for (const char *p = colon + 1; *p; p++)
-      if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-        return false;
-    return true;
-  }
-  return false;
-}
-
 static int
-descriptor(json_t *j, struct registry_desc *d, const char *what, struct error **err)
+descriptor(json_t *j, struct oci_desc *d, const char *what, struct error **err)
 {
   const char *mt = json_string_value(json_object_get(j, "mediaType"));
   const char *dg = json_string_value(json_object_get(j, "digest"));
@@ -57,7 +32,7 @@ descriptor(json_t *j, struct registry_desc *d, const char *what, struct error **
 
   if (!json_is_object(j))
     return error_setc(err, ERR_INVALID, "%s: not a descriptor", what);
-  if (dg == NULL || !image_digest_valid(dg))
+  if (dg == NULL || !oci_digest_valid(dg))
     return error_setc(err, ERR_INVALID, "%s: descriptor without a valid digest", what);
   if (!json_is_integer(sz) || json_integer_value(sz) < 0)
     return error_setc(err, ERR_INVALID, "%s: descriptor without a size", what);
@@ -149,7 +124,7 @@ image_parse_config(const char *data, size_t len, struct strv *diff_ids, struct e
   json_array_foreach(ids, i, d)
   {
     const char *s = json_string_value(d);
-    if (s == NULL || !image_digest_valid(s))
+    if (s == NULL || !oci_digest_valid(s))
       return error_setc(err, ERR_INVALID, "config: diff_ids[%zu] is not a digest", i);
     strv_push(diff_ids, s);
   }
@@ -320,9 +295,7 @@ image_index_select(const struct image_index *ix, const char *platform)
    * sorted after every matching child: follow the first one. */
   for (size_t i = 0; best < 0 && i < ix->n; i++)
     if (ix->platforms[i] == NULL &&
-        (str_eq(ix->manifests[i].media_type, "application/vnd.oci.image.index.v1+json") ||
-         str_eq(ix->manifests[i].media_type,
-                "application/vnd.docker.distribution.manifest.list.v2+json")))
+        oci_media_kind_exact(ix->manifests[i].media_type) == OCI_MEDIA_INDEX)
       best = (ssize_t)i;
   return best;
 }
@@ -331,7 +304,7 @@ void
 image_index_release(struct image_index *ix)
 {
   for (size_t i = 0; i < ix->n; i++) {
-    registry_desc_release(&ix->manifests[i]);
+    oci_desc_release(&ix->manifests[i]);
     free(ix->platforms[i]);
   }
   free(ix->manifests);
@@ -342,9 +315,9 @@ image_index_release(struct image_index *ix)
 void
 image_manifest_release(struct image_manifest *m)
 {
-  registry_desc_release(&m->config);
+  oci_desc_release(&m->config);
   for (size_t i = 0; i < m->n_layers; i++)
-    registry_desc_release(&m->layers[i]);
+    oci_desc_release(&m->layers[i]);
   free(m->layers);
   memset(m, 0, sizeof(*m));
 }

@@ -18,32 +18,14 @@
 #define DEFAULT_CONCURRENCY 4
 #define LABEL_SOURCE "containerd.io/distribution.source."
 
-static const char *const index_types[] = {
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-};
-static const char *const manifest_types[] = {
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-};
-
 static int
 strcmp_ptr(const void *a, const void *b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool
-is_one_of(const char *mt, const char *const *list, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    if (str_eq(mt, list[i]))
-      return true;
-  return false;
-}
-
 struct layer {
-  struct registry_desc desc;
+  struct oci_desc desc;
   char *diff_id;
   char *chain_id;
   size_t blob; /* the layer whose download brings this blob in: itself, or the
@@ -157,20 +139,21 @@ pull_host_platform(void)
 static const char *
 ref_prefix(const char *media_type)
 {
-  if (is_one_of(media_type, index_types, ARRAY_SIZE(index_types)))
+  switch (oci_media_kind_exact(media_type)) {
+  case OCI_MEDIA_INDEX:
     return "index";
-  if (is_one_of(media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+  case OCI_MEDIA_MANIFEST:
     return "manifest";
-  if (str_has_prefix(media_type, "application/vnd.oci.image.layer.") ||
-      str_has_prefix(media_type, "application/vnd.docker.image.rootfs."))
+  case OCI_MEDIA_LAYER:
     return "layer";
-  if (str_eq(media_type, "application/vnd.oci.image.config.v1+json") ||
-      str_eq(media_type, "application/vnd.docker.container.image.v1+json"))
+  case OCI_MEDIA_CONFIG:
     return "config";
-  return "unknown";
+  default:
+    return "unknown";
+  }
 }
 
-/* Streaming a blob: registry → digest check → content store, 1 MiB at a time. */
+/* Streaming a blob: registry → digest check → content store, CHUNK bytes at a time. */
 struct sink_state {
   struct ctd_writer *w;
   struct digest *md;
@@ -180,7 +163,7 @@ struct sink_state {
   int64_t limit;
   /* progress reports, at most every PROGRESS_MS */
   struct pull *p;
-  const struct registry_desc *d;
+  const struct oci_desc *d;
   int64_t reported_ms;
   bool store_failed; /* containerd refused the bytes: not the registry's fault */
 };
@@ -229,9 +212,9 @@ md_hex(struct digest *md)
 }
 
 static int
-read_back(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+read_back(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
 {
-  if (ctd_content_read(p->c, d->digest, IMAGE_MAX_DOCUMENT, keep, err) < 0)
+  if (ctd_content_read(p->c, d->digest, OCI_MAX_DOCUMENT, keep, err) < 0)
     return -1;
   if ((int64_t)keep->len != d->size)
     return error_setc(err, ERR_DATA_LOSS, "read back %s: %zu of %" PRId64 " bytes", d->digest,
@@ -256,7 +239,7 @@ fetch_reason(const char *msg, const char *base)
  * "ref … locked": wait for it as ctr does, until the pull's deadline (none:
  * as long as it takes); then the blob is usually there (exists). */
 static int
-writer_open(struct pull *p, const char *ref, const struct registry_desc *d, struct ctd_writer **w,
+writer_open(struct pull *p, const char *ref, const struct oci_desc *d, struct ctd_writer **w,
             int64_t *offset, bool *exists, struct error **err)
 {
   int64_t deadline = p->o->registry.deadline_ms;
@@ -284,7 +267,7 @@ writer_open(struct pull *p, const char *ref, const struct registry_desc *d, stru
 /* Put one blob into the content store. keep, when not NULL, receives its bytes
  * (manifests and configs are parsed from them). */
 static int
-put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, bool retried,
+put_blob_once(struct pull *p, const struct oci_desc *d, struct buf *keep, bool retried,
               struct error **err)
 {
   cleanup_free char *ref = xasprintf("%s-%s", ref_prefix(d->media_type), d->digest);
@@ -299,9 +282,9 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
   if (d->size <= 0)
     return error_setc(err, ERR_INVALID, "blob %s reports content size of zero", d->digest);
   /* What is kept is held in memory: no bigger than containerd reads a manifest. */
-  if (keep && d->size > (int64_t)IMAGE_MAX_DOCUMENT)
+  if (keep && d->size > (int64_t)OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "%s %s of %" PRId64 " bytes is over the %u byte limit",
-                      ref_prefix(d->media_type), d->digest, d->size, IMAGE_MAX_DOCUMENT);
+                      ref_prefix(d->media_type), d->digest, d->size, OCI_MAX_DOCUMENT);
   if (writer_open(p, ref, d, &s.w, &offset, &exists, err) < 0)
     return -1;
   if (exists) {
@@ -428,7 +411,7 @@ out:
 }
 
 static int
-put_blob(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
 {
   return put_blob_once(p, d, keep, false, err);
 }
@@ -625,9 +608,9 @@ endpoints_for(struct pull *p, const char *registry, struct error **err)
 /* containerd's GC label for child i of an index: manifests are "m.<i>",
  * anything else (a nested index) plain "<i>" (images.ChildGCLabels). */
 static char *
-index_child_label(const struct registry_desc *child, size_t i)
+index_child_label(const struct oci_desc *child, size_t i)
 {
-  if (is_one_of(child->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+  if (oci_media_kind_exact(child->media_type) == OCI_MEDIA_MANIFEST)
     return xasprintf("containerd.io/gc.ref.content.m.%zu", i);
   return xasprintf("containerd.io/gc.ref.content.%zu", i);
 }
@@ -637,11 +620,10 @@ index_child_label(const struct registry_desc *child, size_t i)
  * chosen child fetched, nested indexes followed up to IMAGE_MAX_INDEX_DEPTH
  * levels. man/manb receive the manifest and its bytes. */
 static int
-walk_indexes(struct pull *p, const char *platform, const char *name,
-             const struct registry_desc *root, const struct buf *rootb, struct registry_desc *man,
-             struct buf *manb, struct error **err)
+walk_indexes(struct pull *p, const char *platform, const char *name, const struct oci_desc *root,
+             const struct buf *rootb, struct oci_desc *man, struct buf *manb, struct error **err)
 {
-  struct registry_desc cur = {0};
+  struct oci_desc cur = {0};
   struct buf curb = BUF_INIT;
   int rv = -1;
 
@@ -649,9 +631,9 @@ walk_indexes(struct pull *p, const char *platform, const char *name,
   cur.digest = xstrdup(root->digest);
   cur.size = root->size;
   buf_add(&curb, rootb->data, rootb->len);
-  for (size_t depth = 0; is_one_of(cur.media_type, index_types, ARRAY_SIZE(index_types)); depth++) {
+  for (size_t depth = 0; oci_media_kind_exact(cur.media_type) == OCI_MEDIA_INDEX; depth++) {
     struct image_index ix = {0};
-    struct registry_desc child = {0};
+    struct oci_desc child = {0};
     struct buf childb = BUF_INIT;
     cleanup_strv struct strv keys = STRV_INIT;
     cleanup_strv struct strv values = STRV_INIT;
@@ -678,31 +660,31 @@ walk_indexes(struct pull *p, const char *platform, const char *name,
     image_index_release(&ix);
     if (label_blob(p, cur.digest, &keys, &values, err) < 0 ||
         label_source(p, cur.digest, err) < 0) {
-      registry_desc_release(&child);
+      oci_desc_release(&child);
       goto out;
     }
     if (k < 0) {
       error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", platform, name);
       goto out;
     }
-    if (!is_one_of(child.media_type, manifest_types, ARRAY_SIZE(manifest_types)) &&
-        !is_one_of(child.media_type, index_types, ARRAY_SIZE(index_types))) {
+    if (oci_media_kind_exact(child.media_type) != OCI_MEDIA_MANIFEST &&
+        oci_media_kind_exact(child.media_type) != OCI_MEDIA_INDEX) {
       error_setc(err, ERR_INVALID, "unsupported media type %s in index", child.media_type);
-      registry_desc_release(&child);
+      oci_desc_release(&child);
       goto out;
     }
-    if (child.size > (int64_t)IMAGE_MAX_DOCUMENT) {
+    if (child.size > (int64_t)OCI_MAX_DOCUMENT) {
       error_setc(err, ERR_EXHAUSTED, "%s of %" PRId64 " bytes is over the %u byte limit",
-                 child.digest, child.size, IMAGE_MAX_DOCUMENT);
-      registry_desc_release(&child);
+                 child.digest, child.size, OCI_MAX_DOCUMENT);
+      oci_desc_release(&child);
       goto out;
     }
     if (put_blob(p, &child, &childb, err) < 0) {
-      registry_desc_release(&child);
+      oci_desc_release(&child);
       buf_release(&childb);
       goto out;
     }
-    registry_desc_release(&cur);
+    oci_desc_release(&cur);
     buf_release(&curb);
     cur = child;
     curb = childb;
@@ -713,7 +695,7 @@ walk_indexes(struct pull *p, const char *platform, const char *name,
   memset(&curb, 0, sizeof(curb));
   rv = 0;
 out:
-  registry_desc_release(&cur);
+  oci_desc_release(&cur);
   buf_release(&curb);
   return rv;
 }
@@ -771,7 +753,7 @@ pull_layers(struct pull *p, struct error **err)
  * cannot use, too large) is set aside and the reference resolved again by the
  * others: its digest was its own, so the blob verified and only parsing shows. */
 static int
-resolve_root(struct pull *p, const char *object, struct registry_desc *root, struct buf *rootb,
+resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct buf *rootb,
              size_t *served, struct error **err)
 {
   bool *aside = xcalloc(p->n_eps, sizeof(bool));
@@ -807,15 +789,15 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
         *served = i;
     emit(p, PULL_RESOLVED, ref_prefix(root->media_type), root->digest, root->size,
          p->eps[*served].base, false);
-    if (!is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types)) &&
-        !is_one_of(root->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
+    if (oci_media_kind_exact(root->media_type) != OCI_MEDIA_INDEX &&
+        oci_media_kind_exact(root->media_type) != OCI_MEDIA_MANIFEST)
       error_setc(&e, ERR_INVALID, "unsupported media type %s", root->media_type);
-    else if (root->size > (int64_t)IMAGE_MAX_DOCUMENT)
+    else if (root->size > (int64_t)OCI_MAX_DOCUMENT)
       error_setc(&e, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u", root->size,
-                 IMAGE_MAX_DOCUMENT);
+                 OCI_MAX_DOCUMENT);
     else if (put_blob(p, root, rootb, err) < 0)
       break;
-    else if (is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types))) {
+    else if (oci_media_kind_exact(root->media_type) == OCI_MEDIA_INDEX) {
       struct image_index ix = {0};
       if (image_parse_index(rootb->data, rootb->len, &ix, &e) == 0)
         image_index_release(&ix);
@@ -835,7 +817,7 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
     buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", p->eps[*served].base, e->msg);
     error_free(e);
     aside[*served] = true;
-    registry_desc_release(root);
+    oci_desc_release(root);
     buf_release(rootb);
   }
   buf_release(&failures);
@@ -853,7 +835,7 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
   cleanup_ref struct ref ref = {0};
   cleanup_free char *name = NULL;
   cleanup_free char *platform = o->platform ? xstrdup(o->platform) : pull_host_platform();
-  struct registry_desc root = {0}, man = {0}, cfg = {0};
+  struct oci_desc root = {0}, man = {0}, cfg = {0};
   struct buf rootb = BUF_INIT, manb = BUF_INIT, cfgb = BUF_INIT;
   cleanup_strv struct strv diff_ids = STRV_INIT;
   cleanup_strv struct strv chains = STRV_INIT;
@@ -941,9 +923,9 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
       goto out_wrap;
   }
 
-  if (cfg.size > (int64_t)IMAGE_MAX_DOCUMENT) {
+  if (cfg.size > (int64_t)OCI_MAX_DOCUMENT) {
     error_setc(err, ERR_EXHAUSTED, "config %s of %" PRId64 " bytes is over the %u byte limit",
-               cfg.digest, cfg.size, IMAGE_MAX_DOCUMENT);
+               cfg.digest, cfg.size, OCI_MAX_DOCUMENT);
     goto out_wrap;
   }
   if (put_blob(&p, &cfg, &cfgb, err) < 0 || label_source(&p, cfg.digest, err) < 0)
@@ -994,11 +976,11 @@ out:
   buf_release(&rootb);
   buf_release(&manb);
   buf_release(&cfgb);
-  registry_desc_release(&root);
-  registry_desc_release(&man);
-  registry_desc_release(&cfg);
+  oci_desc_release(&root);
+  oci_desc_release(&man);
+  oci_desc_release(&cfg);
   for (size_t i = 0; i < p.n_layers; i++) {
-    registry_desc_release(&p.layers[i].desc);
+    oci_desc_release(&p.layers[i].desc);
     free(p.layers[i].diff_id);
     free(p.layers[i].chain_id);
   }
@@ -1042,9 +1024,9 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
   int rv = -1;
 
   *top = NULL;
-  if (ctd_content_read(c, digest, IMAGE_MAX_DOCUMENT, &b, err) < 0)
+  if (ctd_content_read(c, digest, OCI_MAX_DOCUMENT, &b, err) < 0)
     goto out;
-  for (size_t depth = 0; is_one_of(mt, index_types, ARRAY_SIZE(index_types)); depth++) {
+  for (size_t depth = 0; oci_media_kind_exact(mt) == OCI_MEDIA_INDEX; depth++) {
     struct image_index ix = {0};
     ssize_t k;
 
@@ -1068,11 +1050,11 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
       goto out;
     }
     buf_release(&b);
-    if (ctd_content_read(c, man_digest, IMAGE_MAX_DOCUMENT, &b, err) < 0)
+    if (ctd_content_read(c, man_digest, OCI_MAX_DOCUMENT, &b, err) < 0)
       goto out;
   }
   if (image_parse_manifest(b.data, b.len, &m, err) < 0 ||
-      ctd_content_read(c, m.config.digest, IMAGE_MAX_DOCUMENT, config, err) < 0)
+      ctd_content_read(c, m.config.digest, OCI_MAX_DOCUMENT, config, err) < 0)
     goto out;
   /* The unpack named the top snapshot on the config: no need to hash. */
   if (ctd_content_labels(c, m.config.digest, &labels, NULL) == 0)
