@@ -186,6 +186,7 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
   struct grpc_conn *conn = NULL;
   struct error *e = NULL;
   const char *word;
+  const char *snapshotter;
   bool local = false;
 
   for (int i = 0; i < argc; i++)
@@ -205,7 +206,11 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
     return -1;
   }
   error_free(e);
-  return pull_expanded(cli, word, name, NULL, NULL, err);
+  /* into the snapshotter ctr will use, so that ctr finds the image unpacked */
+  snapshotter = ctrargs_flag_value(&args, "snapshotter");
+  if (snapshotter == NULL)
+    snapshotter = getenv("CONTAINERD_SNAPSHOTTER");
+  return pull_expanded(cli, word, name, NULL, snapshotter, err);
 }
 
 static void
