@@ -95,9 +95,6 @@ int cmd_hosts_add(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_pull(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_run(struct cli *cli, int argc, char **argv, struct error **err);
-/* Pull REF as 'ctrx pull REF' does, progress on stderr (for run). */
-int cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char *snapshotter,
-                 struct error **err);
 
 /* The name to use for an image the command expects to exist, as typed in
  * TYPED: TYPED itself when expansion is off, when it is its own expansion, or

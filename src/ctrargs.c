@@ -304,6 +304,8 @@ reorder(const struct ctrargs_cmd *c, char **words, size_t from, size_t n, size_t
 struct ctrargs_state {
   bool rootfs;
   bool config;
+  const char *want;  /* a value flag whose value to keep, or NULL */
+  const char *value; /* its value, the last one given */
 };
 
 /* Go's FlagSet.Parse over the words in order[0, n): on success, sets *first
@@ -364,6 +366,8 @@ go_flag_parse(const struct ctrargs_cmd *c, char **words, const size_t *order, si
     }
     if (name_in(f->names, "config", 6))
       st->config = true;
+    if (st->want != NULL && name_in(f->names, st->want, strlen(st->want)))
+      st->value = eq ? eq + 1 : words[order[k - 1]];
   }
   *first = k;
   return 0;
@@ -381,12 +385,12 @@ expand_word(char **word)
 }
 
 /* The words ctr reads as image references, in the order ctr reads them;
- * returns how many. refs has room for args->n. */
+ * returns how many. refs has room for args->n. *st receives what the flags
+ * said. */
 static size_t
-find_refs(const struct strv *args, struct ctrargs_ref *refs)
+parse_refs(const struct strv *args, struct ctrargs_ref *refs, struct ctrargs_state *st)
 {
   const struct ctrargs_cmd *c;
-  struct ctrargs_state st = {false, false};
   cleanup_free size_t *order = NULL;
   size_t start = 0;
   size_t first = 0;
@@ -406,8 +410,10 @@ find_refs(const struct strv *args, struct ctrargs_ref *refs)
     for (size_t i = 0; i < count; i++)
       order[i] = start + i;
   }
-  if (go_flag_parse(c, args->v, order, count, &first, &st) < 0)
+  if (go_flag_parse(c, args->v, order, count, &first, st) < 0) {
+    st->value = NULL;
     return 0;
+  }
   pos = order + first;
   npos = count - first;
 
@@ -430,13 +436,21 @@ find_refs(const struct strv *args, struct ctrargs_ref *refs)
     break;
   case ROLE_IMAGE:
     /* with --config the first word is the ID; with --rootfs, a directory */
-    if (npos >= 1 && !st.config && !st.rootfs)
+    if (npos >= 1 && !st->config && !st->rootfs)
       refs[n++].index = pos[0];
     break;
   }
   for (size_t i = 0; i < n; i++)
     refs[i].existing = (c->existing & (i == 0 ? EX_FIRST : EX_REST)) != 0;
   return n;
+}
+
+static size_t
+find_refs(const struct strv *args, struct ctrargs_ref *refs)
+{
+  struct ctrargs_state st = {false, false, NULL, NULL};
+
+  return parse_refs(args, refs, &st);
 }
 
 size_t
@@ -463,6 +477,16 @@ ctrargs_first_ref(const struct strv *args)
   cleanup_free struct ctrargs_ref *refs = xcalloc(args->n + 1, sizeof(*refs));
 
   return find_refs(args, refs) > 0 ? args->v[refs[0].index] : NULL;
+}
+
+const char *
+ctrargs_flag_value(const struct strv *args, const char *flag)
+{
+  cleanup_free struct ctrargs_ref *refs = xcalloc(args->n + 1, sizeof(*refs));
+  struct ctrargs_state st = {false, false, flag, NULL};
+
+  parse_refs(args, refs, &st);
+  return st.value;
 }
 
 bool

@@ -46,6 +46,11 @@ size_t ctrargs_refs(const struct strv *args, struct ctrargs_ref *refs);
  * Points into args. */
 const char *ctrargs_first_ref(const struct strv *args);
 
+/* The value ctr reads for the value flag FLAG (without dashes) of args'
+ * command, the last one when it is given more than once; NULL when it is
+ * not given, or when ctr would reject the command line. Points into args. */
+const char *ctrargs_flag_value(const struct strv *args, const char *flag);
+
 /* True for "images|image|i pull" and "content fetch". */
 bool ctrargs_is_pull(const struct strv *args);
 /* True for "images|image|i push". */

@@ -1140,43 +1140,49 @@ spec_container_labels(const struct spec_opts *o, struct strv *out, struct error 
 
 /* ---- the spec ---- */
 
-static int
-build_process(const struct spec_opts *o, const struct image_config *c, json_t *proc,
-              struct error **err)
+static void
+user_ids_release(struct user_ids *u)
 {
-  struct user_ids u = {0, 0, NULL, 0};
-  cleanup_strv struct strv env = STRV_INIT;
-  cleanup_strv struct strv user_env = STRV_INIT;
-  cleanup_strv struct strv caps = STRV_INIT;
-  json_t *j, *s;
-  size_t i;
-  int ret = -1;
+  free(u->gids);
+}
 
-  /* User: the image's first (as ctr, even when --user then overrides it). */
+#define cleanup_user_ids __attribute__((cleanup(user_ids_release)))
+
+/* The user: the image's first (as ctr, even when --user then overrides it). */
+static int
+process_user(const struct spec_opts *o, const struct image_config *c, struct user_ids *u,
+             struct error **err)
+{
   if (c->user != NULL && c->user[0] != '\0') {
     cleanup_free char *uid = NULL;
-    if (resolve_user(o, c->user, &u, err) < 0) {
-      error_wrap(err, "image config user");
-      goto out;
-    }
-    uid = xasprintf("%" PRIu32, u.uid);
-    if (additional_gids(o, uid, &u, err) < 0) {
-      error_wrap(err, "image config user");
-      goto out;
-    }
-  } else if (additional_gids(o, "root", &u, err) < 0) {
-    goto out;
+    if (resolve_user(o, c->user, u, err) < 0)
+      return error_wrap(err, "image config user");
+    uid = xasprintf("%" PRIu32, u->uid);
+    if (additional_gids(o, uid, u, err) < 0)
+      return error_wrap(err, "image config user");
+  } else if (additional_gids(o, "root", u, err) < 0) {
+    return -1;
   }
   if (o->user != NULL && o->user[0] != '\0') {
-    if (resolve_user(o, o->user, &u, err) < 0 || additional_gids(o, o->user, &u, err) < 0)
-      goto out;
+    if (resolve_user(o, o->user, u, err) < 0 || additional_gids(o, o->user, u, err) < 0)
+      return -1;
   }
+  return 0;
+}
 
-  /* Env: --env-file, then --env over it, then all that over the image's. */
+/* Env: --env-file, then --env over it, then all that over the image's. */
+static int
+process_env(const struct spec_opts *o, const struct image_config *c, struct strv *env,
+            struct error **err)
+{
+  cleanup_strv struct strv user_env = STRV_INIT;
+  json_t *s;
+  size_t i;
+
   if (o->env_file != NULL) {
     struct strv file = STRV_INIT;
     if (spec_read_env_file(o->env_file, &file, err) < 0)
-      goto out;
+      return -1;
     env_replace_or_append(&user_env, file.v, file.n);
     strv_release(&file);
   }
@@ -1185,39 +1191,46 @@ build_process(const struct spec_opts *o, const struct image_config *c, json_t *p
   if (c->env != NULL && json_array_size(c->env) > 0) {
     json_array_foreach(c->env, i, s)
     {
-      strv_push(&env, json_string_value(s));
+      strv_push(env, json_string_value(s));
     }
   } else {
-    strv_push(&env, DEFAULT_PATH_ENV);
+    strv_push(env, DEFAULT_PATH_ENV);
   }
-  env_replace_or_append(&env, user_env.v, user_env.n);
+  env_replace_or_append(env, user_env.v, user_env.n);
   if (o->tty)
-    strv_push(&env, "TERM=xterm");
+    strv_push(env, "TERM=xterm");
   if (o->net_host) {
     cleanup_free char *h = xasprintf("HOSTNAME=%s", o->host_hostname ? o->host_hostname : "");
-    env_replace_or_append(&env, &h, 1);
+    env_replace_or_append(env, &h, 1);
   }
+  return 0;
+}
 
-  if (caps_check(o->cap_add, err) < 0 || caps_check(o->cap_drop, err) < 0)
-    goto out;
-  caps_apply(o, &caps);
+static json_t *
+user_json(const struct user_ids *u)
+{
+  json_t *j = json_object();
 
-  if (o->tty)
-    json_object_set_new(proc, "terminal", json_true());
-  j = json_object();
-  json_object_set_new(j, "uid", json_integer(u.uid));
-  json_object_set_new(j, "gid", json_integer(u.gid));
-  if (u.n_gids > 0) {
+  json_object_set_new(j, "uid", json_integer(u->uid));
+  json_object_set_new(j, "gid", json_integer(u->gid));
+  if (u->n_gids > 0) {
     json_t *g = json_array();
-    for (i = 0; i < u.n_gids; i++)
-      json_array_append_new(g, json_integer(u.gids[i]));
+    for (size_t i = 0; i < u->n_gids; i++)
+      json_array_append_new(g, json_integer(u->gids[i]));
     json_object_set_new(j, "additionalGids", g);
   }
-  json_object_set_new(proc, "user", j);
+  return j;
+}
 
-  j = json_array();
+/* The command line, else the image's entrypoint and cmd. */
+static int
+process_args(const struct spec_opts *o, const struct image_config *c, json_t **out,
+             struct error **err)
+{
+  cleanup_json json_t *j = json_array();
+
   if (o->n_args > 0) {
-    for (i = 0; i < o->n_args; i++)
+    for (size_t i = 0; i < o->n_args; i++)
       json_array_append_new(j, json_string(o->args[i]));
   } else {
     if (c->entrypoint != NULL)
@@ -1225,35 +1238,61 @@ build_process(const struct spec_opts *o, const struct image_config *c, json_t *p
     if (c->cmd != NULL)
       json_array_extend(j, c->cmd);
   }
-  if (json_array_size(j) == 0) {
-    json_decref(j);
-    error_setc(err, ERR_INVALID, "no command specified");
-    goto out;
+  if (json_array_size(j) == 0)
+    return error_setc(err, ERR_INVALID, "no command specified");
+  *out = steal_pointer(&j);
+  return 0;
+}
+
+static json_t *
+capabilities_json(const struct strv *caps)
+{
+  json_t *j = json_object();
+
+  if (caps->n > 0) {
+    json_object_set_new(j, "bounding", json_strings((const char *const *)caps->v, caps->n));
+    json_object_set_new(j, "effective", json_strings((const char *const *)caps->v, caps->n));
+    json_object_set_new(j, "permitted", json_strings((const char *const *)caps->v, caps->n));
   }
-  json_object_set_new(proc, "args", j);
+  return j;
+}
+
+static int
+build_process(const struct spec_opts *o, const struct image_config *c, json_t *proc,
+              struct error **err)
+{
+  cleanup_user_ids struct user_ids u = {0, 0, NULL, 0};
+  cleanup_strv struct strv env = STRV_INIT;
+  cleanup_strv struct strv caps = STRV_INIT;
+  json_t *args = NULL;
+  json_t *j;
+
+  if (process_user(o, c, &u, err) < 0 || process_env(o, c, &env, err) < 0)
+    return -1;
+  if (caps_check(o->cap_add, err) < 0 || caps_check(o->cap_drop, err) < 0)
+    return -1;
+  caps_apply(o, &caps);
+
+  if (o->tty)
+    json_object_set_new(proc, "terminal", json_true());
+  json_object_set_new(proc, "user", user_json(&u));
+  if (process_args(o, c, &args, err) < 0)
+    return -1;
+  json_object_set_new(proc, "args", args);
   if (env.n > 0)
     json_object_set_new(proc, "env", json_strings((const char *const *)env.v, env.n));
   json_object_set_new(proc, "cwd",
                       json_string(o->cwd && o->cwd[0]                   ? o->cwd
                                   : c->working_dir && c->working_dir[0] ? c->working_dir
                                                                         : "/"));
-  j = json_object();
-  if (caps.n > 0) {
-    json_object_set_new(j, "bounding", json_strings((const char *const *)caps.v, caps.n));
-    json_object_set_new(j, "effective", json_strings((const char *const *)caps.v, caps.n));
-    json_object_set_new(j, "permitted", json_strings((const char *const *)caps.v, caps.n));
-  }
-  json_object_set_new(proc, "capabilities", j);
+  json_object_set_new(proc, "capabilities", capabilities_json(&caps));
   j = json_object();
   json_object_set_new(j, "type", json_string("RLIMIT_NOFILE"));
   json_object_set_new(j, "hard", json_integer(1024));
   json_object_set_new(j, "soft", json_integer(1024));
   json_object_set_new(proc, "rlimits", json_pack("[o]", j));
   json_object_set_new(proc, "noNewPrivileges", json_true());
-  ret = 0;
-out:
-  free(u.gids);
-  return ret;
+  return 0;
 }
 
 static int

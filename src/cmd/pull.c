@@ -1,15 +1,13 @@
 /* ctrx pull / ctrx images pull: ctrx's own registry client into containerd.
  * ctr pull flags that ctrx does not implement hand the pull to ctr, with the
  * reference expanded and the hosts directory filled in. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
-#include "grpc.h"
 #include "hosts.h"
+#include "progress.h"
 #include "pull.h"
 #include "ref.h"
 
@@ -48,30 +46,16 @@ static const struct flag pull_flags[] = {
     {NULL, FLAG_BOOL, 0},
 };
 
-struct bar {
-  char id[20]; /* "sha256:" stripped, first 12 hex */
-  const char *what;
-  int64_t done, total;
-  bool finished, existed;
-};
-
 struct pull_cmd {
   const char *platform;
   const char *snapshotter;
   struct strv labels;
   struct strv hosts_dirs;
   int64_t max;
-  bool plain_http, skip_verify, print_chainid, dry_run, quiet;
+  bool plain_http, skip_verify, print_chainid, dry_run;
   const char *user;
-  bool debug;
-  bool bars; /* stderr is a terminal: progress bars redrawn in place */
-  struct bar *v;
-  size_t n_bars;
-  int drawn; /* lines of bars on screen */
-  int unpacked;
-  int64_t drawn_ms;
-  int64_t t0;
-  int64_t connect_ms, first_byte_ms, stall_ms; /* 0: config, else defaults */
+  struct progress progress;          /* .quiet: -q */
+  struct progress_timeouts timeouts; /* 0: config, else defaults */
 };
 
 static int
@@ -103,11 +87,11 @@ pull_flag(int id, const char *v, void *data, struct error **err)
     if (parse_duration_ms(v, &ms) < 0 || ms <= 0)
       return error_setc(err, ERR_USAGE, "invalid duration \"%s\" for a mirror timeout", v);
     if (id == P_MIRROR_CONNECT)
-      pc->connect_ms = ms;
+      pc->timeouts.connect_ms = ms;
     else if (id == P_MIRROR_FIRST_BYTE)
-      pc->first_byte_ms = ms;
+      pc->timeouts.first_byte_ms = ms;
     else
-      pc->stall_ms = ms;
+      pc->timeouts.stall_ms = ms;
     return 0;
   }
   case P_MAX:
@@ -127,122 +111,12 @@ pull_flag(int id, const char *v, void *data, struct error **err)
   else if (id == P_DRY_RUN)
     pc->dry_run = b;
   else if (id == P_QUIET)
-    pc->quiet = b;
+    pc->progress.quiet = b;
   return 0;
 }
 
 static void
-human(int64_t n, char *out, size_t len)
-{
-  if (n >= 1 << 20)
-    snprintf(out, len, "%.1f MiB", (double)n / (1 << 20));
-  else if (n >= 1 << 10)
-    snprintf(out, len, "%.1f KiB", (double)n / (1 << 10));
-  else
-    snprintf(out, len, "%" PRId64 " B", n);
-}
-
-static struct bar *
-bar_for(struct pull_cmd *pc, const struct pull_event *ev)
-{
-  const char *hex = strchr(ev->digest, ':');
-  char id[20];
-
-  snprintf(id, sizeof(id), "%.12s", hex ? hex + 1 : ev->digest);
-  for (size_t i = 0; i < pc->n_bars; i++)
-    if (strcmp(pc->v[i].id, id) == 0)
-      return &pc->v[i];
-  pc->v = xrealloc(pc->v, (pc->n_bars + 1) * sizeof(*pc->v));
-  memset(&pc->v[pc->n_bars], 0, sizeof(*pc->v));
-  memcpy(pc->v[pc->n_bars].id, id, sizeof(id));
-  pc->v[pc->n_bars].what = ev->what;
-  return &pc->v[pc->n_bars++];
-}
-
-/* Redraw every bar in place: up over the old ones, then one line each. */
-static void
-draw(struct pull_cmd *pc, bool force)
-{
-  int64_t now = now_ms();
-
-  if (!force && now - pc->drawn_ms < 50)
-    return;
-  pc->drawn_ms = now;
-  if (pc->drawn > 0)
-    fprintf(stderr, "\033[%dA", pc->drawn);
-  for (size_t i = 0; i < pc->n_bars; i++) {
-    const struct bar *b = &pc->v[i];
-    char done[32], total[32], gauge[31];
-    int fill = b->total > 0 ? (int)(30 * b->done / b->total) : 0;
-
-    human(b->done, done, sizeof(done));
-    human(b->total, total, sizeof(total));
-    if (fill > 30)
-      fill = 30;
-    memset(gauge, '=', (size_t)fill);
-    memset(gauge + fill, ' ', (size_t)(30 - fill));
-    if (fill < 30)
-      gauge[fill] = '>';
-    gauge[30] = '\0';
-    if (b->finished)
-      fprintf(stderr, "\033[2K%-8s %s  %-32s %10s\n", b->what, b->id,
-              b->existed ? "already present" : "done", total);
-    else
-      fprintf(stderr, "\033[2K%-8s %s  [%s] %10s / %s\n", b->what, b->id, gauge, done, total);
-  }
-  fprintf(stderr, "\033[2Kelapsed %.1fs, %d layer%s unpacked\n", (double)(now - pc->t0) / 1000.0,
-          pc->unpacked, pc->unpacked == 1 ? "" : "s");
-  pc->drawn = (int)pc->n_bars + 1;
-}
-
-static void
-on_event(const struct pull_event *ev, void *arg)
-{
-  struct pull_cmd *pc = arg;
-  char size[32];
-
-  if (pc->quiet && ev->kind != PULL_WARNING && !(ev->kind == PULL_NOTE && pc->debug))
-    return;
-  if (pc->bars &&
-      (ev->kind == PULL_PROGRESS || ev->kind == PULL_BLOB || ev->kind == PULL_UNPACKED)) {
-    if (ev->kind == PULL_UNPACKED) {
-      pc->unpacked++;
-    } else {
-      struct bar *b = bar_for(pc, ev);
-      b->done = ev->size;
-      b->total = ev->kind == PULL_PROGRESS ? ev->total : ev->size;
-      b->finished = ev->kind == PULL_BLOB;
-      b->existed = ev->existed;
-    }
-    draw(pc, ev->kind != PULL_PROGRESS);
-    return;
-  }
-  human(ev->size, size, sizeof(size));
-  switch (ev->kind) {
-  case PULL_RESOLVED:
-    fprintf(stderr, "resolved  %s (%s) from %s\n", ev->digest, ev->what, ev->endpoint);
-    break;
-  case PULL_PROGRESS:
-    break; /* lines only when a blob is in */
-  case PULL_BLOB:
-    fprintf(stderr, "%-9s %s %10s %s\n", ev->what, ev->digest, size,
-            ev->existed ? "(already present)" : "done");
-    break;
-  case PULL_UNPACKED:
-    fprintf(stderr, "unpacked  %s\n", ev->digest);
-    break;
-  case PULL_WARNING:
-    fprintf(stderr, "ctrx: warning: %s\n", ev->what);
-    break;
-  case PULL_NOTE:
-    if (pc->debug)
-      fprintf(stderr, "ctrx: %s\n", ev->what);
-    break;
-  }
-}
-
-static int
-dry_run(const char *name, const struct hosts_config *hc)
+print_dry_run(const char *name, const struct hosts_config *hc)
 {
   printf("image     %s\n", name);
   printf("hosts dirs:");
@@ -255,74 +129,66 @@ dry_run(const char *name, const struct hosts_config *hc)
     printf("endpoint  %s%s%s\n", url, hc->endpoints.v[i].ns ? "?ns=" : "",
            hc->endpoints.v[i].ns ? hc->registry : "");
   }
-  return 0;
 }
 
-/* Mirror deadlines: flags, else the ctrx config's [mirror], else defaults. */
-static void
-registry_opts_for(struct cli *cli, const struct pull_cmd *pc, struct registry_opts *ro)
+/* --dry-run: where the pull of TYPED would go, nothing fetched. */
+static int
+dry_run(const char *typed, const struct strv *dirs, struct error **err)
 {
-  const struct ctrx_config *cfg = NULL;
+  struct ref r = {0};
+  struct hosts_config hc = {0};
+  cleanup_free char *name = NULL;
+  int rv;
 
-  if (cli_config(cli, &cfg, NULL) < 0)
-    cfg = NULL;
-  ro->debug = cli->g.debug;
-  ro->deadline_ms = cli->deadline_ms;
-  ro->connect_timeout_ms = pc->connect_ms                       ? pc->connect_ms
-                           : cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms
-                                                                : 0;
-  ro->first_byte_timeout_ms = pc->first_byte_ms                       ? pc->first_byte_ms
-                              : cfg && cfg->first_byte_timeout_ms > 0 ? cfg->first_byte_timeout_ms
-                                                                      : 0;
-  ro->stall_timeout_ms = pc->stall_ms                       ? pc->stall_ms
-                         : cfg && cfg->stall_timeout_ms > 0 ? cfg->stall_timeout_ms
-                                                            : 0;
+  if (ref_parse_docker(typed, &r, err) < 0)
+    return error_wrap(err, "invalid reference \"%s\"", typed);
+  name = ref_string(&r);
+  rv = hosts_resolve(r.domain, dirs, &hc, err);
+  if (rv == 0)
+    print_dry_run(name, &hc);
+  hosts_config_release(&hc);
+  ref_release(&r);
+  return rv;
+}
+
+/* A flag of ctr's that ctrx does not implement, or not exactly one
+ * reference: ctr decides, with names expanded and hosts dir added. */
+static int
+pull_passthru(struct cli *cli, int argc, char **argv, struct error **err)
+{
+  cleanup_strv struct strv args = STRV_INIT;
+
+  strv_push(&args, "images");
+  strv_push(&args, "pull");
+  for (int i = 1; i < argc; i++)
+    strv_push(&args, argv[i]);
+  return cli_passthru(cli, (int)args.n, args.v, err);
 }
 
 static int
-chain(struct cli *cli, const struct strv *extra, struct strv *dirs, struct error **err)
+pull_ref(struct cli *cli, struct pull_cmd *pc, const char *ref, const struct strv *dirs,
+         struct error **err)
 {
-  const struct ctrx_config *cfg = NULL;
-  cleanup_strv struct strv flagdirs = STRV_INIT;
-
-  if (cli_config(cli, &cfg, err) < 0)
-    return -1;
-  for (size_t i = 0; i < cli->g.hosts_dirs.n; i++)
-    strv_push(&flagdirs, cli->g.hosts_dirs.v[i]);
-  for (size_t i = 0; extra && i < extra->n; i++)
-    strv_push(&flagdirs, extra->v[i]);
-  return hosts_dirs(&flagdirs, cfg, true, dirs, err);
-}
-
-int
-cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char *snapshotter,
-             struct error **err)
-{
-  struct pull_cmd pc = {.platform = platform, .snapshotter = snapshotter};
-  cleanup_strv struct strv dirs = STRV_INIT;
-  struct grpc_conn *conn = NULL;
   struct pull_result res = {0};
   struct pull_opts o = {0};
   int rv;
 
-  if (chain(cli, NULL, &dirs, err) < 0 || cli_conn(cli, &conn, err) < 0)
-    return -1;
   o.ref = ref;
-  o.ns = cli->g.namespace;
-  o.platform = platform;
-  o.snapshotter = snapshotter;
-  o.dirs = &dirs;
-  o.skip_verify = -1;
-  pc.debug = cli->g.debug;
-  registry_opts_for(cli, &pc, &o.registry);
-  o.on_event = on_event;
-  o.arg = &pc;
-  pc.t0 = now_ms();
-  pc.bars = !pc.debug && isatty(STDERR_FILENO);
-  rv = pull_image(conn, &o, &res, err);
-  if (pc.bars && pc.n_bars)
-    draw(&pc, true);
-  free(pc.v);
+  o.platform = pc->platform;
+  o.snapshotter = pc->snapshotter ? pc->snapshotter : getenv("CONTAINERD_SNAPSHOTTER");
+  o.labels = &pc->labels;
+  o.dirs = dirs;
+  o.max_concurrent = (int)(pc->max > 32 ? 32 : pc->max);
+  o.plain_http = pc->plain_http;
+  o.skip_verify = pc->skip_verify ? 1 : -1;
+  progress_registry_opts(cli, &pc->timeouts, &o.registry);
+  o.registry.user = pc->user;
+  rv = progress_run(cli, &o, &pc->progress, &res, err);
+  if (rv == 0) {
+    progress_print_done(&pc->progress, &res);
+    if (pc->print_chainid && res.chain_id)
+      printf("image chain ID: %s\n", res.chain_id);
+  }
   pull_result_release(&res);
   return rv;
 }
@@ -332,9 +198,6 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
 {
   struct pull_cmd pc = {.max = 0};
   cleanup_strv struct strv dirs = STRV_INIT;
-  struct grpc_conn *conn = NULL;
-  struct pull_result res = {0};
-  struct pull_opts o = {0};
   int optind = 1, unknown = -1, rv;
 
   rv = cli_parse_flags(pull_flags, argc, argv, &optind, pull_flag, &pc, &unknown, err);
@@ -346,69 +209,14 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
     if (n == NULL || strcmp(n, argv[optind]) != 0)
       rv = 1;
   }
-  if (rv == 1 || argc - optind != 1) {
-    /* A flag of ctr's that ctrx does not implement, or not exactly one
-     * reference: ctr decides, with names expanded and hosts dir added. */
-    cleanup_strv struct strv args = STRV_INIT;
-    strv_push(&args, "images");
-    strv_push(&args, "pull");
-    for (int i = 1; i < argc; i++)
-      strv_push(&args, argv[i]);
-    rv = cli_passthru(cli, (int)args.n, args.v, err);
-    goto done;
-  }
-  if (chain(cli, &pc.hosts_dirs, &dirs, err) < 0) {
+  if (rv == 1 || argc - optind != 1)
+    rv = pull_passthru(cli, argc, argv, err);
+  else if (progress_hosts_dirs(cli, &pc.hosts_dirs, &dirs, err) < 0)
     rv = -1;
-    goto done;
-  }
-  if (pc.dry_run) {
-    struct ref r = {0};
-    struct hosts_config hc = {0};
-    cleanup_free char *name = NULL;
-    if (ref_parse_docker(argv[optind], &r, err) < 0) {
-      rv = error_wrap(err, "invalid reference \"%s\"", argv[optind]);
-      goto done;
-    }
-    name = ref_string(&r);
-    rv = hosts_resolve(r.domain, &dirs, &hc, err);
-    if (rv == 0)
-      rv = dry_run(name, &hc);
-    hosts_config_release(&hc);
-    ref_release(&r);
-    goto done;
-  }
-  if (cli_conn(cli, &conn, err) < 0) {
-    rv = -1;
-    goto done;
-  }
-  o.ref = argv[optind];
-  o.ns = cli->g.namespace;
-  o.platform = pc.platform;
-  o.snapshotter = pc.snapshotter ? pc.snapshotter : getenv("CONTAINERD_SNAPSHOTTER");
-  o.labels = &pc.labels;
-  o.dirs = &dirs;
-  o.max_concurrent = (int)(pc.max > 32 ? 32 : pc.max);
-  o.plain_http = pc.plain_http;
-  o.skip_verify = pc.skip_verify ? 1 : -1;
-  pc.debug = cli->g.debug;
-  registry_opts_for(cli, &pc, &o.registry);
-  o.registry.user = pc.user;
-  o.on_event = on_event;
-  o.arg = &pc;
-  pc.t0 = now_ms();
-  pc.bars = !pc.debug && isatty(STDERR_FILENO);
-  rv = pull_image(conn, &o, &res, err);
-  if (pc.bars && pc.n_bars)
-    draw(&pc, true);
-  free(pc.v);
-  if (rv == 0) {
-    if (!pc.quiet)
-      printf("%s %s from %s in %.1fs\n", res.name, res.digest, res.endpoint,
-             (double)(now_ms() - pc.t0) / 1000.0);
-    if (pc.print_chainid && res.chain_id)
-      printf("image chain ID: %s\n", res.chain_id);
-  }
-  pull_result_release(&res);
+  else if (pc.dry_run)
+    rv = dry_run(argv[optind], &dirs, err);
+  else
+    rv = pull_ref(cli, &pc, argv[optind], &dirs, err);
 done:
   strv_release(&pc.labels);
   strv_release(&pc.hosts_dirs);

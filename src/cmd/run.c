@@ -1,6 +1,7 @@
 /* ctrx run [flags] IMAGE ID [COMMAND] [ARG...]: ctrx's own run, pulling the
  * image first when it is missing. A ctr run flag that ctrx does not implement
  * hands the command to ctr (after the pull), with the image name expanded. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "ctd.h"
 #include "ctrargs.h"
 #include "grpc.h"
+#include "progress.h"
 #include "ref.h"
 #include "run.h"
 
@@ -37,6 +39,7 @@ enum {
   R_NULL_IO,
   R_PID_FILE,
   R_PLATFORM,
+  R_COUNT
 };
 
 static const struct flag run_flags[] = {
@@ -74,93 +77,72 @@ struct run_cmd {
   char hostname[256];
 };
 
+/* Where each flag's value goes in struct run_cmd, and how it is read. */
+enum run_slot { SLOT_STRING, SLOT_LIST, SLOT_BOOL, SLOT_CPUS, SLOT_MEMORY };
+
+static const struct {
+  enum run_slot slot;
+  size_t offset;
+} run_slots[] = {
+    [R_RM] = {SLOT_BOOL, offsetof(struct run_cmd, o.rm)},
+    [R_DETACH] = {SLOT_BOOL, offsetof(struct run_cmd, o.detach)},
+    [R_TTY] = {SLOT_BOOL, offsetof(struct run_cmd, o.spec.tty)},
+    [R_NET_HOST] = {SLOT_BOOL, offsetof(struct run_cmd, o.spec.net_host)},
+    [R_ENV] = {SLOT_LIST, offsetof(struct run_cmd, env)},
+    [R_ENV_FILE] = {SLOT_STRING, offsetof(struct run_cmd, o.spec.env_file)},
+    [R_MOUNT] = {SLOT_LIST, offsetof(struct run_cmd, mounts)},
+    [R_CWD] = {SLOT_STRING, offsetof(struct run_cmd, o.spec.cwd)},
+    [R_LABEL] = {SLOT_LIST, offsetof(struct run_cmd, labels)},
+    [R_ANNOTATION] = {SLOT_LIST, offsetof(struct run_cmd, annotations)},
+    [R_PRIVILEGED] = {SLOT_BOOL, offsetof(struct run_cmd, o.spec.privileged)},
+    [R_READ_ONLY] = {SLOT_BOOL, offsetof(struct run_cmd, o.spec.read_only)},
+    [R_SNAPSHOTTER] = {SLOT_STRING, offsetof(struct run_cmd, o.snapshotter)},
+    [R_RUNTIME] = {SLOT_STRING, offsetof(struct run_cmd, o.runtime)},
+    [R_CPUS] = {SLOT_CPUS, offsetof(struct run_cmd, o.spec.cpus)},
+    [R_MEMORY] = {SLOT_MEMORY, offsetof(struct run_cmd, o.spec.memory_limit)},
+    [R_CAP_ADD] = {SLOT_LIST, offsetof(struct run_cmd, cap_add)},
+    [R_CAP_DROP] = {SLOT_LIST, offsetof(struct run_cmd, cap_drop)},
+    [R_HOSTNAME] = {SLOT_STRING, offsetof(struct run_cmd, o.spec.hostname)},
+    [R_USER] = {SLOT_STRING, offsetof(struct run_cmd, o.spec.user)},
+    [R_NULL_IO] = {SLOT_BOOL, offsetof(struct run_cmd, o.null_io)},
+    [R_PID_FILE] = {SLOT_STRING, offsetof(struct run_cmd, o.pid_file)},
+    [R_PLATFORM] = {SLOT_STRING, offsetof(struct run_cmd, o.platform)},
+};
+_Static_assert(ARRAY_SIZE(run_slots) == R_COUNT, "a run flag without a slot");
+
 static int
 run_flag(int id, const char *v, void *data, struct error **err)
 {
-  struct run_cmd *rc = data;
-  struct spec_opts *s = &rc->o.spec;
+  char *field = (char *)data + run_slots[id].offset;
   bool b = false;
 
-  switch (id) {
-  case R_ENV:
-    strv_push(&rc->env, v);
+  switch (run_slots[id].slot) {
+  case SLOT_STRING:
+    *(const char **)field = v;
     return 0;
-  case R_ENV_FILE:
-    s->env_file = v;
+  case SLOT_LIST:
+    strv_push((struct strv *)field, v);
     return 0;
-  case R_MOUNT:
-    strv_push(&rc->mounts, v);
+  case SLOT_BOOL:
+    if (cli_parse_bool(v, &b) < 0)
+      return error_setc(err, ERR_USAGE, "invalid boolean value \"%s\"", v);
+    *(bool *)field = b;
     return 0;
-  case R_CWD:
-    s->cwd = v;
-    return 0;
-  case R_LABEL:
-    strv_push(&rc->labels, v);
-    return 0;
-  case R_ANNOTATION:
-    strv_push(&rc->annotations, v);
-    return 0;
-  case R_SNAPSHOTTER:
-    rc->o.snapshotter = v;
-    return 0;
-  case R_RUNTIME:
-    rc->o.runtime = v;
-    return 0;
-  case R_CPUS: {
+  case SLOT_CPUS: {
+    double *cpus = (double *)field;
     char *end = NULL;
-    s->cpus = strtod(v, &end);
-    if (end == v || *end || s->cpus < 0)
+    *cpus = strtod(v, &end);
+    if (end == v || *end || *cpus < 0)
       return error_setc(err, ERR_USAGE, "invalid value \"%s\" for flag -cpus: parse error", v);
     return 0;
   }
-  case R_MEMORY:
-    if (parse_int64(v, 10, &s->memory_limit) < 0 || s->memory_limit < 0)
+  case SLOT_MEMORY: {
+    int64_t *limit = (int64_t *)field;
+    if (parse_int64(v, 10, limit) < 0 || *limit < 0)
       return error_setc(err, ERR_USAGE, "invalid value \"%s\" for flag -memory-limit: parse error",
                         v);
     return 0;
-  case R_CAP_ADD:
-    strv_push(&rc->cap_add, v);
-    return 0;
-  case R_CAP_DROP:
-    strv_push(&rc->cap_drop, v);
-    return 0;
-  case R_HOSTNAME:
-    s->hostname = v;
-    return 0;
-  case R_USER:
-    s->user = v;
-    return 0;
-  case R_PID_FILE:
-    rc->o.pid_file = v;
-    return 0;
-  case R_PLATFORM:
-    rc->o.platform = v;
-    return 0;
   }
-  if (cli_parse_bool(v, &b) < 0)
-    return error_setc(err, ERR_USAGE, "invalid boolean value \"%s\"", v);
-  switch (id) {
-  case R_RM:
-    rc->o.rm = b;
-    break;
-  case R_DETACH:
-    rc->o.detach = b;
-    break;
-  case R_TTY:
-    s->tty = b;
-    break;
-  case R_NET_HOST:
-    s->net_host = b;
-    break;
-  case R_PRIVILEGED:
-    s->privileged = b;
-    break;
-  case R_READ_ONLY:
-    s->read_only = b;
-    break;
-  case R_NULL_IO:
-    rc->o.null_io = b;
-    break;
   }
   return 0;
 }
@@ -171,7 +153,7 @@ static int
 pull_expanded(struct cli *cli, const char *typed, const char *name, const char *platform,
               const char *snapshotter, struct error **err)
 {
-  if (cmd_pull_ref(cli, name, platform, snapshotter, err) == 0)
+  if (progress_pull(cli, name, platform, snapshotter, err) == 0)
     return 0;
   if (strcmp(typed, name) == 0)
     return -1;
@@ -204,6 +186,7 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
   struct grpc_conn *conn = NULL;
   struct error *e = NULL;
   const char *word;
+  const char *snapshotter;
   bool local = false;
 
   for (int i = 0; i < argc; i++)
@@ -223,7 +206,11 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
     return -1;
   }
   error_free(e);
-  return pull_expanded(cli, word, name, NULL, NULL, err);
+  /* into the snapshotter ctr will use, so that ctr finds the image unpacked */
+  snapshotter = ctrargs_flag_value(&args, "snapshotter");
+  if (snapshotter == NULL)
+    snapshotter = getenv("CONTAINERD_SNAPSHOTTER");
+  return pull_expanded(cli, word, name, NULL, snapshotter, err);
 }
 
 static void
