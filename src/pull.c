@@ -889,15 +889,8 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
     if (endpoints_for(&p, ref.domain, err) < 0 || registry_new(&ro, &p.reg, err) < 0)
       goto out_wrap;
   }
-  if (o->snapshotter && *o->snapshotter) {
-    p.snapshotter = xstrdup(o->snapshotter);
-  } else {
-    if (ctd_namespace_label(c, o->ns, "containerd.io/defaults/snapshotter", &p.snapshotter, err) <
-        0)
-      goto out_wrap;
-    if (p.snapshotter == NULL)
-      p.snapshotter = xstrdup("overlayfs");
-  }
+  if (ctd_default_snapshotter(c, o->ns, o->snapshotter, &p.snapshotter, err) < 0)
+    goto out_wrap;
 
   if (ctd_lease_create(c, &p.lease, err) < 0)
     goto out_wrap;

@@ -292,13 +292,8 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
   *status = 0;
   if (ctd_container_exists(c, o->id, NULL) == 0)
     return error_setc(err, ERR_ALREADY_EXISTS, "container \"%s\": already exists", o->id);
-  if (o->snapshotter && *o->snapshotter)
-    snapshotter = xstrdup(o->snapshotter);
-  else if (ctd_namespace_label(c, o->ns, "containerd.io/defaults/snapshotter", &snapshotter, err) <
-           0)
+  if (ctd_default_snapshotter(c, o->ns, o->snapshotter, &snapshotter, err) < 0)
     return -1;
-  if (snapshotter == NULL)
-    snapshotter = xstrdup("overlayfs");
   if (ensure_image(c, o, snapshotter, &config, &top, err) < 0)
     goto out;
 
