@@ -13,7 +13,7 @@
 #include <termios.h>
 
 #include "ctd.h"
-#include "pull.h"
+#include "image.h"
 
 #define FIFO_ROOT "/run/containerd/fifo"
 #define DEFAULT_RUNTIME "io.containerd.runc.v2"
@@ -244,7 +244,7 @@ ensure_image(struct grpc_conn *c, struct run_opts *o, const char *snapshotter, s
     if (o->pull(o->pull_arg, err) < 0 || ctd_image_get(c, o->image, &mt, &dg, err) < 0)
       return -1;
   }
-  if (pull_read_config(c, mt, dg, o->platform, snapshotter, config, top, err) < 0)
+  if (image_read_config(c, mt, dg, o->platform, snapshotter, config, top, err) < 0)
     return error_wrap(err, "image \"%s\"", o->image);
   if (*top == NULL)
     return error_setc(err, ERR_INVALID, "image \"%s\" has no layers", o->image);
