@@ -13,9 +13,9 @@ load(const char *data, size_t len, const char *kind, json_t **out, struct error 
 {
   json_error_t je;
 
-  if (len > IMAGE_MAX_DOCUMENT)
+  if (len > OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "%s of %zu bytes is over the %u byte limit", kind, len,
-                      IMAGE_MAX_DOCUMENT);
+                      OCI_MAX_DOCUMENT);
   *out = json_loadb(data, len, 0, &je);
   if (*out == NULL)
     return error_setc(err, ERR_INVALID, "%s: malformed JSON: %s", kind, je.text);
@@ -28,7 +28,7 @@ load(const char *data, size_t len, const char *kind, json_t **out, struct error 
 }
 
 bool
-image_digest_valid(const char *digest)
+oci_digest_valid(const char *digest)
 {
   static const struct {
     const char *alg;
@@ -53,7 +53,7 @@ image_digest_valid(const char *digest)
 }
 
 static int
-descriptor(json_t *j, struct registry_desc *d, const char *what, struct error **err)
+descriptor(json_t *j, struct oci_desc *d, const char *what, struct error **err)
 {
   const char *mt = json_string_value(json_object_get(j, "mediaType"));
   const char *dg = json_string_value(json_object_get(j, "digest"));
@@ -61,7 +61,7 @@ descriptor(json_t *j, struct registry_desc *d, const char *what, struct error **
 
   if (!json_is_object(j))
     return error_setc(err, ERR_INVALID, "%s: not a descriptor", what);
-  if (dg == NULL || !image_digest_valid(dg))
+  if (dg == NULL || !oci_digest_valid(dg))
     return error_setc(err, ERR_INVALID, "%s: descriptor without a valid digest", what);
   if (!json_is_integer(sz) || json_integer_value(sz) < 0)
     return error_setc(err, ERR_INVALID, "%s: descriptor without a size", what);
@@ -153,7 +153,7 @@ image_parse_config(const char *data, size_t len, struct strv *diff_ids, struct e
   json_array_foreach(ids, i, d)
   {
     const char *s = json_string_value(d);
-    if (s == NULL || !image_digest_valid(s))
+    if (s == NULL || !oci_digest_valid(s))
       return error_setc(err, ERR_INVALID, "config: diff_ids[%zu] is not a digest", i);
     strv_push(diff_ids, s);
   }
@@ -332,7 +332,7 @@ void
 image_index_release(struct image_index *ix)
 {
   for (size_t i = 0; i < ix->n; i++) {
-    registry_desc_release(&ix->manifests[i]);
+    oci_desc_release(&ix->manifests[i]);
     free(ix->platforms[i]);
   }
   free(ix->manifests);
@@ -343,9 +343,9 @@ image_index_release(struct image_index *ix)
 void
 image_manifest_release(struct image_manifest *m)
 {
-  registry_desc_release(&m->config);
+  oci_desc_release(&m->config);
   for (size_t i = 0; i < m->n_layers; i++)
-    registry_desc_release(&m->layers[i]);
+    oci_desc_release(&m->layers[i]);
   free(m->layers);
   memset(m, 0, sizeof(*m));
 }
@@ -475,7 +475,7 @@ read_manifest(struct grpc_conn *c, const char *media_type, const char *digest, c
   cleanup_free char *man_digest = xstrdup(digest);
   cleanup_free char *mt = xstrdup(media_type);
 
-  if (ctd_content_read(c, digest, IMAGE_MAX_DOCUMENT, b, err) < 0)
+  if (ctd_content_read(c, digest, OCI_MAX_DOCUMENT, b, err) < 0)
     return -1;
   for (size_t depth = 0; image_is_index(mt); depth++) {
     cleanup_image_index struct image_index ix = {0};
@@ -494,7 +494,7 @@ read_manifest(struct grpc_conn *c, const char *media_type, const char *digest, c
     free(mt);
     mt = xstrdup(ix.manifests[k].media_type);
     buf_release(b);
-    if (ctd_content_read(c, man_digest, IMAGE_MAX_DOCUMENT, b, err) < 0)
+    if (ctd_content_read(c, man_digest, OCI_MAX_DOCUMENT, b, err) < 0)
       return -1;
   }
   return 0;
@@ -529,7 +529,7 @@ image_read_config(struct grpc_conn *c, const char *media_type, const char *diges
   *top = NULL;
   if (read_manifest(c, media_type, digest, plat, &b, err) < 0 ||
       image_parse_manifest(b.data, b.len, &m, err) < 0 ||
-      ctd_content_read(c, m.config.digest, IMAGE_MAX_DOCUMENT, config, err) < 0)
+      ctd_content_read(c, m.config.digest, OCI_MAX_DOCUMENT, config, err) < 0)
     return -1;
   /* The unpack named the top snapshot on the config: no need to hash. */
   *top = labelled_top(c, m.config.digest, snapshotter);

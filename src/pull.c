@@ -35,7 +35,7 @@ struct pull {
   char *snapshotter;
   /* the documents: the root as resolved; man/manb the root's bytes at first,
    * then each chosen child's, down to the manifest */
-  struct registry_desc root, man, cfg;
+  struct oci_desc root, man, cfg;
   struct buf manb, cfgb;
   size_t served; /* the endpoint that resolved the root */
   /* layers, shared with the download threads */
@@ -106,7 +106,7 @@ struct sink_state {
   int64_t limit;
   /* progress reports, at most every PROGRESS_MS */
   struct pull *p;
-  const struct registry_desc *d;
+  const struct oci_desc *d;
   int64_t reported_ms;
   bool store_failed; /* containerd refused the bytes: not the registry's fault */
 };
@@ -149,9 +149,9 @@ sink(const void *data, size_t len, void *arg, struct error **err)
 }
 
 static int
-read_back(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+read_back(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
 {
-  if (ctd_content_read(p->c, d->digest, IMAGE_MAX_DOCUMENT, keep, err) < 0)
+  if (ctd_content_read(p->c, d->digest, OCI_MAX_DOCUMENT, keep, err) < 0)
     return -1;
   if ((int64_t)keep->len != d->size)
     return error_setc(err, ERR_DATA_LOSS, "read back %s: %zu of %" PRId64 " bytes", d->digest,
@@ -164,7 +164,7 @@ read_back(struct pull *p, const struct registry_desc *d, struct buf *keep, struc
  * "ref … locked": wait for it as ctr does, until the pull's deadline (none:
  * as long as it takes); then the blob is usually there (exists). */
 static int
-writer_open(struct pull *p, const char *ref, const struct registry_desc *d, struct ctd_writer **w,
+writer_open(struct pull *p, const char *ref, const struct oci_desc *d, struct ctd_writer **w,
             int64_t *offset, bool *exists, struct error **err)
 {
   int64_t deadline = p->o->registry.deadline_ms;
@@ -231,7 +231,7 @@ fetch_from(struct blob_put *b, const struct registry_ep *ep, struct error **e, s
 {
   struct sink_state *s = &b->s;
   struct pull *p = s->p;
-  const struct registry_desc *d = s->d;
+  const struct oci_desc *d = s->d;
   cleanup_free char *got = NULL;
 
   if (registry_fetch(p->reg, ep, 1, p->repo, d, s->received, sink, s, NULL, e) == 0 &&
@@ -268,7 +268,7 @@ static int
 fetch_blob(struct blob_put *b, struct error **err)
 {
   struct pull *p = b->s.p;
-  const struct registry_desc *d = b->s.d;
+  const struct oci_desc *d = b->s.d;
   cleanup_free size_t *order = xcalloc(p->n_eps, sizeof(size_t));
   cleanup_buf struct buf failures = BUF_INIT;
 
@@ -312,7 +312,7 @@ fetch_blob(struct blob_put *b, struct error **err)
 /* Put one blob into the content store. keep, when not NULL, receives its bytes
  * (manifests and configs are parsed from them). */
 static int
-put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, bool retried,
+put_blob_once(struct pull *p, const struct oci_desc *d, struct buf *keep, bool retried,
               struct error **err)
 {
   const char *kind = image_blob_kind(d->media_type);
@@ -354,7 +354,7 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
 }
 
 static int
-put_blob(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
 {
   return put_blob_once(p, d, keep, false, err);
 }
@@ -601,7 +601,7 @@ note_failed_recently(struct pull *p)
 /* Store the root an endpoint resolved and parse it; *e says why it is no
  * manifest pull can use. -1 only when it cannot be stored. */
 static int
-store_root(struct pull *p, struct registry_desc *root, struct buf *rootb, struct error **e,
+store_root(struct pull *p, struct oci_desc *root, struct buf *rootb, struct error **e,
            struct error **err)
 {
   if (pull_check_root(root, e) < 0)
@@ -623,7 +623,7 @@ store_root(struct pull *p, struct registry_desc *root, struct buf *rootb, struct
  * cannot use, too large) is set aside and the reference resolved again by the
  * others: its digest was its own, so the blob verified and only parsing shows. */
 static int
-resolve_root(struct pull *p, const char *object, struct registry_desc *root, struct buf *rootb,
+resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct buf *rootb,
              size_t *served, struct error **err)
 {
   cleanup_free bool *aside = xcalloc(p->n_eps, sizeof(bool));
@@ -661,7 +661,7 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
     buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", p->eps[*served].base, e->msg);
     error_free(e);
     aside[*served] = true;
-    registry_desc_release(root);
+    oci_desc_release(root);
     buf_release(rootb);
   }
 }
@@ -669,7 +669,7 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
 /* One level of walk_indexes: the index cur labelled with all its children
  * and its source, then the child for the platform fetched into cur/curb. */
 static int
-follow_index(struct pull *p, struct registry_desc *cur, struct buf *curb, struct error **err)
+follow_index(struct pull *p, struct oci_desc *cur, struct buf *curb, struct error **err)
 {
   cleanup_image_index struct image_index ix = {0};
   cleanup_strv struct strv keys = STRV_INIT;
@@ -689,7 +689,7 @@ follow_index(struct pull *p, struct registry_desc *cur, struct buf *curb, struct
   if (pull_check_index_child(&ix.manifests[k], err) < 0 ||
       put_blob(p, &ix.manifests[k], &childb, err) < 0)
     return -1;
-  registry_desc_release(cur);
+  oci_desc_release(cur);
   buf_release(curb);
   *cur = ix.manifests[k];
   memset(&ix.manifests[k], 0, sizeof(ix.manifests[k]));
@@ -752,10 +752,10 @@ read_config(struct pull *p, struct error **err)
   cleanup_strv struct strv diff_ids = STRV_INIT;
   cleanup_strv struct strv chains = STRV_INIT;
 
-  if (p->cfg.size > (int64_t)IMAGE_MAX_DOCUMENT)
+  if (p->cfg.size > (int64_t)OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED,
                       "config %s of %" PRId64 " bytes is over the %u byte limit", p->cfg.digest,
-                      p->cfg.size, IMAGE_MAX_DOCUMENT);
+                      p->cfg.size, OCI_MAX_DOCUMENT);
   if (put_blob(p, &p->cfg, &p->cfgb, err) < 0 || label_source(p, p->cfg.digest, err) < 0)
     return -1;
   if (image_parse_config(p->cfgb.data, p->cfgb.len, &diff_ids, err) < 0)
@@ -874,11 +874,11 @@ pull_state_release(struct pull *p)
     ctd_lease_delete(p->c, p->lease, NULL);
   buf_release(&p->manb);
   buf_release(&p->cfgb);
-  registry_desc_release(&p->root);
-  registry_desc_release(&p->man);
-  registry_desc_release(&p->cfg);
+  oci_desc_release(&p->root);
+  oci_desc_release(&p->man);
+  oci_desc_release(&p->cfg);
   for (size_t i = 0; i < p->n_layers; i++) {
-    registry_desc_release(&p->layers[i].desc);
+    oci_desc_release(&p->layers[i].desc);
     free(p->layers[i].diff_id);
     free(p->layers[i].chain_id);
   }

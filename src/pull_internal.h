@@ -11,7 +11,7 @@
 #include "util.h"
 
 struct pull_layer {
-  struct registry_desc desc;
+  struct oci_desc desc;
   char *diff_id;
   char *chain_id;
   size_t blob; /* the layer whose download brings this blob in: itself, or the
@@ -29,12 +29,12 @@ size_t pull_next_download(const struct pull_layer *layers, size_t n, size_t next
 bool pull_unpack_ready(const struct pull_layer *layers, size_t i);
 
 /* Whether a root an endpoint resolved can be pulled at all (an index or a
- * manifest within IMAGE_MAX_DOCUMENT), and the same for the child of an index. */
-int pull_check_root(const struct registry_desc *root, struct error **err);
-int pull_check_index_child(const struct registry_desc *child, struct error **err);
+ * manifest within OCI_MAX_DOCUMENT), and the same for the child of an index. */
+int pull_check_root(const struct oci_desc *root, struct error **err);
+int pull_check_index_child(const struct oci_desc *child, struct error **err);
 /* Whether a blob can be put into the store: sha256, not empty, and no larger
- * than IMAGE_MAX_DOCUMENT when its bytes are kept in memory. */
-int pull_check_blob(const struct registry_desc *d, bool keep, struct error **err);
+ * than OCI_MAX_DOCUMENT when its bytes are kept in memory. */
+int pull_check_blob(const struct oci_desc *d, bool keep, struct error **err);
 
 /* containerd.io/distribution.source.<domain without its port>. */
 char *pull_source_key(const char *domain);

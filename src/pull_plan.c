@@ -42,38 +42,38 @@ pull_unpack_ready(const struct pull_layer *layers, size_t i)
 }
 
 int
-pull_check_root(const struct registry_desc *root, struct error **err)
+pull_check_root(const struct oci_desc *root, struct error **err)
 {
   if (!image_is_index(root->media_type) && !image_is_manifest(root->media_type))
     return error_setc(err, ERR_INVALID, "unsupported media type %s", root->media_type);
-  if (root->size > (int64_t)IMAGE_MAX_DOCUMENT)
+  if (root->size > (int64_t)OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u",
-                      root->size, IMAGE_MAX_DOCUMENT);
+                      root->size, OCI_MAX_DOCUMENT);
   return 0;
 }
 
 int
-pull_check_index_child(const struct registry_desc *child, struct error **err)
+pull_check_index_child(const struct oci_desc *child, struct error **err)
 {
   if (!image_is_manifest(child->media_type) && !image_is_index(child->media_type))
     return error_setc(err, ERR_INVALID, "unsupported media type %s in index", child->media_type);
-  if (child->size > (int64_t)IMAGE_MAX_DOCUMENT)
+  if (child->size > (int64_t)OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "%s of %" PRId64 " bytes is over the %u byte limit",
-                      child->digest, child->size, IMAGE_MAX_DOCUMENT);
+                      child->digest, child->size, OCI_MAX_DOCUMENT);
   return 0;
 }
 
 int
-pull_check_blob(const struct registry_desc *d, bool keep, struct error **err)
+pull_check_blob(const struct oci_desc *d, bool keep, struct error **err)
 {
   if (!str_has_prefix(d->digest, "sha256:"))
     return error_setc(err, ERR_INVALID, "blob %s: only sha256 digests are supported", d->digest);
   if (d->size <= 0)
     return error_setc(err, ERR_INVALID, "blob %s reports content size of zero", d->digest);
   /* What is kept is held in memory: no bigger than containerd reads a manifest. */
-  if (keep && d->size > (int64_t)IMAGE_MAX_DOCUMENT)
+  if (keep && d->size > (int64_t)OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "%s %s of %" PRId64 " bytes is over the %u byte limit",
-                      image_blob_kind(d->media_type), d->digest, d->size, IMAGE_MAX_DOCUMENT);
+                      image_blob_kind(d->media_type), d->digest, d->size, OCI_MAX_DOCUMENT);
   return 0;
 }
 

@@ -90,7 +90,7 @@ struct check_case {
   int code;
 };
 
-#define MAXDOC ((int64_t)IMAGE_MAX_DOCUMENT)
+#define MAXDOC ((int64_t)OCI_MAX_DOCUMENT)
 
 static const struct check_case roots[] = {
     {MT_INDEX, D1, 10, false, NULL, 0},
@@ -149,21 +149,21 @@ check_one(const struct check_case *c, int (*fn)(const struct check_case *, struc
 static int
 root_fn(const struct check_case *c, struct error **err)
 {
-  struct registry_desc d = {(char *)c->media_type, (char *)c->digest, c->size};
+  struct oci_desc d = {(char *)c->media_type, (char *)c->digest, c->size};
   return pull_check_root(&d, err);
 }
 
 static int
 child_fn(const struct check_case *c, struct error **err)
 {
-  struct registry_desc d = {(char *)c->media_type, (char *)c->digest, c->size};
+  struct oci_desc d = {(char *)c->media_type, (char *)c->digest, c->size};
   return pull_check_index_child(&d, err);
 }
 
 static int
 blob_fn(const struct check_case *c, struct error **err)
 {
-  struct registry_desc d = {(char *)c->media_type, (char *)c->digest, c->size};
+  struct oci_desc d = {(char *)c->media_type, (char *)c->digest, c->size};
   return pull_check_blob(&d, c->keep, err);
 }
 
