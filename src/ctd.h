@@ -59,6 +59,11 @@ int ctd_image_put(struct grpc_conn *c, const char *lease, const char *name, cons
 /* The namespace's default snapshotter label, or NULL (allocated). */
 int ctd_namespace_label(struct grpc_conn *c, const char *ns, const char *key, char **value,
                         struct error **err);
+/* The snapshotter to use in namespace ns: requested when it is set and not
+ * empty, else the namespace's containerd.io/defaults/snapshotter label, else
+ * overlayfs (containerd's default on Linux). *out is allocated. */
+int ctd_default_snapshotter(struct grpc_conn *c, const char *ns, const char *requested, char **out,
+                            struct error **err);
 
 /* Snapshots: Stat (0 exists, -1 with ERR_NOT_FOUND), Prepare (mounts as
  * returned, to pass on to Diff/Apply), Commit, Remove. */

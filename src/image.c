@@ -3,6 +3,10 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/utsname.h>
+
+#include "ctd.h"
+#include "digest.h"
 
 static int
 load(const char *data, size_t len, const char *kind, json_t **out, struct error **err)
@@ -294,8 +298,7 @@ image_index_select(const struct image_index *ix, const char *platform)
   /* A nested index without a platform is kept by containerd's filter and
    * sorted after every matching child: follow the first one. */
   for (size_t i = 0; best < 0 && i < ix->n; i++)
-    if (ix->platforms[i] == NULL &&
-        oci_media_kind_exact(ix->manifests[i].media_type) == OCI_MEDIA_INDEX)
+    if (ix->platforms[i] == NULL && image_is_index(ix->manifests[i].media_type))
       best = (ssize_t)i;
   return best;
 }
@@ -320,4 +323,180 @@ image_manifest_release(struct image_manifest *m)
     oci_desc_release(&m->layers[i]);
   free(m->layers);
   memset(m, 0, sizeof(*m));
+}
+
+bool
+image_is_index(const char *media_type)
+{
+  return oci_media_kind_exact(media_type) == OCI_MEDIA_INDEX;
+}
+
+bool
+image_is_manifest(const char *media_type)
+{
+  return oci_media_kind_exact(media_type) == OCI_MEDIA_MANIFEST;
+}
+
+const char *
+image_blob_kind(const char *media_type)
+{
+  switch (oci_media_kind_exact(media_type)) {
+  case OCI_MEDIA_INDEX:
+    return "index";
+  case OCI_MEDIA_MANIFEST:
+    return "manifest";
+  case OCI_MEDIA_LAYER:
+    return "layer";
+  case OCI_MEDIA_CONFIG:
+    return "config";
+  default:
+    return "unknown";
+  }
+}
+
+void
+image_index_gc_labels(const struct image_index *ix, struct strv *keys, struct strv *values)
+{
+  for (size_t i = 0; i < ix->n; i++) {
+    if (image_is_manifest(ix->manifests[i].media_type))
+      strv_push_owned(keys, xasprintf("containerd.io/gc.ref.content.m.%zu", i));
+    else
+      strv_push_owned(keys, xasprintf("containerd.io/gc.ref.content.%zu", i));
+    strv_push(values, ix->manifests[i].digest);
+  }
+}
+
+void
+image_manifest_gc_labels(const struct image_manifest *m, struct strv *keys, struct strv *values)
+{
+  strv_push(keys, "containerd.io/gc.ref.content.config");
+  strv_push(values, m->config.digest);
+  for (size_t i = 0; i < m->n_layers; i++) {
+    strv_push_owned(keys, xasprintf("containerd.io/gc.ref.content.l.%zu", i));
+    strv_push(values, m->layers[i].digest);
+  }
+}
+
+void
+image_chain_ids(const struct strv *diff_ids, struct strv *out)
+{
+  for (size_t i = 0; i < diff_ids->n; i++) {
+    if (i == 0) {
+      strv_push(out, diff_ids->v[0]);
+      continue;
+    }
+    cleanup_free char *joined = xasprintf("%s %s", out->v[i - 1], diff_ids->v[i]);
+    char *id = digest_sha256(joined, strlen(joined), NULL);
+    strv_push_owned(out, id ? id : xstrdup(""));
+  }
+}
+
+int
+image_check_diff_ids(const char *config_digest, size_t n_diff_ids, size_t n_layers,
+                     struct error **err)
+{
+  if (n_diff_ids != n_layers)
+    /* containerd's unpack refuses both ways with these words. */
+    return error_setc(err, ERR_INVALID,
+                      "mismatched image rootfs and manifest layers: config %s lists %zu diff ids "
+                      "for %zu layers",
+                      config_digest, n_diff_ids, n_layers);
+  return 0;
+}
+
+char *
+image_host_platform(void)
+{
+  struct utsname u;
+
+  if (uname(&u) < 0)
+    return xstrdup("linux/amd64");
+  if (strcmp(u.machine, "x86_64") == 0)
+    return xstrdup("linux/amd64");
+  if (strcmp(u.machine, "aarch64") == 0)
+    return xstrdup("linux/arm64/v8");
+  if (str_has_prefix(u.machine, "armv7"))
+    return xstrdup("linux/arm/v7");
+  if (str_has_prefix(u.machine, "armv6"))
+    return xstrdup("linux/arm/v6");
+  if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
+    return xstrdup("linux/386");
+  return xasprintf("linux/%s", u.machine);
+}
+
+/* From the target down to the manifest for platform, through nested indexes
+ * as image_index_select chooses; b receives the manifest's bytes. */
+static int
+read_manifest(struct grpc_conn *c, const char *media_type, const char *digest, const char *platform,
+              struct buf *b, struct error **err)
+{
+  cleanup_free char *man_digest = xstrdup(digest);
+  cleanup_free char *mt = xstrdup(media_type);
+
+  if (ctd_content_read(c, digest, OCI_MAX_DOCUMENT, b, err) < 0)
+    return -1;
+  for (size_t depth = 0; image_is_index(mt); depth++) {
+    cleanup_image_index struct image_index ix = {0};
+    ssize_t k;
+
+    if (depth >= IMAGE_MAX_INDEX_DEPTH)
+      return error_setc(err, ERR_INVALID, "%s: indexes nested more than %d deep", man_digest,
+                        IMAGE_MAX_INDEX_DEPTH);
+    if (image_parse_index(b->data, b->len, &ix, err) < 0)
+      return -1;
+    k = image_index_select(&ix, platform);
+    if (k < 0)
+      return error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", platform, digest);
+    free(man_digest);
+    man_digest = xstrdup(ix.manifests[k].digest);
+    free(mt);
+    mt = xstrdup(ix.manifests[k].media_type);
+    buf_release(b);
+    if (ctd_content_read(c, man_digest, OCI_MAX_DOCUMENT, b, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The top snapshot an unpack named on the config, or NULL. */
+static char *
+labelled_top(struct grpc_conn *c, const char *config_digest, const char *snapshotter)
+{
+  cleanup_free char *label = xasprintf("containerd.io/gc.ref.snapshot.%s=", snapshotter);
+  cleanup_strv struct strv labels = STRV_INIT;
+
+  if (ctd_content_labels(c, config_digest, &labels, NULL) < 0)
+    return NULL;
+  for (size_t i = 0; i < labels.n; i++)
+    if (str_has_prefix(labels.v[i], label))
+      return xstrdup(labels.v[i] + strlen(label));
+  return NULL;
+}
+
+int
+image_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
+                  const char *platform, const char *snapshotter, struct buf *config, char **top,
+                  struct error **err)
+{
+  cleanup_free char *plat = platform ? xstrdup(platform) : image_host_platform();
+  cleanup_strv struct strv diff_ids = STRV_INIT;
+  cleanup_strv struct strv chains = STRV_INIT;
+  cleanup_image_manifest struct image_manifest m = {0};
+  cleanup_buf struct buf b = BUF_INIT;
+
+  *top = NULL;
+  if (read_manifest(c, media_type, digest, plat, &b, err) < 0 ||
+      image_parse_manifest(b.data, b.len, &m, err) < 0 ||
+      ctd_content_read(c, m.config.digest, OCI_MAX_DOCUMENT, config, err) < 0)
+    return -1;
+  /* The unpack named the top snapshot on the config: no need to hash. */
+  *top = labelled_top(c, m.config.digest, snapshotter);
+  if (*top != NULL)
+    return 0;
+  if (image_parse_config(config->data, config->len, &diff_ids, err) < 0)
+    return -1;
+  image_chain_ids(&diff_ids, &chains);
+  if (chains.n > 0)
+    *top = xstrdup(chains.v[chains.n - 1]);
+  return 0;
 }

@@ -1,6 +1,8 @@
 /* The JSON documents of an image as registries serve them: index (or Docker
- * manifest list), manifest, config. Pure: no I/O. Everything a registry or a
- * mirror sends is checked for shape here before pull acts on it. */
+ * manifest list), manifest, config. Pure: no I/O, except image_read_config,
+ * which reads them back from containerd's content store. Everything a
+ * registry or a mirror sends is checked for shape here before pull acts on
+ * it. */
 #ifndef CTRX_IMAGE_H
 #define CTRX_IMAGE_H
 
@@ -9,6 +11,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "grpc.h"
 #include "oci.h"
 #include "util.h"
 
@@ -56,7 +59,45 @@ int image_platform_rank(const char *want, const char *os, const char *arch, cons
 bool image_platform_matches(const char *want, const char *os, const char *arch,
                             const char *variant);
 
+/* The media types of an index (OCI index, Docker manifest list) and of a
+ * manifest (OCI, Docker schema 2), compared exactly. */
+bool image_is_index(const char *media_type);
+bool image_is_manifest(const char *media_type);
+/* What a blob of media_type is, as the prefix of its ingest ref and in pull's
+ * events: "index", "manifest", "layer", "config" or "unknown". Static. */
+const char *image_blob_kind(const char *media_type);
+
+/* The GC labels containerd sets on a parent for its children
+ * (images.ChildGCLabels), pushed onto keys with the child digests onto values:
+ * an index's child i is "containerd.io/gc.ref.content.m.<i>" when it is a
+ * manifest and ".<i>" otherwise (a nested index); a manifest's config is
+ * "...config" and its layer i "...l.<i>". */
+void image_index_gc_labels(const struct image_index *ix, struct strv *keys, struct strv *values);
+void image_manifest_gc_labels(const struct image_manifest *m, struct strv *keys,
+                              struct strv *values);
+
+/* The chain IDs of diff IDs (PROTOCOL.md §3.1); out receives n strings. */
+void image_chain_ids(const struct strv *diff_ids, struct strv *out);
+/* 0 when the config of digest lists one diff ID per manifest layer; -1 with
+ * containerd's words (its unpack refuses either mismatch) otherwise. */
+int image_check_diff_ids(const char *config_digest, size_t n_diff_ids, size_t n_layers,
+                         struct error **err);
+/* This machine's platform as "linux/<arch>[/<variant>]"; caller frees. */
+char *image_host_platform(void);
+
+/* The config blob of an image already in the content store, found from its
+ * target (index or manifest) for platform (NULL: this machine's), and the
+ * chain ID of its top layer: from the config's
+ * containerd.io/gc.ref.snapshot.<snapshotter> label when an unpack left one
+ * (no hashing needed), else computed from its diff IDs. *top is NULL for an
+ * image without layers. */
+int image_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
+                      const char *platform, const char *snapshotter, struct buf *config, char **top,
+                      struct error **err);
+
 void image_index_release(struct image_index *ix);
 void image_manifest_release(struct image_manifest *m);
+#define cleanup_image_index __attribute__((cleanup(image_index_release)))
+#define cleanup_image_manifest __attribute__((cleanup(image_manifest_release)))
 
 #endif

@@ -5,38 +5,26 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sys/utsname.h>
 
 #include "ctd.h"
 #include "digest.h"
 #include "health.h"
 #include "image.h"
 #include "hosts.h"
+#include "pull_internal.h"
 #include "ref.h"
 
 #define CHUNK (256u << 10) /* ctr writes 1 MiB messages; a quarter keeps our memory low */
 #define DEFAULT_CONCURRENCY 4
-#define LABEL_SOURCE "containerd.io/distribution.source."
 
-static int
-strcmp_ptr(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-struct layer {
-  struct oci_desc desc;
-  char *diff_id;
-  char *chain_id;
-  size_t blob; /* the layer whose download brings this blob in: itself, or the
-                * first one listing the same digest (downloaded once) */
-  bool done;
-  bool failed;
-};
-
+/* Everything one pull holds; pull_state_release frees it, whatever step it
+ * stopped at. */
 struct pull {
   struct grpc_conn *c;
   const struct pull_opts *o;
+  struct ref ref;
+  char *name;     /* the normalized reference: the image record's name */
+  char *platform; /* what to choose from an index */
   struct registry *reg;
   struct registry_ep *eps;
   size_t n_eps;
@@ -45,10 +33,15 @@ struct pull {
   char *repo;       /* "library/busybox" */
   char *source_key; /* containerd.io/distribution.source.<host without port> */
   char *snapshotter;
+  /* the documents: the root as resolved; man/manb the root's bytes at first,
+   * then each chosen child's, down to the manifest */
+  struct oci_desc root, man, cfg;
+  struct buf manb, cfgb;
+  size_t served; /* the endpoint that resolved the root */
   /* layers, shared with the download threads */
   pthread_mutex_t mu;
   pthread_cond_t cond;
-  struct layer *layers;
+  struct pull_layer *layers;
   size_t n_layers;
   size_t next; /* next layer to download */
   struct error *first_err;
@@ -102,58 +95,8 @@ on_endpoint_failure(const char *base, const struct error *e, void *arg)
   note(p, PULL_NOTE, "%s failed (%s): it is tried last for a while", base, e->msg);
 }
 
-void
-pull_chain_ids(const struct strv *diff_ids, struct strv *out)
-{
-  for (size_t i = 0; i < diff_ids->n; i++) {
-    if (i == 0) {
-      strv_push(out, diff_ids->v[0]);
-      continue;
-    }
-    cleanup_free char *joined = xasprintf("%s %s", out->v[i - 1], diff_ids->v[i]);
-    char *id = digest_sha256(joined, strlen(joined), NULL);
-    strv_push_owned(out, id ? id : xstrdup(""));
-  }
-}
-
-char *
-pull_host_platform(void)
-{
-  struct utsname u;
-
-  if (uname(&u) < 0)
-    return xstrdup("linux/amd64");
-  if (strcmp(u.machine, "x86_64") == 0)
-    return xstrdup("linux/amd64");
-  if (strcmp(u.machine, "aarch64") == 0)
-    return xstrdup("linux/arm64/v8");
-  if (str_has_prefix(u.machine, "armv7"))
-    return xstrdup("linux/arm/v7");
-  if (str_has_prefix(u.machine, "armv6"))
-    return xstrdup("linux/arm/v6");
-  if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
-    return xstrdup("linux/386");
-  return xasprintf("linux/%s", u.machine);
-}
-
-static const char *
-ref_prefix(const char *media_type)
-{
-  switch (oci_media_kind_exact(media_type)) {
-  case OCI_MEDIA_INDEX:
-    return "index";
-  case OCI_MEDIA_MANIFEST:
-    return "manifest";
-  case OCI_MEDIA_LAYER:
-    return "layer";
-  case OCI_MEDIA_CONFIG:
-    return "config";
-  default:
-    return "unknown";
-  }
-}
-
-/* Streaming a blob: registry → digest check → content store, CHUNK bytes at a time. */
+/* Streaming a blob: registry → digest check → content store, CHUNK bytes at a
+ * time. */
 struct sink_state {
   struct ctd_writer *w;
   struct digest *md;
@@ -188,7 +131,7 @@ sink(const void *data, size_t len, void *arg, struct error **err)
     if (now - s->reported_ms >= PROGRESS_MS) {
       s->reported_ms = now;
       struct pull_event ev = {
-          PULL_PROGRESS, ref_prefix(s->d->media_type), s->d->digest, s->received, NULL, false,
+          PULL_PROGRESS, image_blob_kind(s->d->media_type), s->d->digest, s->received, NULL, false,
           s->d->size};
       pthread_mutex_lock(&s->p->mu);
       s->p->o->on_event(&ev, s->p->o->arg);
@@ -205,12 +148,6 @@ sink(const void *data, size_t len, void *arg, struct error **err)
   return 0;
 }
 
-static char *
-md_hex(struct digest *md)
-{
-  return digest_hex(md);
-}
-
 static int
 read_back(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
 {
@@ -220,18 +157,6 @@ read_back(struct pull *p, const struct oci_desc *d, struct buf *keep, struct err
     return error_setc(err, ERR_DATA_LOSS, "read back %s: %zu of %" PRId64 " bytes", d->digest,
                       keep->len, d->size);
   return 0;
-}
-
-/* registry_fetch names what and where ("fetch \"r@d\": <base>: why"); the
- * failure list here names the endpoint itself, so keep only the why. */
-static const char *
-fetch_reason(const char *msg, const char *base)
-{
-  const char *at = strstr(msg, base);
-
-  if (str_has_prefix(msg, "fetch \"") && at && str_has_prefix(at + strlen(base), ": "))
-    return at + strlen(base) + 2;
-  return msg;
 }
 
 /* Open the ingest of ref. While another writer holds it (a parallel pull of
@@ -264,150 +189,168 @@ writer_open(struct pull *p, const char *ref, const struct oci_desc *d, struct ct
   }
 }
 
+/* One blob on its way into the content store: the ingest ref, the writer and
+ * what came so far. blob_put_release frees it. */
+struct blob_put {
+  struct sink_state s;
+  char *ref;      /* the ingest ref, "<kind>-<digest>" */
+  int64_t offset; /* what the ingest held when it was opened */
+  bool exists;    /* the blob is in the store already */
+  size_t served;  /* the endpoint that sent it */
+};
+
+static void
+blob_put_release(struct blob_put *b)
+{
+  if (b->s.md)
+    digest_free(b->s.md);
+  buf_release(&b->s.chunk);
+  ctd_writer_free(b->s.w);
+  free(b->ref);
+}
+#define cleanup_blob_put __attribute__((cleanup(blob_put_release)))
+
+/* Close the ingest and open it anew, empty. */
+static int
+reopen_ingest(struct blob_put *b, bool check, struct error **err)
+{
+  struct pull *p = b->s.p;
+
+  ctd_writer_free(b->s.w);
+  b->s.w = NULL;
+  if (ctd_content_abort(p->c, b->ref, check ? err : NULL) < 0 && check)
+    return -1;
+  return writer_open(p, b->ref, b->s.d, &b->s.w, &b->offset, &b->exists, err);
+}
+
+/* One try at endpoint ep, from what came so far; *e says why it failed. A
+ * digest mismatch keeps nothing unverified: the blob starts over. -1 only
+ * when the ingest cannot be opened again for that. */
+static int
+fetch_from(struct blob_put *b, const struct registry_ep *ep, struct error **e, struct error **err)
+{
+  struct sink_state *s = &b->s;
+  struct pull *p = s->p;
+  const struct oci_desc *d = s->d;
+  cleanup_free char *got = NULL;
+
+  if (registry_fetch(p->reg, ep, 1, p->repo, d, s->received, sink, s, NULL, e) == 0 &&
+      s->received != d->size)
+    error_setc(e, ERR_DATA_LOSS, "short body: %" PRId64 " of %" PRId64 " bytes", s->received,
+               d->size);
+  /* Every byte came, even if the connection then failed (a Content-Length
+   * that lied): the digest decides. */
+  if (*e != NULL && s->received == d->size)
+    error_freep(e);
+  if (*e != NULL || s->md == NULL)
+    return 0;
+  got = digest_hex(s->md);
+  if (strcmp(got, d->digest) == 0)
+    return 0;
+  error_setc(e, ERR_DATA_LOSS, "digest mismatch: got %s", got);
+  if (reopen_ingest(b, false, err) < 0) {
+    error_freep(e);
+    return -1;
+  }
+  s->received = 0;
+  buf_release(&s->chunk);
+  if (s->keep)
+    s->keep->len = 0;
+  digest_reset(s->md);
+  return 0;
+}
+
+/* The rest of the blob from the endpoints in health order. A short body, a
+ * reset or a stall keeps what came and resumes from the next endpoint with
+ * Range; a digest mismatch throws the whole blob away and starts it again
+ * from the next one. */
+static int
+fetch_blob(struct blob_put *b, struct error **err)
+{
+  struct pull *p = b->s.p;
+  const struct oci_desc *d = b->s.d;
+  cleanup_free size_t *order = xcalloc(p->n_eps, sizeof(size_t));
+  cleanup_buf struct buf failures = BUF_INIT;
+
+  endpoint_order(p, order);
+  if (b->offset == 0 && digest_new(&b->s.md, err) < 0)
+    return -1;
+  b->s.received = b->offset;
+  for (size_t k = 0; k < p->n_eps; k++) {
+    const struct registry_ep *ep = &p->eps[order[k]];
+    struct error *e = NULL;
+    int64_t from = b->s.received;
+
+    if (fetch_from(b, ep, &e, err) < 0)
+      return -1;
+    if (e == NULL) {
+      b->served = order[k];
+      health_ok(p->health, ep->base);
+      if (b->s.chunk.len > 0 && ctd_writer_write(b->s.w, b->s.chunk.data, b->s.chunk.len, err) < 0)
+        return -1;
+      return 0;
+    }
+    /* containerd failed (disk full, gone): no endpoint can help and none
+     * is to blame. */
+    if (b->s.store_failed) {
+      *err = e;
+      return error_wrap(err, "store %s", d->digest);
+    }
+    if (e->code != ERR_NOT_FOUND && e->code != ERR_UNAUTHENTICATED) {
+      health_failed(p->health, ep->base);
+      note(p, PULL_NOTE, "%s: %s from %s failed after %" PRId64 " bytes: %s", d->digest,
+           image_blob_kind(d->media_type), ep->base, b->s.received - from, e->msg);
+    }
+    buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", ep->base,
+             pull_fetch_reason(e->msg, ep->base));
+    error_free(e);
+  }
+  return error_setc(err, ERR_UNAVAILABLE, "fetch %s: %s", d->digest,
+                    failures.len ? failures.data : "no endpoint");
+}
+
 /* Put one blob into the content store. keep, when not NULL, receives its bytes
  * (manifests and configs are parsed from them). */
 static int
 put_blob_once(struct pull *p, const struct oci_desc *d, struct buf *keep, bool retried,
               struct error **err)
 {
-  cleanup_free char *ref = xasprintf("%s-%s", ref_prefix(d->media_type), d->digest);
-  struct sink_state s = {.keep = keep, .limit = d->size, .p = p, .d = d};
-  size_t served = 0;
-  int64_t offset = 0;
-  bool exists = false;
-  int rv = -1;
+  const char *kind = image_blob_kind(d->media_type);
+  cleanup_blob_put struct blob_put b = {
+      .s = {.keep = keep, .limit = d->size, .p = p, .d = d},
+      .ref = xasprintf("%s-%s", kind, d->digest),
+  };
 
-  if (!str_has_prefix(d->digest, "sha256:"))
-    return error_setc(err, ERR_INVALID, "blob %s: only sha256 digests are supported", d->digest);
-  if (d->size <= 0)
-    return error_setc(err, ERR_INVALID, "blob %s reports content size of zero", d->digest);
-  /* What is kept is held in memory: no bigger than containerd reads a manifest. */
-  if (keep && d->size > (int64_t)OCI_MAX_DOCUMENT)
-    return error_setc(err, ERR_EXHAUSTED, "%s %s of %" PRId64 " bytes is over the %u byte limit",
-                      ref_prefix(d->media_type), d->digest, d->size, OCI_MAX_DOCUMENT);
-  if (writer_open(p, ref, d, &s.w, &offset, &exists, err) < 0)
+  if (pull_check_blob(d, keep != NULL, err) < 0 ||
+      writer_open(p, b.ref, d, &b.s.w, &b.offset, &b.exists, err) < 0)
     return -1;
-  if (exists) {
-    emit(p, PULL_BLOB, ref_prefix(d->media_type), d->digest, d->size, NULL, true);
+  if (b.exists) {
+    emit(p, PULL_BLOB, kind, d->digest, d->size, NULL, true);
     return keep ? read_back(p, d, keep, err) : 0;
   }
-  if (offset > 0 && offset < d->size && keep) {
-    /* A partial manifest or config: cheaper to start over than to read back. */
-    ctd_writer_free(s.w);
-    s.w = NULL;
-    if (ctd_content_abort(p->c, ref, err) < 0 ||
-        writer_open(p, ref, d, &s.w, &offset, &exists, err) < 0)
+  /* A partial manifest or config: cheaper to start over than to read back. */
+  if (b.offset > 0 && b.offset < d->size && keep && reopen_ingest(&b, true, err) < 0)
+    return -1;
+  if (b.offset < d->size && fetch_blob(&b, err) < 0)
+    return -1;
+  if (ctd_writer_commit(b.s.w, d->size, d->digest, err) < 0) {
+    if (b.s.md != NULL || b.offset <= 0 || b.offset >= d->size || retried)
       return -1;
-  }
-  if (offset < d->size) {
-    size_t *order = xcalloc(p->n_eps, sizeof(size_t));
-    struct buf failures = BUF_INIT;
-    size_t k = 0;
-    bool done = false;
-
-    endpoint_order(p, order);
-    /* Endpoints in health order. A short body, a reset or a stall keeps what
-     * came and resumes from the next endpoint with Range; a digest mismatch
-     * throws the whole blob away and starts it again from the next one. */
-    if (offset == 0 && digest_new(&s.md, err) < 0) {
-      free(order);
-      goto out;
-    }
-    s.received = offset;
-    for (k = 0; k < p->n_eps && !done; k++) {
-      const struct registry_ep *ep = &p->eps[order[k]];
-      struct error *e = NULL;
-      int64_t from = s.received;
-
-      if (registry_fetch(p->reg, ep, 1, p->repo, d, from, sink, &s, NULL, &e) == 0 &&
-          s.received != d->size)
-        error_setc(&e, ERR_DATA_LOSS, "short body: %" PRId64 " of %" PRId64 " bytes", s.received,
-                   d->size);
-      /* Every byte came, even if the connection then failed (a Content-Length
-       * that lied): the digest decides. */
-      if (e != NULL && s.received == d->size)
-        error_freep(&e);
-      if (e == NULL && s.md) {
-        cleanup_free char *got = md_hex(s.md);
-        if (strcmp(got, d->digest) != 0) {
-          error_setc(&e, ERR_DATA_LOSS, "digest mismatch: got %s", got);
-          /* Nothing unverified is kept: start the blob over. */
-          ctd_writer_free(s.w);
-          s.w = NULL;
-          ctd_content_abort(p->c, ref, NULL);
-          if (writer_open(p, ref, d, &s.w, &offset, &exists, err) < 0) {
-            buf_release(&failures);
-            free(order);
-            goto out;
-          }
-          s.received = 0;
-          buf_release(&s.chunk);
-          if (keep)
-            keep->len = 0;
-          digest_reset(s.md);
-        }
-      }
-      if (e == NULL) {
-        served = order[k];
-        health_ok(p->health, ep->base);
-        done = true;
-        break;
-      }
-      /* containerd failed (disk full, gone): no endpoint can help and none
-       * is to blame. */
-      if (s.store_failed) {
-        *err = e;
-        error_wrap(err, "store %s", d->digest);
-        buf_release(&failures);
-        free(order);
-        goto out;
-      }
-      if (e->code != ERR_NOT_FOUND && e->code != ERR_UNAUTHENTICATED) {
-        health_failed(p->health, ep->base);
-        note(p, PULL_NOTE, "%s: %s from %s failed after %" PRId64 " bytes: %s", d->digest,
-             ref_prefix(d->media_type), ep->base, s.received - from, e->msg);
-      }
-      buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", ep->base,
-               fetch_reason(e->msg, ep->base));
-      error_free(e);
-    }
-    free(order);
-    if (!done) {
-      error_setc(err, ERR_UNAVAILABLE, "fetch %s: %s", d->digest,
-                 failures.len ? failures.data : "no endpoint");
-      buf_release(&failures);
-      goto out;
-    }
-    buf_release(&failures);
-    if (s.chunk.len > 0 && ctd_writer_write(s.w, s.chunk.data, s.chunk.len, err) < 0)
-      goto out;
-  }
-  if (ctd_writer_commit(s.w, d->size, d->digest, err) < 0) {
-    if (s.md == NULL && offset > 0 && offset < d->size && !retried) {
-      /* A resumed ingest held bytes we could not check, and containerd found
-       * the blob wrong: drop it and fetch the whole blob once more. */
-      note(p, PULL_NOTE, "%s: resumed data did not verify, fetching it again", d->digest);
-      error_freep(err);
-      ctd_writer_free(s.w);
-      s.w = NULL;
-      ctd_content_abort(p->c, ref, NULL);
-      buf_release(&s.chunk);
-      return put_blob_once(p, d, keep, true, err);
-    }
-    goto out;
+    /* A resumed ingest held bytes we could not check, and containerd found
+     * the blob wrong: drop it and fetch the whole blob once more. */
+    note(p, PULL_NOTE, "%s: resumed data did not verify, fetching it again", d->digest);
+    error_freep(err);
+    ctd_writer_free(b.s.w);
+    b.s.w = NULL;
+    ctd_content_abort(p->c, b.ref, NULL);
+    buf_release(&b.s.chunk);
+    return put_blob_once(p, d, keep, true, err);
   }
   /* Shared from another namespace: nothing came over the wire to keep. */
   if (keep && keep->len == 0 && read_back(p, d, keep, err) < 0)
-    goto out;
-  emit(p, PULL_BLOB, ref_prefix(d->media_type), d->digest, d->size, p->eps[served].base,
-       offset >= d->size);
-  rv = 0;
-out:
-  if (s.md)
-    digest_free(s.md);
-  buf_release(&s.chunk);
-  ctd_writer_free(s.w);
-  return rv;
+    return -1;
+  emit(p, PULL_BLOB, kind, d->digest, d->size, p->eps[b.served].base, b.offset >= d->size);
+  return 0;
 }
 
 static int
@@ -431,30 +374,17 @@ static int
 label_source(struct pull *p, const char *digest, struct error **err)
 {
   cleanup_strv struct strv labels = STRV_INIT;
-  cleanup_strv struct strv repos = STRV_INIT;
   cleanup_strv struct strv keys = STRV_INIT;
   cleanup_strv struct strv values = STRV_INIT;
-  size_t klen = strlen(p->source_key);
-  struct buf v = BUF_INIT;
+  char *value = NULL;
 
   if (ctd_content_labels(p->c, digest, &labels, err) < 0)
     return -1;
-  for (size_t i = 0; i < labels.n; i++) {
-    if (strncmp(labels.v[i], p->source_key, klen) == 0 && labels.v[i][klen] == '=') {
-      cleanup_free char *copy = xstrdup(labels.v[i] + klen + 1);
-      for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (!strv_contains(&repos, t))
-          strv_push(&repos, t);
-    }
-  }
-  if (strv_contains(&repos, p->repo))
+  value = pull_source_value(&labels, p->source_key, p->repo);
+  if (value == NULL)
     return 0;
-  strv_push(&repos, p->repo);
-  qsort(repos.v, repos.n, sizeof(char *), strcmp_ptr);
-  for (size_t i = 0; i < repos.n; i++)
-    buf_addf(&v, "%s%s", i ? "," : "", repos.v[i]);
   strv_push(&keys, p->source_key);
-  strv_push_owned(&values, buf_steal(&v));
+  strv_push_owned(&values, value);
   return label_blob(p, digest, &keys, &values, err);
 }
 
@@ -469,8 +399,7 @@ download_worker(void *arg)
 
     pthread_mutex_lock(&p->mu);
     /* A layer listed twice comes in once: its first listing downloads it. */
-    while (p->next < p->n_layers && p->layers[p->next].blob != p->next)
-      p->next++;
+    p->next = pull_next_download(p->layers, p->n_layers, p->next);
     if (p->next >= p->n_layers || p->first_err) {
       pthread_mutex_unlock(&p->mu);
       return NULL;
@@ -507,16 +436,46 @@ unique_key(const char *chain)
   return xasprintf("extract-%ld-%06x %s", ts.tv_nsec, r & 0xffffff, chain);
 }
 
+/* Apply layer l onto the active snapshot key (mounted as m) and commit it as
+ * its chain ID. On failure the active snapshot is the caller's to remove. */
+static int
+apply_layer(struct pull *p, const struct pull_layer *l, const char *key, struct ctd_mounts *m,
+            struct error **err)
+{
+  cleanup_free char *applied = NULL;
+  struct error *e = NULL;
+
+  if (ctd_diff_apply(p->c, p->lease, l->desc.media_type, l->desc.digest, l->desc.size, m, &applied,
+                     err) < 0)
+    return -1;
+  if (strcmp(applied, l->diff_id) != 0)
+    return error_setc(err, ERR_DATA_LOSS,
+                      "layer %s: wrong diff id calculated on extraction (%s, the config says %s)",
+                      l->desc.digest, applied, l->diff_id);
+  if (ctd_snapshot_commit(p->c, p->lease, p->snapshotter, l->chain_id, key, &e) == 0)
+    return 0;
+  if (!error_is(e, ERR_ALREADY_EXISTS)) {
+    *err = e;
+    return error_wrap(err, "commit snapshot %s", l->chain_id);
+  }
+  /* someone else unpacked the same chain meanwhile: theirs is as good */
+  error_free(e);
+  ctd_snapshot_remove(p->c, p->lease, p->snapshotter, key, NULL);
+  return 0;
+}
+
 /* Apply layer i on top of layer i-1 (PROTOCOL.md §3.2). */
 static int
 unpack_layer(struct pull *p, size_t i, struct error **err)
 {
-  struct layer *l = &p->layers[i];
+  struct pull_layer *l = &p->layers[i];
   const char *parent = i ? p->layers[i - 1].chain_id : "";
   struct ctd_mounts *m = NULL;
   cleanup_free char *key = NULL;
-  cleanup_free char *applied = NULL;
+  cleanup_strv struct strv keys = STRV_INIT;
+  cleanup_strv struct strv values = STRV_INIT;
   struct error *e = NULL;
+  int rv;
 
   if (ctd_snapshot_stat(p->c, p->snapshotter, l->chain_id, &e) == 0)
     return 0;
@@ -528,41 +487,65 @@ unpack_layer(struct pull *p, size_t i, struct error **err)
   key = unique_key(l->chain_id);
   if (ctd_snapshot_prepare(p->c, p->lease, p->snapshotter, key, parent, &m, err) < 0)
     return -1;
-  if (ctd_diff_apply(p->c, p->lease, l->desc.media_type, l->desc.digest, l->desc.size, m, &applied,
-                     err) < 0)
-    goto fail;
-  if (strcmp(applied, l->diff_id) != 0) {
-    error_setc(err, ERR_DATA_LOSS,
-               "layer %s: wrong diff id calculated on extraction (%s, the config says %s)",
-               l->desc.digest, applied, l->diff_id);
-    goto fail;
-  }
-  if (ctd_snapshot_commit(p->c, p->lease, p->snapshotter, l->chain_id, key, &e) < 0) {
-    if (!error_is(e, ERR_ALREADY_EXISTS)) {
-      *err = e;
-      error_wrap(err, "commit snapshot %s", l->chain_id);
-      goto fail;
-    }
-    /* someone else unpacked the same chain meanwhile: theirs is as good */
-    error_freep(&e);
-    ctd_snapshot_remove(p->c, p->lease, p->snapshotter, key, NULL);
-  }
+  rv = apply_layer(p, l, key, m, err);
   ctd_mounts_free(m);
-  {
-    cleanup_strv struct strv keys = STRV_INIT;
-    cleanup_strv struct strv values = STRV_INIT;
-    strv_push(&keys, "containerd.io/uncompressed");
-    strv_push(&values, l->diff_id);
-    if (label_blob(p, l->desc.digest, &keys, &values, err) < 0)
-      return -1;
+  if (rv < 0) {
+    ctd_snapshot_remove(p->c, p->lease, p->snapshotter, key, NULL);
+    return -1;
   }
+  strv_push(&keys, "containerd.io/uncompressed");
+  strv_push(&values, l->diff_id);
+  if (label_blob(p, l->desc.digest, &keys, &values, err) < 0)
+    return -1;
   emit(p, PULL_UNPACKED, "layer", l->chain_id, 0, NULL, false);
   return 0;
+}
 
-fail:
-  ctd_mounts_free(m);
-  ctd_snapshot_remove(p->c, p->lease, p->snapshotter, key, NULL);
-  return -1;
+static int
+pull_layers(struct pull *p, struct error **err)
+{
+  int workers = p->o->max_concurrent > 0 ? p->o->max_concurrent : DEFAULT_CONCURRENCY;
+  pthread_t tids[32];
+  int started = 0;
+  int rv = 0;
+
+  if (workers > (int)ARRAY_SIZE(tids))
+    workers = (int)ARRAY_SIZE(tids);
+  if ((size_t)workers > p->n_layers)
+    workers = (int)p->n_layers;
+  for (int i = 0; i < workers; i++)
+    if (pthread_create(&tids[started], NULL, download_worker, p) == 0)
+      started++;
+  if (started == 0)
+    return error_set(err, errno, "start download threads");
+
+  /* Unpack each layer as soon as it is in; the ones below it already are. */
+  for (size_t i = 0; i < p->n_layers && rv == 0; i++) {
+    pthread_mutex_lock(&p->mu);
+    while (!pull_unpack_ready(p->layers, i) && !p->first_err)
+      pthread_cond_wait(&p->cond, &p->mu);
+    bool ok = pull_unpack_ready(p->layers, i) && p->first_err == NULL;
+    pthread_mutex_unlock(&p->mu);
+    if (!ok)
+      break;
+    struct error *e = NULL;
+    if (unpack_layer(p, i, &e) < 0) {
+      pthread_mutex_lock(&p->mu);
+      if (p->first_err == NULL)
+        p->first_err = e;
+      else
+        error_free(e);
+      pthread_mutex_unlock(&p->mu);
+      rv = -1;
+    }
+  }
+  for (int i = 0; i < started; i++)
+    pthread_join(tids[i], NULL);
+  if (p->first_err) {
+    *err = steal_pointer(&p->first_err);
+    return -1;
+  }
+  return rv;
 }
 
 static int
@@ -605,147 +588,34 @@ endpoints_for(struct pull *p, const char *registry, struct error **err)
   return 0;
 }
 
-/* containerd's GC label for child i of an index: manifests are "m.<i>",
- * anything else (a nested index) plain "<i>" (images.ChildGCLabels). */
-static char *
-index_child_label(const struct oci_desc *child, size_t i)
+static void
+note_failed_recently(struct pull *p)
 {
-  if (oci_media_kind_exact(child->media_type) == OCI_MEDIA_MANIFEST)
-    return xasprintf("containerd.io/gc.ref.content.m.%zu", i);
-  return xasprintf("containerd.io/gc.ref.content.%zu", i);
+  for (size_t i = 0; i < p->n_eps; i++) {
+    int64_t ago = health_failed_ago(p->health, p->eps[i].base);
+    if (ago >= 0 && p->n_eps > 1)
+      note(p, PULL_NOTE, "%s failed %" PRId64 "s ago: trying it last", p->eps[i].base, ago);
+  }
 }
 
-/* From the root (an index, or already the manifest) down to the manifest for
- * platform: each index labelled with all its children and its source, the
- * chosen child fetched, nested indexes followed up to IMAGE_MAX_INDEX_DEPTH
- * levels. man/manb receive the manifest and its bytes. */
+/* Store the root an endpoint resolved and parse it; *e says why it is no
+ * manifest pull can use. -1 only when it cannot be stored. */
 static int
-walk_indexes(struct pull *p, const char *platform, const char *name, const struct oci_desc *root,
-             const struct buf *rootb, struct oci_desc *man, struct buf *manb, struct error **err)
+store_root(struct pull *p, struct oci_desc *root, struct buf *rootb, struct error **e,
+           struct error **err)
 {
-  struct oci_desc cur = {0};
-  struct buf curb = BUF_INIT;
-  int rv = -1;
-
-  cur.media_type = xstrdup(root->media_type);
-  cur.digest = xstrdup(root->digest);
-  cur.size = root->size;
-  buf_add(&curb, rootb->data, rootb->len);
-  for (size_t depth = 0; oci_media_kind_exact(cur.media_type) == OCI_MEDIA_INDEX; depth++) {
-    struct image_index ix = {0};
-    struct oci_desc child = {0};
-    struct buf childb = BUF_INIT;
-    cleanup_strv struct strv keys = STRV_INIT;
-    cleanup_strv struct strv values = STRV_INIT;
-    ssize_t k;
-
-    if (depth >= IMAGE_MAX_INDEX_DEPTH) {
-      error_setc(err, ERR_INVALID, "%s: indexes nested more than %d deep", cur.digest,
-                 IMAGE_MAX_INDEX_DEPTH);
-      goto out;
-    }
-    if (image_parse_index(curb.data, curb.len, &ix, err) < 0) {
-      error_wrap(err, "%s", cur.digest);
-      goto out;
-    }
-    for (size_t i = 0; i < ix.n; i++) {
-      strv_push_owned(&keys, index_child_label(&ix.manifests[i], i));
-      strv_push(&values, ix.manifests[i].digest);
-    }
-    k = image_index_select(&ix, platform);
-    if (k >= 0) {
-      child = ix.manifests[k];
-      memset(&ix.manifests[k], 0, sizeof(ix.manifests[k]));
-    }
-    image_index_release(&ix);
-    if (label_blob(p, cur.digest, &keys, &values, err) < 0 ||
-        label_source(p, cur.digest, err) < 0) {
-      oci_desc_release(&child);
-      goto out;
-    }
-    if (k < 0) {
-      error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", platform, name);
-      goto out;
-    }
-    if (oci_media_kind_exact(child.media_type) != OCI_MEDIA_MANIFEST &&
-        oci_media_kind_exact(child.media_type) != OCI_MEDIA_INDEX) {
-      error_setc(err, ERR_INVALID, "unsupported media type %s in index", child.media_type);
-      oci_desc_release(&child);
-      goto out;
-    }
-    if (child.size > (int64_t)OCI_MAX_DOCUMENT) {
-      error_setc(err, ERR_EXHAUSTED, "%s of %" PRId64 " bytes is over the %u byte limit",
-                 child.digest, child.size, OCI_MAX_DOCUMENT);
-      oci_desc_release(&child);
-      goto out;
-    }
-    if (put_blob(p, &child, &childb, err) < 0) {
-      oci_desc_release(&child);
-      buf_release(&childb);
-      goto out;
-    }
-    oci_desc_release(&cur);
-    buf_release(&curb);
-    cur = child;
-    curb = childb;
-  }
-  *man = cur;
-  *manb = curb;
-  memset(&cur, 0, sizeof(cur));
-  memset(&curb, 0, sizeof(curb));
-  rv = 0;
-out:
-  oci_desc_release(&cur);
-  buf_release(&curb);
-  return rv;
-}
-
-static int
-pull_layers(struct pull *p, struct error **err)
-{
-  int workers = p->o->max_concurrent > 0 ? p->o->max_concurrent : DEFAULT_CONCURRENCY;
-  pthread_t tids[32];
-  int started = 0;
-  int rv = 0;
-
-  if (workers > (int)ARRAY_SIZE(tids))
-    workers = (int)ARRAY_SIZE(tids);
-  if ((size_t)workers > p->n_layers)
-    workers = (int)p->n_layers;
-  for (int i = 0; i < workers; i++)
-    if (pthread_create(&tids[started], NULL, download_worker, p) == 0)
-      started++;
-  if (started == 0)
-    return error_set(err, errno, "start download threads");
-
-  /* Unpack each layer as soon as it is in; the ones below it already are. */
-  for (size_t i = 0; i < p->n_layers && rv == 0; i++) {
-    size_t b = p->layers[i].blob;
-    pthread_mutex_lock(&p->mu);
-    while (!p->layers[b].done && !p->first_err)
-      pthread_cond_wait(&p->cond, &p->mu);
-    bool ok = p->layers[b].done && p->first_err == NULL;
-    pthread_mutex_unlock(&p->mu);
-    if (!ok)
-      break;
-    struct error *e = NULL;
-    if (unpack_layer(p, i, &e) < 0) {
-      pthread_mutex_lock(&p->mu);
-      if (p->first_err == NULL)
-        p->first_err = e;
-      else
-        error_free(e);
-      pthread_mutex_unlock(&p->mu);
-      rv = -1;
-    }
-  }
-  for (int i = 0; i < started; i++)
-    pthread_join(tids[i], NULL);
-  if (p->first_err) {
-    *err = steal_pointer(&p->first_err);
+  if (pull_check_root(root, e) < 0)
+    return 0;
+  if (put_blob(p, root, rootb, err) < 0)
     return -1;
+  if (image_is_index(root->media_type)) {
+    cleanup_image_index struct image_index ix = {0};
+    image_parse_index(rootb->data, rootb->len, &ix, e);
+  } else {
+    cleanup_image_manifest struct image_manifest m = {0};
+    image_parse_manifest(rootb->data, rootb->len, &m, e);
   }
-  return rv;
+  return 0;
 }
 
 /* Resolve the reference and fetch its root (index or manifest). An endpoint
@@ -756,17 +626,12 @@ static int
 resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct buf *rootb,
              size_t *served, struct error **err)
 {
-  bool *aside = xcalloc(p->n_eps, sizeof(bool));
-  size_t *order = xcalloc(p->n_eps, sizeof(size_t));
-  struct registry_ep *ordered = xcalloc(p->n_eps, sizeof(*ordered));
-  struct buf failures = BUF_INIT;
-  int rv = -1;
+  cleanup_free bool *aside = xcalloc(p->n_eps, sizeof(bool));
+  cleanup_free size_t *order = xcalloc(p->n_eps, sizeof(size_t));
+  cleanup_free struct registry_ep *ordered = xcalloc(p->n_eps, sizeof(*ordered));
+  cleanup_buf struct buf failures = BUF_INIT;
 
-  for (size_t i = 0; i < p->n_eps; i++) {
-    int64_t ago = health_failed_ago(p->health, p->eps[i].base);
-    if (ago >= 0 && p->n_eps > 1)
-      note(p, PULL_NOTE, "%s failed %" PRId64 "s ago: trying it last", p->eps[i].base, ago);
-  }
+  note_failed_recently(p);
   for (;;) {
     struct error *e = NULL;
     size_t n = 0, got = 0;
@@ -775,41 +640,20 @@ resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct b
     for (size_t i = 0; i < p->n_eps; i++)
       if (!aside[order[i]])
         ordered[n++] = p->eps[order[i]];
-    if (n == 0) {
-      error_setc(err, ERR_INVALID, "resolve \"%s\": %s", object, failures.data);
-      break;
-    }
-    if (registry_resolve(p->reg, ordered, n, p->repo, object, root, &got, err) < 0) {
-      if (failures.len)
-        error_wrap(err, "%s", failures.data);
-      break;
-    }
+    if (n == 0)
+      return error_setc(err, ERR_INVALID, "resolve \"%s\": %s", object, failures.data);
+    if (registry_resolve(p->reg, ordered, n, p->repo, object, root, &got, err) < 0)
+      return failures.len ? error_wrap(err, "%s", failures.data) : -1;
     for (size_t i = 0; i < p->n_eps; i++)
       if (p->eps[i].base == ordered[got].base)
         *served = i;
-    emit(p, PULL_RESOLVED, ref_prefix(root->media_type), root->digest, root->size,
+    emit(p, PULL_RESOLVED, image_blob_kind(root->media_type), root->digest, root->size,
          p->eps[*served].base, false);
-    if (oci_media_kind_exact(root->media_type) != OCI_MEDIA_INDEX &&
-        oci_media_kind_exact(root->media_type) != OCI_MEDIA_MANIFEST)
-      error_setc(&e, ERR_INVALID, "unsupported media type %s", root->media_type);
-    else if (root->size > (int64_t)OCI_MAX_DOCUMENT)
-      error_setc(&e, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u", root->size,
-                 OCI_MAX_DOCUMENT);
-    else if (put_blob(p, root, rootb, err) < 0)
-      break;
-    else if (oci_media_kind_exact(root->media_type) == OCI_MEDIA_INDEX) {
-      struct image_index ix = {0};
-      if (image_parse_index(rootb->data, rootb->len, &ix, &e) == 0)
-        image_index_release(&ix);
-    } else {
-      struct image_manifest m = {0};
-      if (image_parse_manifest(rootb->data, rootb->len, &m, &e) == 0)
-        image_manifest_release(&m);
-    }
+    if (store_root(p, root, rootb, &e, err) < 0)
+      return -1;
     if (e == NULL) {
       health_ok(p->health, p->eps[*served].base);
-      rv = 0;
-      break;
+      return 0;
     }
     health_failed(p->health, p->eps[*served].base);
     note(p, PULL_NOTE, "%s answered with no usable manifest (%s): asking the others",
@@ -820,259 +664,260 @@ resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct b
     oci_desc_release(root);
     buf_release(rootb);
   }
-  buf_release(&failures);
-  free(ordered);
-  free(order);
-  free(aside);
-  return rv;
 }
+
+/* One level of walk_indexes: the index cur labelled with all its children
+ * and its source, then the child for the platform fetched into cur/curb. */
+static int
+follow_index(struct pull *p, struct oci_desc *cur, struct buf *curb, struct error **err)
+{
+  cleanup_image_index struct image_index ix = {0};
+  cleanup_strv struct strv keys = STRV_INIT;
+  cleanup_strv struct strv values = STRV_INIT;
+  cleanup_buf struct buf childb = BUF_INIT;
+  ssize_t k;
+
+  if (image_parse_index(curb->data, curb->len, &ix, err) < 0)
+    return error_wrap(err, "%s", cur->digest);
+  image_index_gc_labels(&ix, &keys, &values);
+  k = image_index_select(&ix, p->platform);
+  if (label_blob(p, cur->digest, &keys, &values, err) < 0 || label_source(p, cur->digest, err) < 0)
+    return -1;
+  if (k < 0)
+    return error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", p->platform,
+                      p->name);
+  if (pull_check_index_child(&ix.manifests[k], err) < 0 ||
+      put_blob(p, &ix.manifests[k], &childb, err) < 0)
+    return -1;
+  oci_desc_release(cur);
+  buf_release(curb);
+  *cur = ix.manifests[k];
+  memset(&ix.manifests[k], 0, sizeof(ix.manifests[k]));
+  *curb = childb;
+  memset(&childb, 0, sizeof(childb));
+  return 0;
+}
+
+/* From the root (an index, or already the manifest) down to the manifest for
+ * the platform, nested indexes followed up to IMAGE_MAX_INDEX_DEPTH levels:
+ * p->man starts as the root (its bytes are in p->manb already). */
+static int
+walk_indexes(struct pull *p, struct error **err)
+{
+  p->man.media_type = xstrdup(p->root.media_type);
+  p->man.digest = xstrdup(p->root.digest);
+  p->man.size = p->root.size;
+  for (size_t depth = 0; image_is_index(p->man.media_type); depth++) {
+    if (depth >= IMAGE_MAX_INDEX_DEPTH)
+      return error_setc(err, ERR_INVALID, "%s: indexes nested more than %d deep", p->man.digest,
+                        IMAGE_MAX_INDEX_DEPTH);
+    if (follow_index(p, &p->man, &p->manb, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The manifest: its config and layers taken into the state, and it labelled
+ * with them and its source. */
+static int
+read_manifest(struct pull *p, struct error **err)
+{
+  cleanup_image_manifest struct image_manifest m = {0};
+  cleanup_strv struct strv keys = STRV_INIT;
+  cleanup_strv struct strv values = STRV_INIT;
+
+  if (image_parse_manifest(p->manb.data, p->manb.len, &m, err) < 0)
+    return error_wrap(err, "%s", p->man.digest);
+  image_manifest_gc_labels(&m, &keys, &values);
+  p->cfg = m.config;
+  memset(&m.config, 0, sizeof(m.config));
+  p->n_layers = m.n_layers;
+  p->layers = xcalloc(p->n_layers ? p->n_layers : 1, sizeof(*p->layers));
+  for (size_t i = 0; i < m.n_layers; i++) {
+    p->layers[i].desc = m.layers[i];
+    memset(&m.layers[i], 0, sizeof(m.layers[i]));
+  }
+  pull_layers_share_blobs(p->layers, p->n_layers);
+  if (label_blob(p, p->man.digest, &keys, &values, err) < 0 ||
+      label_source(p, p->man.digest, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* The config: fetched, its diff IDs checked against the layers, and the
+ * layers given their diff and chain IDs. */
+static int
+read_config(struct pull *p, struct error **err)
+{
+  cleanup_strv struct strv diff_ids = STRV_INIT;
+  cleanup_strv struct strv chains = STRV_INIT;
+
+  if (p->cfg.size > (int64_t)OCI_MAX_DOCUMENT)
+    return error_setc(err, ERR_EXHAUSTED,
+                      "config %s of %" PRId64 " bytes is over the %u byte limit", p->cfg.digest,
+                      p->cfg.size, OCI_MAX_DOCUMENT);
+  if (put_blob(p, &p->cfg, &p->cfgb, err) < 0 || label_source(p, p->cfg.digest, err) < 0)
+    return -1;
+  if (image_parse_config(p->cfgb.data, p->cfgb.len, &diff_ids, err) < 0)
+    return error_wrap(err, "%s", p->cfg.digest);
+  if (image_check_diff_ids(p->cfg.digest, diff_ids.n, p->n_layers, err) < 0)
+    return -1;
+  image_chain_ids(&diff_ids, &chains);
+  for (size_t i = 0; i < p->n_layers; i++) {
+    p->layers[i].diff_id = xstrdup(diff_ids.v[i]);
+    p->layers[i].chain_id = xstrdup(chains.v[i]);
+  }
+  return 0;
+}
+
+/* The layers downloaded and unpacked, and the config labelled with the top
+ * snapshot (for run, and for containerd's GC). */
+static int
+fetch_and_unpack(struct pull *p, struct pull_result *res, struct error **err)
+{
+  cleanup_strv struct strv keys = STRV_INIT;
+  cleanup_strv struct strv values = STRV_INIT;
+  const char *top = NULL;
+
+  if (p->n_layers == 0)
+    return 0;
+  if (pull_layers(p, err) < 0)
+    return -1;
+  top = p->layers[p->n_layers - 1].chain_id;
+  strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.snapshot.%s", p->snapshotter));
+  strv_push(&values, top);
+  if (label_blob(p, p->cfg.digest, &keys, &values, err) < 0)
+    return -1;
+  res->chain_id = xstrdup(top);
+  return 0;
+}
+
+static int
+create_image_record(struct pull *p, struct pull_result *res, struct error **err)
+{
+  if (ctd_image_put(p->c, p->lease, p->name, p->root.media_type, p->root.digest, p->root.size,
+                    p->o->labels, err) < 0)
+    return -1;
+  res->name = xstrdup(p->name);
+  res->digest = xstrdup(p->root.digest);
+  return 0;
+}
+
+static int
+parse_reference(struct pull *p, struct error **err)
+{
+  if (ref_parse_docker(p->o->ref, &p->ref, err) < 0)
+    return error_wrap(err, "invalid reference \"%s\"", p->o->ref);
+  p->name = ref_string(&p->ref);
+  p->repo = xstrdup(p->ref.path);
+  p->source_key = pull_source_key(p->ref.domain);
+  return 0;
+}
+
+/* Endpoint health, the endpoints of the reference's registry in hosts order,
+ * and a registry client that reports failing endpoints to the health. */
+static int
+open_registry(struct pull *p, struct error **err)
+{
+  char *warning = NULL;
+  struct registry_opts ro = p->o->registry;
+
+  p->health = health_load(p->o->state_path, &warning);
+  if (warning) {
+    note(p, PULL_WARNING, "%s", warning);
+    free(warning);
+  }
+  ro.on_endpoint_failure = on_endpoint_failure;
+  ro.failure_arg = p;
+  if (endpoints_for(p, p->ref.domain, err) < 0)
+    return -1;
+  return registry_new(&ro, &p->reg, err);
+}
+
+static int
+pull_steps(struct pull *p, struct pull_result *res, struct error **err)
+{
+  if (open_registry(p, err) < 0 ||
+      ctd_default_snapshotter(p->c, p->o->ns, p->o->snapshotter, &p->snapshotter, err) < 0 ||
+      ctd_lease_create(p->c, &p->lease, err) < 0 ||
+      resolve_root(p, p->ref.digest ? p->ref.digest : p->ref.tag, &p->root, &p->manb, &p->served,
+                   err) < 0)
+    return -1;
+  res->endpoint = xstrdup(p->eps[p->served].base);
+  if (walk_indexes(p, err) < 0 || read_manifest(p, err) < 0 || read_config(p, err) < 0 ||
+      fetch_and_unpack(p, res, err) < 0 || create_image_record(p, res, err) < 0)
+    return -1;
+  return 0;
+}
+
+static void
+save_health(struct pull *p)
+{
+  struct error *e = NULL;
+
+  if (p->health == NULL)
+    return;
+  if (health_save(p->health, &e) < 0) {
+    note(p, PULL_NOTE, "cannot keep endpoint health: %s", e->msg);
+    error_free(e);
+  }
+  health_free(p->health);
+  p->health = NULL;
+}
+
+static void
+pull_state_release(struct pull *p)
+{
+  /* The lease goes in every case: on success the image record now holds
+   * everything; on failure nothing of this pull is kept. */
+  if (p->lease)
+    ctd_lease_delete(p->c, p->lease, NULL);
+  buf_release(&p->manb);
+  buf_release(&p->cfgb);
+  oci_desc_release(&p->root);
+  oci_desc_release(&p->man);
+  oci_desc_release(&p->cfg);
+  for (size_t i = 0; i < p->n_layers; i++) {
+    oci_desc_release(&p->layers[i].desc);
+    free(p->layers[i].diff_id);
+    free(p->layers[i].chain_id);
+  }
+  free(p->layers);
+  for (size_t i = 0; i < p->n_eps; i++)
+    registry_ep_release(&p->eps[i]);
+  free(p->eps);
+  registry_free(p->reg);
+  save_health(p);
+  error_free(p->first_err);
+  free(p->lease);
+  free(p->repo);
+  free(p->source_key);
+  free(p->snapshotter);
+  free(p->name);
+  free(p->platform);
+  ref_release(&p->ref);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cond);
+}
+#define cleanup_pull __attribute__((cleanup(pull_state_release)))
 
 int
 pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *res,
            struct error **err)
 {
-  struct pull p = {.c = c, .o = o};
-  cleanup_ref struct ref ref = {0};
-  cleanup_free char *name = NULL;
-  cleanup_free char *platform = o->platform ? xstrdup(o->platform) : pull_host_platform();
-  struct oci_desc root = {0}, man = {0}, cfg = {0};
-  struct buf rootb = BUF_INIT, manb = BUF_INIT, cfgb = BUF_INIT;
-  cleanup_strv struct strv diff_ids = STRV_INIT;
-  cleanup_strv struct strv chains = STRV_INIT;
-  size_t served = 0;
-  int rv = -1;
+  cleanup_pull struct pull p = {
+      .c = c,
+      .o = o,
+      .platform = o->platform ? xstrdup(o->platform) : image_host_platform(),
+      .mu = PTHREAD_MUTEX_INITIALIZER,
+      .cond = PTHREAD_COND_INITIALIZER,
+  };
 
-  pthread_mutex_init(&p.mu, NULL);
-  pthread_cond_init(&p.cond, NULL);
-  if (ref_parse_docker(o->ref, &ref, err) < 0) {
-    error_wrap(err, "invalid reference \"%s\"", o->ref);
-    goto out;
-  }
-  name = ref_string(&ref);
-  p.repo = xstrdup(ref.path);
-  {
-    const char *host = ref.domain;
-    size_t hl = strlen(host);
-    const char *colon = strrchr(host, ':');
-    if (colon && !strchr(colon, ']'))
-      hl = (size_t)(colon - host);
-    p.source_key = xasprintf(LABEL_SOURCE "%.*s", (int)hl, host);
-  }
-  {
-    char *warning = NULL;
-    struct registry_opts ro = o->registry;
-    p.health = health_load(o->state_path, &warning);
-    if (warning) {
-      note(&p, PULL_WARNING, "%s", warning);
-      free(warning);
-    }
-    ro.on_endpoint_failure = on_endpoint_failure;
-    ro.failure_arg = &p;
-    if (endpoints_for(&p, ref.domain, err) < 0 || registry_new(&ro, &p.reg, err) < 0)
-      goto out_wrap;
-  }
-  if (o->snapshotter && *o->snapshotter) {
-    p.snapshotter = xstrdup(o->snapshotter);
-  } else {
-    if (ctd_namespace_label(c, o->ns, "containerd.io/defaults/snapshotter", &p.snapshotter, err) <
-        0)
-      goto out_wrap;
-    if (p.snapshotter == NULL)
-      p.snapshotter = xstrdup("overlayfs");
-  }
-
-  if (ctd_lease_create(c, &p.lease, err) < 0)
-    goto out_wrap;
-  if (resolve_root(&p, ref.digest ? ref.digest : ref.tag, &root, &rootb, &served, err) < 0)
-    goto out_wrap;
-  res->endpoint = xstrdup(p.eps[served].base);
-  if (walk_indexes(&p, platform, name, &root, &rootb, &man, &manb, err) < 0)
-    goto out_wrap;
-
-  /* The manifest: config and layers. */
-  {
-    struct image_manifest m = {0};
-    cleanup_strv struct strv keys = STRV_INIT;
-    cleanup_strv struct strv values = STRV_INIT;
-
-    if (image_parse_manifest(manb.data, manb.len, &m, err) < 0) {
-      error_wrap(err, "%s", man.digest);
-      goto out_wrap;
-    }
-    cfg = m.config;
-    memset(&m.config, 0, sizeof(m.config));
-    strv_push(&keys, "containerd.io/gc.ref.content.config");
-    strv_push(&values, cfg.digest);
-    p.n_layers = m.n_layers;
-    p.layers = xcalloc(p.n_layers ? p.n_layers : 1, sizeof(*p.layers));
-    for (size_t i = 0; i < m.n_layers; i++) {
-      p.layers[i].desc = m.layers[i];
-      memset(&m.layers[i], 0, sizeof(m.layers[i]));
-      p.layers[i].blob = i;
-      for (size_t j = 0; j < i; j++)
-        if (str_eq(p.layers[j].desc.digest, p.layers[i].desc.digest)) {
-          p.layers[i].blob = j;
-          break;
-        }
-      strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.content.l.%zu", i));
-      strv_push(&values, p.layers[i].desc.digest);
-    }
-    image_manifest_release(&m);
-    if (label_blob(&p, man.digest, &keys, &values, err) < 0 ||
-        label_source(&p, man.digest, err) < 0)
-      goto out_wrap;
-  }
-
-  if (cfg.size > (int64_t)OCI_MAX_DOCUMENT) {
-    error_setc(err, ERR_EXHAUSTED, "config %s of %" PRId64 " bytes is over the %u byte limit",
-               cfg.digest, cfg.size, OCI_MAX_DOCUMENT);
-    goto out_wrap;
-  }
-  if (put_blob(&p, &cfg, &cfgb, err) < 0 || label_source(&p, cfg.digest, err) < 0)
-    goto out_wrap;
-  if (image_parse_config(cfgb.data, cfgb.len, &diff_ids, err) < 0) {
-    error_wrap(err, "%s", cfg.digest);
-    goto out_wrap;
-  }
-  if (diff_ids.n != p.n_layers) {
-    /* containerd's unpack refuses both ways with these words. */
-    error_setc(err, ERR_INVALID,
-               "mismatched image rootfs and manifest layers: config %s lists %zu diff ids for %zu "
-               "layers",
-               cfg.digest, diff_ids.n, p.n_layers);
-    goto out_wrap;
-  }
-  pull_chain_ids(&diff_ids, &chains);
-  for (size_t i = 0; i < p.n_layers; i++) {
-    p.layers[i].diff_id = xstrdup(diff_ids.v[i]);
-    p.layers[i].chain_id = xstrdup(chains.v[i]);
-  }
-
-  if (p.n_layers > 0 && pull_layers(&p, err) < 0)
-    goto out_wrap;
-  if (p.n_layers > 0) {
-    cleanup_strv struct strv keys = STRV_INIT;
-    cleanup_strv struct strv values = STRV_INIT;
-    strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.snapshot.%s", p.snapshotter));
-    strv_push(&values, chains.v[chains.n - 1]);
-    if (label_blob(&p, cfg.digest, &keys, &values, err) < 0)
-      goto out_wrap;
-    res->chain_id = xstrdup(chains.v[chains.n - 1]);
-  }
-  if (ctd_image_put(c, p.lease, name, root.media_type, root.digest, root.size, o->labels, err) < 0)
-    goto out_wrap;
-  res->name = xstrdup(name);
-  res->digest = xstrdup(root.digest);
-  rv = 0;
-  goto out;
-
-out_wrap:
-  error_wrap(err, "pull \"%s\"", name ? name : o->ref);
-out:
-  /* The lease goes in every case: on success the image record now holds
-   * everything; on failure nothing of this pull is kept. */
-  if (p.lease)
-    ctd_lease_delete(c, p.lease, NULL);
-  buf_release(&rootb);
-  buf_release(&manb);
-  buf_release(&cfgb);
-  oci_desc_release(&root);
-  oci_desc_release(&man);
-  oci_desc_release(&cfg);
-  for (size_t i = 0; i < p.n_layers; i++) {
-    oci_desc_release(&p.layers[i].desc);
-    free(p.layers[i].diff_id);
-    free(p.layers[i].chain_id);
-  }
-  free(p.layers);
-  for (size_t i = 0; i < p.n_eps; i++)
-    registry_ep_release(&p.eps[i]);
-  free(p.eps);
-  registry_free(p.reg);
-  if (p.health) {
-    struct error *e = NULL;
-    if (health_save(p.health, &e) < 0) {
-      note(&p, PULL_NOTE, "cannot keep endpoint health: %s", e->msg);
-      error_free(e);
-    }
-    health_free(p.health);
-  }
-  error_free(p.first_err);
-  free(p.lease);
-  free(p.repo);
-  free(p.source_key);
-  free(p.snapshotter);
-  pthread_mutex_destroy(&p.mu);
-  pthread_cond_destroy(&p.cond);
-  return rv;
-}
-
-int
-pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
-                 const char *platform, const char *snapshotter, struct buf *config, char **top,
-                 struct error **err)
-{
-  cleanup_free char *plat = platform ? xstrdup(platform) : pull_host_platform();
-  cleanup_free char *man_digest = xstrdup(digest);
-  cleanup_free char *mt = xstrdup(media_type);
-  cleanup_free char *label = xasprintf("containerd.io/gc.ref.snapshot.%s=", snapshotter);
-  cleanup_strv struct strv diff_ids = STRV_INIT;
-  cleanup_strv struct strv chains = STRV_INIT;
-  cleanup_strv struct strv labels = STRV_INIT;
-  struct image_manifest m = {0};
-  struct buf b = BUF_INIT;
-  int rv = -1;
-
-  *top = NULL;
-  if (ctd_content_read(c, digest, OCI_MAX_DOCUMENT, &b, err) < 0)
-    goto out;
-  for (size_t depth = 0; oci_media_kind_exact(mt) == OCI_MEDIA_INDEX; depth++) {
-    struct image_index ix = {0};
-    ssize_t k;
-
-    if (depth >= IMAGE_MAX_INDEX_DEPTH) {
-      error_setc(err, ERR_INVALID, "%s: indexes nested more than %d deep", man_digest,
-                 IMAGE_MAX_INDEX_DEPTH);
-      goto out;
-    }
-    if (image_parse_index(b.data, b.len, &ix, err) < 0)
-      goto out;
-    k = image_index_select(&ix, plat);
-    if (k >= 0) {
-      free(man_digest);
-      man_digest = xstrdup(ix.manifests[k].digest);
-      free(mt);
-      mt = xstrdup(ix.manifests[k].media_type);
-    }
-    image_index_release(&ix);
-    if (k < 0) {
-      error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", plat, digest);
-      goto out;
-    }
-    buf_release(&b);
-    if (ctd_content_read(c, man_digest, OCI_MAX_DOCUMENT, &b, err) < 0)
-      goto out;
-  }
-  if (image_parse_manifest(b.data, b.len, &m, err) < 0 ||
-      ctd_content_read(c, m.config.digest, OCI_MAX_DOCUMENT, config, err) < 0)
-    goto out;
-  /* The unpack named the top snapshot on the config: no need to hash. */
-  if (ctd_content_labels(c, m.config.digest, &labels, NULL) == 0)
-    for (size_t i = 0; i < labels.n && *top == NULL; i++)
-      if (str_has_prefix(labels.v[i], label))
-        *top = xstrdup(labels.v[i] + strlen(label));
-  if (*top == NULL) {
-    if (image_parse_config(config->data, config->len, &diff_ids, err) < 0)
-      goto out;
-    pull_chain_ids(&diff_ids, &chains);
-    if (chains.n > 0)
-      *top = xstrdup(chains.v[chains.n - 1]);
-  }
-  rv = 0;
-out:
-  image_manifest_release(&m);
-  buf_release(&b);
-  return rv;
+  if (parse_reference(&p, err) < 0)
+    return -1;
+  if (pull_steps(&p, res, err) < 0)
+    return error_wrap(err, "pull \"%s\"", p.name);
+  return 0;
 }
 
 void

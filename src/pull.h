@@ -61,19 +61,4 @@ int pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_resul
                struct error **err);
 void pull_result_release(struct pull_result *r);
 
-/* The config blob of an image already in the content store, found from its
- * target (index or manifest) for platform (NULL: this machine's), and the
- * chain ID of its top layer: from the config's
- * containerd.io/gc.ref.snapshot.<snapshotter> label when an unpack left one
- * (no hashing needed), else computed from its diff IDs. *top is NULL for an
- * image without layers. */
-int pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest,
-                     const char *platform, const char *snapshotter, struct buf *config, char **top,
-                     struct error **err);
-
-/* The chain IDs of diff IDs (PROTOCOL.md §3.1); out receives n strings. */
-void pull_chain_ids(const struct strv *diff_ids, struct strv *out);
-/* This machine's platform as "linux/<arch>[/<variant>]"; caller frees. */
-char *pull_host_platform(void);
-
 #endif

@@ -13,7 +13,7 @@
 #include <termios.h>
 
 #include "ctd.h"
-#include "pull.h"
+#include "image.h"
 #include "run_internal.h"
 
 #define FIFO_ROOT "/run/containerd/fifo"
@@ -365,16 +365,7 @@ run_state_release(struct run_state *st)
 static int
 pick_snapshotter(struct run_state *st, struct error **err)
 {
-  struct run_opts *o = st->o;
-
-  if (o->snapshotter && *o->snapshotter)
-    st->snapshotter = xstrdup(o->snapshotter);
-  else if (ctd_namespace_label(st->c, o->ns, "containerd.io/defaults/snapshotter", &st->snapshotter,
-                               err) < 0)
-    return -1;
-  if (st->snapshotter == NULL)
-    st->snapshotter = xstrdup("overlayfs");
-  return 0;
+  return ctd_default_snapshotter(st->c, st->o->ns, st->o->snapshotter, &st->snapshotter, err);
 }
 
 /* The image's config and top chain ID, pulling (and unpacking) what is
@@ -396,7 +387,8 @@ ensure_image(struct run_state *st, struct error **err)
     if (o->pull(o->pull_arg, err) < 0 || ctd_image_get(st->c, o->image, &mt, &dg, err) < 0)
       return -1;
   }
-  if (pull_read_config(st->c, mt, dg, o->platform, st->snapshotter, &st->config, &st->top, err) < 0)
+  if (image_read_config(st->c, mt, dg, o->platform, st->snapshotter, &st->config, &st->top, err) <
+      0)
     return error_wrap(err, "image \"%s\"", o->image);
   if (st->top == NULL)
     return error_setc(err, ERR_INVALID, "image \"%s\" has no layers", o->image);

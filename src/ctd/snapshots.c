@@ -139,6 +139,22 @@ ctd_namespace_label(struct grpc_conn *c, const char *ns, const char *key, char *
 }
 
 int
+ctd_default_snapshotter(struct grpc_conn *c, const char *ns, const char *requested, char **out,
+                        struct error **err)
+{
+  *out = NULL;
+  if (requested && *requested) {
+    *out = xstrdup(requested);
+    return 0;
+  }
+  if (ctd_namespace_label(c, ns, "containerd.io/defaults/snapshotter", out, err) < 0)
+    return -1;
+  if (*out == NULL)
+    *out = xstrdup("overlayfs");
+  return 0;
+}
+
+int
 ctd_snapshot_mounts(struct grpc_conn *c, const char *snapshotter, const char *key,
                     struct ctd_mounts **mounts, struct error **err)
 {

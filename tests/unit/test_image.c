@@ -401,6 +401,152 @@ START_TEST(select_by_platform)
 }
 END_TEST
 
+static const struct {
+  const char *media_type;
+  bool index, manifest;
+  const char *kind;
+} media[] = {
+    {"application/vnd.oci.image.index.v1+json", true, false, "index"},
+    {"application/vnd.docker.distribution.manifest.list.v2+json", true, false, "index"},
+    {"application/vnd.oci.image.manifest.v1+json", false, true, "manifest"},
+    {"application/vnd.docker.distribution.manifest.v2+json", false, true, "manifest"},
+    {"application/vnd.oci.image.layer.v1.tar+gzip", false, false, "layer"},
+    {"application/vnd.docker.image.rootfs.diff.tar.gzip", false, false, "layer"},
+    {"application/vnd.oci.image.config.v1+json", false, false, "config"},
+    {"application/vnd.docker.container.image.v1+json", false, false, "config"},
+    /* compared exactly, as pull always did: no parameters, no case folding */
+    {"application/vnd.oci.image.index.v1+json; charset=utf-8", false, false, "unknown"},
+    {"APPLICATION/VND.OCI.IMAGE.MANIFEST.V1+JSON", false, false, "unknown"},
+    {"application/vnd.docker.distribution.manifest.v1+prettyjws", false, false, "unknown"},
+    {"", false, false, "unknown"},
+};
+
+START_TEST(media_types)
+{
+  ck_assert_int_eq(image_is_index(media[_i].media_type), media[_i].index);
+  ck_assert_int_eq(image_is_manifest(media[_i].media_type), media[_i].manifest);
+  ck_assert_str_eq(image_blob_kind(media[_i].media_type), media[_i].kind);
+}
+END_TEST
+
+START_TEST(index_gc_labels)
+{
+  static const char doc[] =
+      "{\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
+      "\"" D1 "\",\"size\":1},{\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+      "\"digest\":\"" D2 "\",\"size\":2},{\"mediaType\":\"application/vnd.docker.distribution."
+      "manifest.v2+json\",\"digest\":\"" D3 "\",\"size\":3},{\"digest\":\"" D1 "\",\"size\":4}]}";
+  static const char *const want_keys[] = {
+      "containerd.io/gc.ref.content.m.0", "containerd.io/gc.ref.content.1",
+      "containerd.io/gc.ref.content.m.2", "containerd.io/gc.ref.content.3"};
+  static const char *const want_values[] = {D1, D2, D3, D1};
+  struct image_index ix = {0};
+  cleanup_strv struct strv keys = STRV_INIT;
+  cleanup_strv struct strv values = STRV_INIT;
+  struct error *err = NULL;
+
+  ck_assert_int_eq(image_parse_index(doc, strlen(doc), &ix, &err), 0);
+  image_index_gc_labels(&ix, &keys, &values);
+  ck_assert_uint_eq(keys.n, ARRAY_SIZE(want_keys));
+  ck_assert_uint_eq(values.n, ARRAY_SIZE(want_values));
+  for (size_t i = 0; i < keys.n; i++) {
+    ck_assert_str_eq(keys.v[i], want_keys[i]);
+    ck_assert_str_eq(values.v[i], want_values[i]);
+  }
+  image_index_release(&ix);
+}
+END_TEST
+
+START_TEST(manifest_gc_labels)
+{
+  static const char doc[] = "{\"config\":{\"digest\":\"" D3 "\",\"size\":3},\"layers\":["
+                            "{\"digest\":\"" D1 "\",\"size\":1},{\"digest\":\"" D2
+                            "\",\"size\":2},{\"digest\":\"" D1 "\",\"size\":1}]}";
+  static const char *const want_keys[] = {
+      "containerd.io/gc.ref.content.config", "containerd.io/gc.ref.content.l.0",
+      "containerd.io/gc.ref.content.l.1", "containerd.io/gc.ref.content.l.2"};
+  static const char *const want_values[] = {D3, D1, D2, D1};
+  struct image_manifest m = {0};
+  cleanup_strv struct strv keys = STRV_INIT;
+  cleanup_strv struct strv values = STRV_INIT;
+  struct error *err = NULL;
+
+  ck_assert_int_eq(image_parse_manifest(doc, strlen(doc), &m, &err), 0);
+  image_manifest_gc_labels(&m, &keys, &values);
+  ck_assert_uint_eq(keys.n, ARRAY_SIZE(want_keys));
+  for (size_t i = 0; i < keys.n; i++) {
+    ck_assert_str_eq(keys.v[i], want_keys[i]);
+    ck_assert_str_eq(values.v[i], want_values[i]);
+  }
+  image_manifest_release(&m);
+}
+END_TEST
+
+/* chain(1) = diff(1), chain(n) = sha256(chain(n-1) + " " + diff(n)), the
+ * expected values from sha256sum. */
+START_TEST(chain_ids)
+{
+  static const char *const want[] = {
+      D1, "sha256:9932074217c35353d2e03a3f5a86549f7c67bfeb0ba53e23d69f4d4c8f7958f5",
+      "sha256:50127c0d6b338be78246434b4bce23ecf75e505158ea0bbd15effeb162fbf3ec"};
+  cleanup_strv struct strv diff_ids = STRV_INIT;
+  cleanup_strv struct strv chains = STRV_INIT;
+  cleanup_strv struct strv none = STRV_INIT;
+
+  image_chain_ids(&diff_ids, &none);
+  ck_assert_uint_eq(none.n, 0);
+  strv_push(&diff_ids, D1);
+  strv_push(&diff_ids, D2);
+  strv_push(&diff_ids, D3);
+  image_chain_ids(&diff_ids, &chains);
+  ck_assert_uint_eq(chains.n, 3);
+  for (size_t i = 0; i < 3; i++)
+    ck_assert_str_eq(chains.v[i], want[i]);
+}
+END_TEST
+
+static const struct {
+  size_t diff_ids, layers;
+  int rv;
+} diff_id_counts[] = {
+    {0, 0, 0}, {3, 3, 0}, {2, 3, -1}, {3, 2, -1}, {0, 1, -1}, {1, 0, -1},
+};
+
+START_TEST(diff_ids_against_layers)
+{
+  struct error *err = NULL;
+  int rv = image_check_diff_ids(D1, diff_id_counts[_i].diff_ids, diff_id_counts[_i].layers, &err);
+
+  ck_assert_int_eq(rv, diff_id_counts[_i].rv);
+  if (rv < 0) {
+    cleanup_free char *want = xasprintf("config %s lists %zu diff ids for %zu layers", D1,
+                                        diff_id_counts[_i].diff_ids, diff_id_counts[_i].layers);
+    ck_assert_ptr_nonnull(strstr(err->msg, "mismatched image rootfs and manifest layers"));
+    ck_assert_ptr_nonnull(strstr(err->msg, want));
+    error_free(err);
+  } else {
+    ck_assert_ptr_null(err);
+  }
+}
+END_TEST
+
+START_TEST(host_platform)
+{
+  cleanup_free char *p = image_host_platform();
+  cleanup_free char *w = xstrdup(p);
+  char *arch = strchr(w, '/'), *variant = NULL;
+
+  ck_assert(str_has_prefix(p, "linux/"));
+  ck_assert_ptr_nonnull(arch);
+  *arch++ = '\0';
+  variant = strchr(arch, '/');
+  if (variant)
+    *variant++ = '\0';
+  /* whatever this machine is, it is its own first choice */
+  ck_assert_int_eq(image_platform_rank(p, w, arch, variant), 0);
+}
+END_TEST
+
 Suite *
 image_suite(void)
 {
@@ -417,6 +563,12 @@ image_suite(void)
   tcase_add_test(t, select_child);
   tcase_add_loop_test(t, select_by_platform, 0, (int)ARRAY_SIZE(selects));
   tcase_add_test(t, select_nested_index);
+  tcase_add_loop_test(t, media_types, 0, (int)ARRAY_SIZE(media));
+  tcase_add_test(t, index_gc_labels);
+  tcase_add_test(t, manifest_gc_labels);
+  tcase_add_test(t, chain_ids);
+  tcase_add_loop_test(t, diff_ids_against_layers, 0, (int)ARRAY_SIZE(diff_id_counts));
+  tcase_add_test(t, host_platform);
   suite_add_tcase(s, t);
   return s;
 }
