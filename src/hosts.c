@@ -1158,104 +1158,6 @@ toml_quote(struct buf *b, const char *s)
   buf_add(b, "\"", 1);
 }
 
-/* Create path and its missing parents. *created (caller frees) is the
- * topmost directory this call created, NULL when it created none. */
-static int
-mkdir_p(const char *path, char **created, struct error **err)
-{
-  cleanup_free char *p = xstrdup(path);
-
-  *created = NULL;
-  for (char *s = p + 1;; s++) {
-    bool last = *s == '\0';
-    if (!last && *s != '/')
-      continue;
-    *s = '\0';
-    if (mkdir(p, 0755) == 0) {
-      if (*created == NULL)
-        *created = xstrdup(p);
-    } else if (errno != EEXIST) {
-      return error_set(err, errno, "create directory '%s'", p);
-    }
-    if (last)
-      break;
-    *s = '/';
-  }
-  if (!is_dir(p))
-    return error_set(err, ENOTDIR, "create directory '%s'", p);
-  return 0;
-}
-
-/* Undo mkdir_p: remove path and its parents up to created, if still empty. */
-static void
-rmdir_created(const char *path, const char *created)
-{
-  cleanup_free char *p = xstrdup(path);
-
-  if (created == NULL)
-    return;
-  for (;;) {
-    char *slash;
-    if (rmdir(p) < 0 || strcmp(p, created) == 0)
-      return;
-    slash = strrchr(p, '/');
-    if (slash == NULL || slash == p)
-      return;
-    *slash = '\0';
-  }
-}
-
-/* Replace file with data: a temporary file next to it, renamed over it. st,
- * when not NULL, is the file being replaced: its mode, owner and group are
- * kept. */
-static int
-write_atomic(const char *file, const char *data, size_t len, const struct stat *st,
-             struct error **err)
-{
-  cleanup_free char *dir = xstrdup(file);
-  cleanup_free char *tmp = NULL;
-  cleanup_close int fd = -1;
-  cleanup_close int dfd = -1;
-  char *slash = strrchr(dir, '/');
-  mode_t mode = st ? st->st_mode & 07777 : 0644;
-
-  if (slash == dir)
-    slash[1] = '\0';
-  else if (slash)
-    *slash = '\0';
-  else {
-    free(dir);
-    dir = xstrdup(".");
-  }
-  tmp = xasprintf("%s/.hosts.toml.XXXXXX", dir);
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0)
-    return error_set(err, errno, "create temporary file in '%s'", dir);
-  if (fchmod(fd, mode) < 0 ||
-      (st && (st->st_uid != geteuid() || st->st_gid != getegid()) &&
-       fchown(fd, st->st_uid, st->st_gid) < 0) ||
-      write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-    int saved = errno;
-    unlink(tmp);
-    return error_set(err, saved, "write '%s'", tmp);
-  }
-  if (close(steal_fd(&fd)) < 0) {
-    int saved = errno;
-    unlink(tmp);
-    return error_set(err, saved, "write '%s'", tmp);
-  }
-  if (rename(tmp, file) < 0) {
-    int saved = errno;
-    unlink(tmp);
-    return error_set(err, saved, "rename '%s' to '%s'", tmp, file);
-  }
-  /* make the rename itself durable */
-  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0)
-    fsync(dfd);
-  return 0;
-}
-
 static char *
 upstream_for(const char *registry)
 {
@@ -1362,7 +1264,7 @@ add_locked(const char *registry, const char *dir, const char *file, const char *
   if (hosts_parse(registry, dir, file, text.data, text.len, &check, err) < 0)
     return error_wrap(err, "the new file would not parse");
   hosts_list_release(&check);
-  return write_atomic(target, text.data, text.len, exists ? &st : NULL, err);
+  return write_file_atomic(target, text.data, text.len, 0644, exists ? &st : NULL, err);
 }
 
 int
