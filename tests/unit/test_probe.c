@@ -46,7 +46,6 @@ START_TEST(test_registries_in)
 {
   cleanup_strv struct strv dirs = STRV_INIT;
   cleanup_strv struct strv out = STRV_INIT;
-  cleanup_free char *file = NULL;
 
   unit_tmpdir_make(tmpdir);
   mkdir_in("one", NULL);
@@ -58,7 +57,7 @@ START_TEST(test_registries_in)
   mkdir_in("one", "h_5000_");
   mkdir_in("two", "a.io");
   mkdir_in("two", "b.io");
-  file = unit_write(tmpdir, "one/file.io", "not a directory");
+  free(unit_write(tmpdir, "one/file.io", "not a directory"));
   strv_push_owned(&dirs, xasprintf("%s/one", tmpdir));
   strv_push_owned(&dirs, xasprintf("%s/missing", tmpdir));
   strv_push_owned(&dirs, xasprintf("%s/two", tmpdir));
@@ -106,11 +105,10 @@ START_TEST(test_registry_init_error)
 {
   cleanup_strv struct strv dirs = STRV_INIT;
   struct probe_registry c;
-  cleanup_free char *file = NULL;
 
   unit_tmpdir_make(tmpdir);
   mkdir_in("r.io", NULL);
-  file = unit_write(tmpdir, "r.io/hosts.toml", "server = [\n");
+  free(unit_write(tmpdir, "r.io/hosts.toml", "server = [\n"));
   strv_push(&dirs, tmpdir);
   probe_registry_init(&c, "r.io", &dirs, NULL);
   ck_assert_ptr_nonnull(c.error);
