@@ -9,9 +9,9 @@ load(const char *data, size_t len, const char *kind, json_t **out, struct error 
 {
   json_error_t je;
 
-  if (len > IMAGE_MAX_DOCUMENT)
+  if (len > OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "%s of %zu bytes is over the %u byte limit", kind, len,
-                      IMAGE_MAX_DOCUMENT);
+                      OCI_MAX_DOCUMENT);
   *out = json_loadb(data, len, 0, &je);
   if (*out == NULL)
     return error_setc(err, ERR_INVALID, "%s: malformed JSON: %s", kind, je.text);
@@ -24,7 +24,7 @@ load(const char *data, size_t len, const char *kind, json_t **out, struct error 
 }
 
 bool
-image_digest_valid(const char *digest)
+oci_digest_valid(const char *digest)
 {
   static const struct {
     const char *alg;
@@ -49,7 +49,7 @@ image_digest_valid(const char *digest)
 }
 
 static int
-descriptor(json_t *j, struct registry_desc *d, const char *what, struct error **err)
+descriptor(json_t *j, struct oci_desc *d, const char *what, struct error **err)
 {
   const char *mt = json_string_value(json_object_get(j, "mediaType"));
   const char *dg = json_string_value(json_object_get(j, "digest"));
@@ -57,7 +57,7 @@ descriptor(json_t *j, struct registry_desc *d, const char *what, struct error **
 
   if (!json_is_object(j))
     return error_setc(err, ERR_INVALID, "%s: not a descriptor", what);
-  if (dg == NULL || !image_digest_valid(dg))
+  if (dg == NULL || !oci_digest_valid(dg))
     return error_setc(err, ERR_INVALID, "%s: descriptor without a valid digest", what);
   if (!json_is_integer(sz) || json_integer_value(sz) < 0)
     return error_setc(err, ERR_INVALID, "%s: descriptor without a size", what);
@@ -149,7 +149,7 @@ image_parse_config(const char *data, size_t len, struct strv *diff_ids, struct e
   json_array_foreach(ids, i, d)
   {
     const char *s = json_string_value(d);
-    if (s == NULL || !image_digest_valid(s))
+    if (s == NULL || !oci_digest_valid(s))
       return error_setc(err, ERR_INVALID, "config: diff_ids[%zu] is not a digest", i);
     strv_push(diff_ids, s);
   }
@@ -331,7 +331,7 @@ void
 image_index_release(struct image_index *ix)
 {
   for (size_t i = 0; i < ix->n; i++) {
-    registry_desc_release(&ix->manifests[i]);
+    oci_desc_release(&ix->manifests[i]);
     free(ix->platforms[i]);
   }
   free(ix->manifests);
@@ -342,9 +342,9 @@ image_index_release(struct image_index *ix)
 void
 image_manifest_release(struct image_manifest *m)
 {
-  registry_desc_release(&m->config);
+  oci_desc_release(&m->config);
   for (size_t i = 0; i < m->n_layers; i++)
-    registry_desc_release(&m->layers[i]);
+    oci_desc_release(&m->layers[i]);
   free(m->layers);
   memset(m, 0, sizeof(*m));
 }

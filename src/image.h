@@ -15,8 +15,8 @@
 /* The largest index, manifest or config read into memory: containerd's
  * MaxManifestSize (remotes/docker/resolver.go, "4 * 1048 * 1048", 1048 not
  * 1024 upstream). Configs get the same bound, and run accepts what pull
- * accepted (SPEC_IMAGE_CONFIG_MAX is the same number). */
-#define IMAGE_MAX_DOCUMENT (4u * 1048u * 1048u)
+ * accepted (OCI_MAX_DOCUMENT is the same number). */
+#define OCI_MAX_DOCUMENT (4u * 1048u * 1048u)
 
 /* Indexes nested in indexes are followed this deep (the root counts). Go's
  * containerd walks them without a limit; five levels is far more than any
@@ -26,14 +26,14 @@
 /* What an index lists, in order (GC labels cover every child, whatever its
  * platform). platforms[i] is "os/arch[/variant]" or NULL when not given. */
 struct image_index {
-  struct registry_desc *manifests;
+  struct oci_desc *manifests;
   char **platforms;
   size_t n;
 };
 
 struct image_manifest {
-  struct registry_desc config;
-  struct registry_desc *layers;
+  struct oci_desc config;
+  struct oci_desc *layers;
   size_t n_layers;
 };
 
@@ -41,12 +41,12 @@ struct image_manifest {
  * sha384 with 96, sha512 with 128 lowercase hex digits; any other algorithm
  * (even one the OCI grammar allows) is unsupported, uppercase hex invalid.
  * Only sha256 blobs can be fetched (pull refuses the others by name). */
-bool image_digest_valid(const char *digest);
+bool oci_digest_valid(const char *digest);
 
 /* -1 with *err naming the problem: not JSON, not an object, the wrong shape for
  * its kind (an index with config or layers, a manifest with manifests), a
  * descriptor without a valid digest or a size >= 0, more than
- * IMAGE_MAX_DOCUMENT bytes. */
+ * OCI_MAX_DOCUMENT bytes. */
 int image_parse_index(const char *data, size_t len, struct image_index *out, struct error **err);
 int image_parse_manifest(const char *data, size_t len, struct image_manifest *out,
                          struct error **err);

@@ -44,7 +44,7 @@ is_one_of(const char *mt, const char *const *list, size_t n)
 }
 
 struct layer {
-  struct registry_desc desc;
+  struct oci_desc desc;
   char *diff_id;
   char *chain_id;
   size_t blob; /* the layer whose download brings this blob in: itself, or the
@@ -181,7 +181,7 @@ struct sink_state {
   int64_t limit;
   /* progress reports, at most every PROGRESS_MS */
   struct pull *p;
-  const struct registry_desc *d;
+  const struct oci_desc *d;
   int64_t reported_ms;
   bool store_failed; /* containerd refused the bytes: not the registry's fault */
 };
@@ -230,9 +230,9 @@ md_hex(struct digest *md)
 }
 
 static int
-read_back(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+read_back(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
 {
-  if (ctd_content_read(p->c, d->digest, IMAGE_MAX_DOCUMENT, keep, err) < 0)
+  if (ctd_content_read(p->c, d->digest, OCI_MAX_DOCUMENT, keep, err) < 0)
     return -1;
   if ((int64_t)keep->len != d->size)
     return error_setc(err, ERR_DATA_LOSS, "read back %s: %zu of %" PRId64 " bytes", d->digest,
@@ -257,7 +257,7 @@ fetch_reason(const char *msg, const char *base)
  * "ref … locked": wait for it as ctr does, until the pull's deadline (none:
  * as long as it takes); then the blob is usually there (exists). */
 static int
-writer_open(struct pull *p, const char *ref, const struct registry_desc *d, struct ctd_writer **w,
+writer_open(struct pull *p, const char *ref, const struct oci_desc *d, struct ctd_writer **w,
             int64_t *offset, bool *exists, struct error **err)
 {
   int64_t deadline = p->o->registry.deadline_ms;
@@ -285,7 +285,7 @@ writer_open(struct pull *p, const char *ref, const struct registry_desc *d, stru
 /* Put one blob into the content store. keep, when not NULL, receives its bytes
  * (manifests and configs are parsed from them). */
 static int
-put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, bool retried,
+put_blob_once(struct pull *p, const struct oci_desc *d, struct buf *keep, bool retried,
               struct error **err)
 {
   cleanup_free char *ref = xasprintf("%s-%s", ref_prefix(d->media_type), d->digest);
@@ -300,9 +300,9 @@ put_blob_once(struct pull *p, const struct registry_desc *d, struct buf *keep, b
   if (d->size <= 0)
     return error_setc(err, ERR_INVALID, "blob %s reports content size of zero", d->digest);
   /* What is kept is held in memory: no bigger than containerd reads a manifest. */
-  if (keep && d->size > (int64_t)IMAGE_MAX_DOCUMENT)
+  if (keep && d->size > (int64_t)OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_EXHAUSTED, "%s %s of %" PRId64 " bytes is over the %u byte limit",
-                      ref_prefix(d->media_type), d->digest, d->size, IMAGE_MAX_DOCUMENT);
+                      ref_prefix(d->media_type), d->digest, d->size, OCI_MAX_DOCUMENT);
   if (writer_open(p, ref, d, &s.w, &offset, &exists, err) < 0)
     return -1;
   if (exists) {
@@ -429,7 +429,7 @@ out:
 }
 
 static int
-put_blob(struct pull *p, const struct registry_desc *d, struct buf *keep, struct error **err)
+put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
 {
   return put_blob_once(p, d, keep, false, err);
 }
@@ -606,7 +606,7 @@ endpoints_for(struct pull *p, const char *registry, struct error **err)
 /* containerd's GC label for child i of an index: manifests are "m.<i>",
  * anything else (a nested index) plain "<i>" (images.ChildGCLabels). */
 static char *
-index_child_label(const struct registry_desc *child, size_t i)
+index_child_label(const struct oci_desc *child, size_t i)
 {
   if (is_one_of(child->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
     return xasprintf("containerd.io/gc.ref.content.m.%zu", i);
@@ -619,10 +619,10 @@ index_child_label(const struct registry_desc *child, size_t i)
  * levels. man/manb receive the manifest and its bytes. */
 static int
 walk_indexes(struct pull *p, const char *platform, const char *name,
-             const struct registry_desc *root, const struct buf *rootb, struct registry_desc *man,
+             const struct oci_desc *root, const struct buf *rootb, struct oci_desc *man,
              struct buf *manb, struct error **err)
 {
-  struct registry_desc cur = {0};
+  struct oci_desc cur = {0};
   struct buf curb = BUF_INIT;
   int rv = -1;
 
@@ -632,7 +632,7 @@ walk_indexes(struct pull *p, const char *platform, const char *name,
   buf_add(&curb, rootb->data, rootb->len);
   for (size_t depth = 0; is_one_of(cur.media_type, index_types, ARRAY_SIZE(index_types)); depth++) {
     struct image_index ix = {0};
-    struct registry_desc child = {0};
+    struct oci_desc child = {0};
     struct buf childb = BUF_INIT;
     cleanup_strv struct strv keys = STRV_INIT;
     cleanup_strv struct strv values = STRV_INIT;
@@ -659,7 +659,7 @@ walk_indexes(struct pull *p, const char *platform, const char *name,
     image_index_release(&ix);
     if (label_blob(p, cur.digest, &keys, &values, err) < 0 ||
         label_source(p, cur.digest, err) < 0) {
-      registry_desc_release(&child);
+      oci_desc_release(&child);
       goto out;
     }
     if (k < 0) {
@@ -669,21 +669,21 @@ walk_indexes(struct pull *p, const char *platform, const char *name,
     if (!is_one_of(child.media_type, manifest_types, ARRAY_SIZE(manifest_types)) &&
         !is_one_of(child.media_type, index_types, ARRAY_SIZE(index_types))) {
       error_setc(err, ERR_INVALID, "unsupported media type %s in index", child.media_type);
-      registry_desc_release(&child);
+      oci_desc_release(&child);
       goto out;
     }
-    if (child.size > (int64_t)IMAGE_MAX_DOCUMENT) {
+    if (child.size > (int64_t)OCI_MAX_DOCUMENT) {
       error_setc(err, ERR_EXHAUSTED, "%s of %" PRId64 " bytes is over the %u byte limit",
-                 child.digest, child.size, IMAGE_MAX_DOCUMENT);
-      registry_desc_release(&child);
+                 child.digest, child.size, OCI_MAX_DOCUMENT);
+      oci_desc_release(&child);
       goto out;
     }
     if (put_blob(p, &child, &childb, err) < 0) {
-      registry_desc_release(&child);
+      oci_desc_release(&child);
       buf_release(&childb);
       goto out;
     }
-    registry_desc_release(&cur);
+    oci_desc_release(&cur);
     buf_release(&curb);
     cur = child;
     curb = childb;
@@ -694,7 +694,7 @@ walk_indexes(struct pull *p, const char *platform, const char *name,
   memset(&curb, 0, sizeof(curb));
   rv = 0;
 out:
-  registry_desc_release(&cur);
+  oci_desc_release(&cur);
   buf_release(&curb);
   return rv;
 }
@@ -752,7 +752,7 @@ pull_layers(struct pull *p, struct error **err)
  * cannot use, too large) is set aside and the reference resolved again by the
  * others: its digest was its own, so the blob verified and only parsing shows. */
 static int
-resolve_root(struct pull *p, const char *object, struct registry_desc *root, struct buf *rootb,
+resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct buf *rootb,
              size_t *served, struct error **err)
 {
   bool *aside = xcalloc(p->n_eps, sizeof(bool));
@@ -791,9 +791,9 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
     if (!is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types)) &&
         !is_one_of(root->media_type, manifest_types, ARRAY_SIZE(manifest_types)))
       error_setc(&e, ERR_INVALID, "unsupported media type %s", root->media_type);
-    else if (root->size > (int64_t)IMAGE_MAX_DOCUMENT)
+    else if (root->size > (int64_t)OCI_MAX_DOCUMENT)
       error_setc(&e, ERR_EXHAUSTED, "manifest of %" PRId64 " bytes is larger than %u", root->size,
-                 IMAGE_MAX_DOCUMENT);
+                 OCI_MAX_DOCUMENT);
     else if (put_blob(p, root, rootb, err) < 0)
       break;
     else if (is_one_of(root->media_type, index_types, ARRAY_SIZE(index_types))) {
@@ -816,7 +816,7 @@ resolve_root(struct pull *p, const char *object, struct registry_desc *root, str
     buf_addf(&failures, "%s%s: %s", failures.len ? "; " : "", p->eps[*served].base, e->msg);
     error_free(e);
     aside[*served] = true;
-    registry_desc_release(root);
+    oci_desc_release(root);
     buf_release(rootb);
   }
   buf_release(&failures);
@@ -834,7 +834,7 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
   cleanup_ref struct ref ref = {0};
   cleanup_free char *name = NULL;
   cleanup_free char *platform = o->platform ? xstrdup(o->platform) : pull_host_platform();
-  struct registry_desc root = {0}, man = {0}, cfg = {0};
+  struct oci_desc root = {0}, man = {0}, cfg = {0};
   struct buf rootb = BUF_INIT, manb = BUF_INIT, cfgb = BUF_INIT;
   cleanup_strv struct strv diff_ids = STRV_INIT;
   cleanup_strv struct strv chains = STRV_INIT;
@@ -922,9 +922,9 @@ pull_image(struct grpc_conn *c, const struct pull_opts *o, struct pull_result *r
       goto out_wrap;
   }
 
-  if (cfg.size > (int64_t)IMAGE_MAX_DOCUMENT) {
+  if (cfg.size > (int64_t)OCI_MAX_DOCUMENT) {
     error_setc(err, ERR_EXHAUSTED, "config %s of %" PRId64 " bytes is over the %u byte limit",
-               cfg.digest, cfg.size, IMAGE_MAX_DOCUMENT);
+               cfg.digest, cfg.size, OCI_MAX_DOCUMENT);
     goto out_wrap;
   }
   if (put_blob(&p, &cfg, &cfgb, err) < 0 || label_source(&p, cfg.digest, err) < 0)
@@ -975,11 +975,11 @@ out:
   buf_release(&rootb);
   buf_release(&manb);
   buf_release(&cfgb);
-  registry_desc_release(&root);
-  registry_desc_release(&man);
-  registry_desc_release(&cfg);
+  oci_desc_release(&root);
+  oci_desc_release(&man);
+  oci_desc_release(&cfg);
   for (size_t i = 0; i < p.n_layers; i++) {
-    registry_desc_release(&p.layers[i].desc);
+    oci_desc_release(&p.layers[i].desc);
     free(p.layers[i].diff_id);
     free(p.layers[i].chain_id);
   }
@@ -1023,7 +1023,7 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
   int rv = -1;
 
   *top = NULL;
-  if (ctd_content_read(c, digest, IMAGE_MAX_DOCUMENT, &b, err) < 0)
+  if (ctd_content_read(c, digest, OCI_MAX_DOCUMENT, &b, err) < 0)
     goto out;
   for (size_t depth = 0; is_one_of(mt, index_types, ARRAY_SIZE(index_types)); depth++) {
     struct image_index ix = {0};
@@ -1049,11 +1049,11 @@ pull_read_config(struct grpc_conn *c, const char *media_type, const char *digest
       goto out;
     }
     buf_release(&b);
-    if (ctd_content_read(c, man_digest, IMAGE_MAX_DOCUMENT, &b, err) < 0)
+    if (ctd_content_read(c, man_digest, OCI_MAX_DOCUMENT, &b, err) < 0)
       goto out;
   }
   if (image_parse_manifest(b.data, b.len, &m, err) < 0 ||
-      ctd_content_read(c, m.config.digest, IMAGE_MAX_DOCUMENT, config, err) < 0)
+      ctd_content_read(c, m.config.digest, OCI_MAX_DOCUMENT, config, err) < 0)
     goto out;
   /* The unpack named the top snapshot on the config: no need to hash. */
   if (ctd_content_labels(c, m.config.digest, &labels, NULL) == 0)

@@ -181,7 +181,7 @@ registry_free(struct registry *r)
 }
 
 void
-registry_desc_release(struct registry_desc *d)
+oci_desc_release(struct oci_desc *d)
 {
   free(d->media_type);
   free(d->digest);
@@ -246,7 +246,7 @@ is_ows(int c)
 }
 
 static void
-set_param(struct registry_challenge *c, const char *name, size_t name_len, char *value)
+set_param(struct auth_challenge *c, const char *name, size_t name_len, char *value)
 {
   char **slot = NULL;
 
@@ -305,17 +305,17 @@ parse_quoted(const char **pp)
 }
 
 int
-registry_parse_challenges(const char *header, struct registry_challenge **out, size_t *n_out,
+auth_parse_challenges(const char *header, struct auth_challenge **out, size_t *n_out,
                           struct error **err)
 {
-  struct registry_challenge *cs = NULL;
+  struct auth_challenge *cs = NULL;
   size_t n = 0;
   const char *p = header;
 
   *out = NULL;
   *n_out = 0;
   for (;;) {
-    struct registry_challenge *c;
+    struct auth_challenge *c;
     const char *s;
 
     while (is_ows(*p) || *p == ',')
@@ -406,13 +406,13 @@ registry_parse_challenges(const char *header, struct registry_challenge **out, s
   *n_out = n;
   return 0;
 bad:
-  registry_challenges_free(cs, n);
+  auth_challenges_free(cs, n);
   return error_setc(err, ERR_INVALID, "malformed WWW-Authenticate header at offset %zu",
                     (size_t)(p - header));
 }
 
 void
-registry_challenges_free(struct registry_challenge *c, size_t n)
+auth_challenges_free(struct auth_challenge *c, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
     free(c[i].scheme);
@@ -425,7 +425,7 @@ registry_challenges_free(struct registry_challenge *c, size_t n)
 }
 
 char *
-registry_query_escape(const char *s)
+http_query_escape(const char *s)
 {
   static const char hex[] = "0123456789ABCDEF";
   struct buf b = BUF_INIT;
@@ -450,7 +450,7 @@ registry_url(const struct registry_ep *ep, const char *repo, const char *kind, c
 
   if (ep->ns == NULL || ep->ns[0] == '\0')
     return xasprintf("%s/%s/%s/%s", ep->base, repo, kind, object);
-  ns = registry_query_escape(ep->ns);
+  ns = http_query_escape(ep->ns);
   return xasprintf("%s/%s/%s/%s?ns=%s", ep->base, repo, kind, object, ns);
 }
 
@@ -461,7 +461,7 @@ cmp_str(const void *a, const void *b)
 }
 
 void
-registry_token_scopes(const char *repo, const struct strv *challenge, struct strv *out)
+auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *out)
 {
   struct strv all = STRV_INIT;
 
@@ -476,26 +476,26 @@ registry_token_scopes(const char *repo, const struct strv *challenge, struct str
 }
 
 char *
-registry_token_url(const char *realm, const char *service, const struct strv *scopes)
+auth_token_url(const char *realm, const char *service, const struct strv *scopes)
 {
   struct buf b = BUF_INIT;
   char sep = strchr(realm, '?') ? '&' : '?';
 
   buf_addstr(&b, realm);
   for (size_t i = 0; i < scopes->n; i++) {
-    cleanup_free char *e = registry_query_escape(scopes->v[i]);
+    cleanup_free char *e = http_query_escape(scopes->v[i]);
     buf_addf(&b, "%cscope=%s", sep, e);
     sep = '&';
   }
   if (service != NULL && service[0] != '\0') {
-    cleanup_free char *e = registry_query_escape(service);
+    cleanup_free char *e = http_query_escape(service);
     buf_addf(&b, "%cservice=%s", sep, e);
   }
   return buf_steal(&b);
 }
 
 char *
-registry_media_strip(const char *content_type)
+oci_media_strip(const char *content_type)
 {
   const char *s = content_type;
   size_t n;
@@ -512,39 +512,39 @@ registry_media_strip(const char *content_type)
   return r;
 }
 
-enum registry_media
-registry_media_kind(const char *media_type)
+enum oci_media
+oci_media_kind(const char *media_type)
 {
   static const struct {
     const char *mt;
-    enum registry_media kind;
+    enum oci_media kind;
   } known[] = {
-      {"application/vnd.oci.image.index.v1+json", REGISTRY_MEDIA_INDEX},
-      {"application/vnd.docker.distribution.manifest.list.v2+json", REGISTRY_MEDIA_INDEX},
-      {"application/vnd.oci.image.manifest.v1+json", REGISTRY_MEDIA_MANIFEST},
-      {"application/vnd.docker.distribution.manifest.v2+json", REGISTRY_MEDIA_MANIFEST},
-      {"application/vnd.docker.distribution.manifest.v1+prettyjws", REGISTRY_MEDIA_SCHEMA1},
-      {"application/vnd.docker.distribution.manifest.v1+json", REGISTRY_MEDIA_SCHEMA1},
-      {"text/plain", REGISTRY_MEDIA_SCHEMA1},
-      {"application/vnd.oci.image.config.v1+json", REGISTRY_MEDIA_CONFIG},
-      {"application/vnd.docker.container.image.v1+json", REGISTRY_MEDIA_CONFIG},
+      {"application/vnd.oci.image.index.v1+json", OCI_MEDIA_INDEX},
+      {"application/vnd.docker.distribution.manifest.list.v2+json", OCI_MEDIA_INDEX},
+      {"application/vnd.oci.image.manifest.v1+json", OCI_MEDIA_MANIFEST},
+      {"application/vnd.docker.distribution.manifest.v2+json", OCI_MEDIA_MANIFEST},
+      {"application/vnd.docker.distribution.manifest.v1+prettyjws", OCI_MEDIA_SCHEMA1},
+      {"application/vnd.docker.distribution.manifest.v1+json", OCI_MEDIA_SCHEMA1},
+      {"text/plain", OCI_MEDIA_SCHEMA1},
+      {"application/vnd.oci.image.config.v1+json", OCI_MEDIA_CONFIG},
+      {"application/vnd.docker.container.image.v1+json", OCI_MEDIA_CONFIG},
   };
   cleanup_free char *mt = NULL;
 
   if (media_type == NULL)
-    return REGISTRY_MEDIA_OTHER;
-  mt = registry_media_strip(media_type);
+    return OCI_MEDIA_OTHER;
+  mt = oci_media_strip(media_type);
   for (size_t i = 0; i < ARRAY_SIZE(known); i++)
     if (strcmp(mt, known[i].mt) == 0)
       return known[i].kind;
   if (str_has_prefix(mt, "application/vnd.oci.image.layer.") ||
       str_has_prefix(mt, "application/vnd.docker.image.rootfs."))
-    return REGISTRY_MEDIA_LAYER;
-  return REGISTRY_MEDIA_OTHER;
+    return OCI_MEDIA_LAYER;
+  return OCI_MEDIA_OTHER;
 }
 
 bool
-registry_digest_valid(const char *digest)
+oci_digest_valid(const char *digest)
 {
   if (digest == NULL || !str_has_prefix(digest, "sha256:") || strlen(digest) != 7 + 64)
     return false;
@@ -555,7 +555,7 @@ registry_digest_valid(const char *digest)
 }
 
 char *
-registry_redact_header(const char *line)
+http_redact_header(const char *line)
 {
   static const char *const secret[] = {"authorization", "proxy-authorization", "cookie"};
   size_t n = strcspn(line, ":");
@@ -627,7 +627,7 @@ escape_len(const unsigned char *s, size_t n)
 }
 
 char *
-registry_sanitize(const char *text, size_t len, size_t max)
+http_sanitize(const char *text, size_t len, size_t max)
 {
   const unsigned char *s = (const unsigned char *)text;
   struct buf b = BUF_INIT;
@@ -697,7 +697,7 @@ b64_decode(const char *s)
 #define cleanup_json __attribute__((cleanup(json_decrefp)))
 
 int
-registry_docker_credentials(const char *host, char **user_pass, struct error **err)
+auth_docker_credentials(const char *host, char **user_pass, struct error **err)
 {
   cleanup_free char *path = NULL;
   cleanup_buf struct buf data = BUF_INIT;
@@ -1079,7 +1079,7 @@ debug_log(struct registry *r, const char *method, const char *url, const struct 
     } else {
       if (str_has_prefix(sent->v[i], "Accept: ") || str_has_prefix(sent->v[i], "User-Agent: "))
         continue; /* the same on every request */
-      line = registry_redact_header(sent->v[i]);
+      line = http_redact_header(sent->v[i]);
     }
     buf_addf(&b, "%s%s", shown++ == 0 ? " [" : "; ", line);
   }
@@ -1337,7 +1337,7 @@ registry_message(const struct buf *body)
     return NULL;
   /* A server's words reach a terminal: no escape sequence, no line of its own. */
   {
-    char *clean = registry_sanitize(m, strlen(m), REGISTRY_MAX_MESSAGE);
+    char *clean = http_sanitize(m, strlen(m), HTTP_MAX_MESSAGE);
     if (clean[0] == '\0') {
       free(clean);
       return NULL;
@@ -1443,12 +1443,12 @@ credentials(struct registry *r, const struct registry_ep *ep, char **out, struct
     *out = strchr(r->user, ':') ? xstrdup(r->user) : xasprintf("%s:", r->user);
     return 0;
   }
-  return registry_docker_credentials(host, out, err) < 0 ? -1 : 0;
+  return auth_docker_credentials(host, out, err) < 0 ? -1 : 0;
 }
 
 static char *
 bearer_token(struct registry *r, CURL *h, const struct registry_ep *ep, const char *repo,
-             const struct registry_challenge *c, const char *creds, struct error **err)
+             const struct auth_challenge *c, const char *creds, struct error **err)
 {
   cleanup_strv struct strv scopes = STRV_INIT;
   cleanup_free char *url = NULL;
@@ -1461,8 +1461,8 @@ bearer_token(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
     return error_setc(err, ERR_UNAUTHENTICATED, "bearer challenge without realm"), NULL;
   if (!str_has_prefix(c->realm, "http://") && !str_has_prefix(c->realm, "https://"))
     return error_setc(err, ERR_UNAUTHENTICATED, "bearer realm is not an http(s) URL"), NULL;
-  registry_token_scopes(repo, &c->scopes, &scopes);
-  url = registry_token_url(c->realm, c->service, &scopes);
+  auth_token_scopes(repo, &c->scopes, &scopes);
+  url = auth_token_url(c->realm, c->service, &scopes);
   q.no_ep_headers = true;
   q.basic_creds = creds;
   if (perform(r, h, ep, url, NULL, &q, err) < 0) {
@@ -1500,14 +1500,14 @@ authenticate(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
 {
   cleanup_buf struct buf joined = BUF_INIT;
   cleanup_secret char *creds = NULL;
-  struct registry_challenge *cs = NULL;
-  const struct registry_challenge *bearer = NULL, *basic = NULL;
+  struct auth_challenge *cs = NULL;
+  const struct auth_challenge *bearer = NULL, *basic = NULL;
   size_t n = 0;
   char *ret = NULL;
 
   for (size_t i = 0; i < challenges->n; i++)
     buf_addf(&joined, "%s%s", i ? ", " : "", challenges->v[i]);
-  if (registry_parse_challenges(joined.data ? joined.data : "", &cs, &n, err) < 0)
+  if (auth_parse_challenges(joined.data ? joined.data : "", &cs, &n, err) < 0)
     return NULL;
   for (size_t i = 0; i < n; i++) {
     if (bearer == NULL && strcmp(cs[i].scheme, "bearer") == 0)
@@ -1530,7 +1530,7 @@ authenticate(struct registry *r, CURL *h, const struct registry_ep *ep, const ch
     ret = xasprintf("Basic %s", b);
   }
 out:
-  registry_challenges_free(cs, n);
+  auth_challenges_free(cs, n);
   return ret;
 }
 
@@ -1589,7 +1589,7 @@ printable_ascii(const char *s)
 static int
 resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const char *repo,
             const char *object, bool by_digest, const volatile int *cancel,
-            struct registry_desc *out, struct error **err)
+            struct oci_desc *out, struct error **err)
 {
   cleanup_free char *url = registry_url(ep, repo, "manifests", object);
   cleanup_free char *mt = NULL;
@@ -1599,9 +1599,9 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   if (perform_authed(r, h, ep, repo, url, &q, err) < 0)
     goto out;
   if (q.status >= 200 && q.status <= 299) {
-    if (q.content_length > (int64_t)REGISTRY_MAX_MANIFEST) {
+    if (q.content_length > (int64_t)OCI_MAX_DOCUMENT) {
       error_setc(err, ERR_EXHAUSTED, "manifest of %lld bytes is over the %u byte limit",
-                 (long long)q.content_length, REGISTRY_MAX_MANIFEST);
+                 (long long)q.content_length, OCI_MAX_DOCUMENT);
       goto out;
     }
     /* A length of 0 is what some proxies answer to any HEAD: not a size. */
@@ -1610,8 +1610,8 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
       goto out;
     }
     if (q.content_type != NULL && q.content_length > 0 &&
-        (by_digest || registry_digest_valid(q.digest))) {
-      out->media_type = registry_media_strip(q.content_type);
+        (by_digest || oci_digest_valid(q.digest))) {
+      out->media_type = oci_media_strip(q.content_type);
       out->digest = xstrdup(by_digest ? object : q.digest);
       out->size = q.content_length;
       ret = 0;
@@ -1623,12 +1623,12 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   }
   /* No usable answer to HEAD: fetch the manifest and measure it. */
   q.method = "GET";
-  q.body_max = REGISTRY_MAX_MANIFEST;
+  q.body_max = OCI_MAX_DOCUMENT;
   if (perform_authed(r, h, ep, repo, url, &q, err) < 0) {
     if (error_is(*err, ERR_EXHAUSTED)) {
       error_free(*err);
       *err = NULL;
-      error_setc(err, ERR_EXHAUSTED, "manifest is over the %u byte limit", REGISTRY_MAX_MANIFEST);
+      error_setc(err, ERR_EXHAUSTED, "manifest is over the %u byte limit", OCI_MAX_DOCUMENT);
     }
     goto out;
   }
@@ -1647,10 +1647,10 @@ resolve_one(struct registry *r, CURL *h, const struct registry_ep *ep, const cha
   out->digest = sha256_hex(q.body.data ? q.body.data : "", q.body.len);
   if (by_digest && strcmp(out->digest, object) != 0) {
     error_setc(err, ERR_DATA_LOSS, "manifest digest is %s", out->digest);
-    registry_desc_release(out);
+    oci_desc_release(out);
     goto out;
   }
-  out->media_type = registry_media_strip(q.content_type);
+  out->media_type = oci_media_strip(q.content_type);
   out->size = (int64_t)q.body.len;
   ret = 0;
 out:
@@ -1703,7 +1703,7 @@ struct attempt {
   volatile int cancel;
   bool started, done;
   int rc;
-  struct registry_desc desc;
+  struct oci_desc desc;
   struct error *err;
   pthread_t thread;
   pthread_mutex_t *mu;
@@ -1734,7 +1734,7 @@ attempt_run(void *arg)
 
 int
 registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps, const char *repo,
-                 const char *ref_object, struct registry_desc *out, size_t *served_by,
+                 const char *ref_object, struct oci_desc *out, size_t *served_by,
                  struct error **err)
 {
   bool by_digest = strchr(ref_object, ':') != NULL;
@@ -1750,7 +1750,7 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
   int64_t last_start = 0;
 
   memset(out, 0, sizeof(*out));
-  if (by_digest && !registry_digest_valid(ref_object))
+  if (by_digest && !oci_digest_valid(ref_object))
     return error_setc(err, ERR_INVALID, "%s: unsupported digest", what);
   if (lc_ready(err) < 0)
     return error_wrap(err, "%s", what);
@@ -1840,7 +1840,7 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
         *served_by = (size_t)(at[k].ep - eps);
       continue;
     }
-    registry_desc_release(&at[k].desc);
+    oci_desc_release(&at[k].desc);
     if (k < next && at[k].err != NULL) {
       const struct error *e = at[k].err;
       bool cancelled = at[k].cancel && str_has_prefix(e->msg, "cancelled");
@@ -1872,19 +1872,19 @@ registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps
 
 int
 registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps, const char *repo,
-               const struct registry_desc *desc, int64_t offset, registry_sink sink, void *arg,
+               const struct oci_desc *desc, int64_t offset, registry_sink sink, void *arg,
                size_t *served_by, struct error **err)
 {
-  enum registry_media kind = registry_media_kind(desc->media_type);
-  bool manifest = kind == REGISTRY_MEDIA_INDEX || kind == REGISTRY_MEDIA_MANIFEST ||
-                  kind == REGISTRY_MEDIA_SCHEMA1;
+  enum oci_media kind = oci_media_kind(desc->media_type);
+  bool manifest = kind == OCI_MEDIA_INDEX || kind == OCI_MEDIA_MANIFEST ||
+                  kind == OCI_MEDIA_SCHEMA1;
   cleanup_free char *what = xasprintf("fetch \"%s@%s\"", repo, desc->digest ? desc->digest : "");
   cleanup_free char *accept = NULL;
   struct failures f = {BUF_INIT, 0, 0, ERR_UNAVAILABLE};
   bool has_pull = false;
   CURL *h;
 
-  if (!registry_digest_valid(desc->digest))
+  if (!oci_digest_valid(desc->digest))
     return error_setc(err, ERR_INVALID, "%s: unsupported digest", what);
   if (desc->size == 0)
     return error_setc(err, ERR_INVALID, "%s: descriptor reports content size of zero", what);
@@ -1967,7 +1967,7 @@ registry_probe(struct registry *r, const struct registry_ep *ep, struct registry
     return -1;
   }
   if (ep->ns != NULL && ep->ns[0] != '\0') {
-    cleanup_free char *ns = registry_query_escape(ep->ns);
+    cleanup_free char *ns = http_query_escape(ep->ns);
     url = xasprintf("%s/?ns=%s", ep->base, ns);
   } else {
     url = xasprintf("%s/", ep->base);

@@ -11,7 +11,7 @@
 #include "error.h"
 #include "util.h"
 
-#define REGISTRY_MAX_MANIFEST (4u * 1048u * 1048u) /* as containerd */
+#define OCI_MAX_DOCUMENT (4u * 1048u * 1048u) /* as containerd */
 
 enum registry_cap { REGISTRY_PULL = 1, REGISTRY_RESOLVE = 2, REGISTRY_PUSH = 4 };
 
@@ -51,7 +51,7 @@ struct registry_opts {
 #define REGISTRY_STALL_TIMEOUT_MS 15000
 #define REGISTRY_HEDGE_DELAY_MS 500
 
-struct registry_desc {
+struct oci_desc {
   char *media_type;
   char *digest;
   int64_t size;
@@ -71,7 +71,7 @@ void registry_free(struct registry *r);
  * pull+resolve for a tag (pull for a digest). *served_by is the index of the
  * endpoint that answered. Failure lists each endpoint with its own failure. */
 int registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n_eps,
-                     const char *repo, const char *ref_object, struct registry_desc *out,
+                     const char *repo, const char *ref_object, struct oci_desc *out,
                      size_t *served_by, struct error **err);
 
 /* Stream the blob or manifest DESC (manifests/ for manifest and index media
@@ -84,7 +84,7 @@ int registry_resolve(struct registry *r, const struct registry_ep *eps, size_t n
  * A redirect to another origin gets no credentials and no header of EP. */
 typedef int (*registry_sink)(const void *data, size_t len, void *arg, struct error **err);
 int registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps,
-                   const char *repo, const struct registry_desc *desc, int64_t offset,
+                   const char *repo, const struct oci_desc *desc, int64_t offset,
                    registry_sink sink, void *arg, size_t *served_by, struct error **err);
 
 /* A health probe of one endpoint: GET <base>/ (with ?ns=). An answer of 200,
@@ -100,7 +100,7 @@ struct registry_probe {
 int registry_probe(struct registry *r, const struct registry_ep *ep, struct registry_probe *out);
 void registry_probe_release(struct registry_probe *p);
 
-void registry_desc_release(struct registry_desc *d);
+void oci_desc_release(struct oci_desc *d);
 void registry_ep_release(struct registry_ep *e);
 
 /* --- Pieces of the client that need no network, exposed for the tests. --- */
@@ -108,7 +108,7 @@ void registry_ep_release(struct registry_ep *e);
 /* One challenge of a WWW-Authenticate header. scheme is lower-cased; realm,
  * service and error are NULL when absent; scopes holds the space-separated
  * words of every scope parameter. Other parameters are ignored. */
-struct registry_challenge {
+struct auth_challenge {
   char *scheme;
   char *realm;
   char *service;
@@ -117,39 +117,39 @@ struct registry_challenge {
 };
 
 /* Parse HEADER (several header lines may be joined with ", ") into *out, an
- * array of *n_out challenges the caller frees with registry_challenges_free.
+ * array of *n_out challenges the caller frees with auth_challenges_free.
  * Quoted strings may hold backslash escapes; token68 credentials are skipped.
  * A malformed header is ERR_INVALID and leaves *out NULL. */
-int registry_parse_challenges(const char *header, struct registry_challenge **out, size_t *n_out,
+int auth_parse_challenges(const char *header, struct auth_challenge **out, size_t *n_out,
                               struct error **err);
-void registry_challenges_free(struct registry_challenge *c, size_t n);
+void auth_challenges_free(struct auth_challenge *c, size_t n);
 
 /* Percent-encode S for a URL query value: all but A-Z a-z 0-9 - . _ ~. */
-char *registry_query_escape(const char *s);
+char *http_query_escape(const char *s);
 /* "<base>/<repo>/<kind>/<object>" plus "?ns=<escaped ns>" when ep->ns is set;
  * KIND is "manifests" or "blobs". */
 char *registry_url(const struct registry_ep *ep, const char *repo, const char *kind,
                    const char *object);
 /* The scopes of a token request: "repository:<repo>:pull" and CHALLENGE's
  * (may be NULL), sorted and without duplicates, into OUT. */
-void registry_token_scopes(const char *repo, const struct strv *challenge, struct strv *out);
+void auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *out);
 /* "<realm>?scope=…&scope=…&service=…" ('&' when realm has a query already). */
-char *registry_token_url(const char *realm, const char *service, const struct strv *scopes);
+char *auth_token_url(const char *realm, const char *service, const struct strv *scopes);
 
-enum registry_media {
-  REGISTRY_MEDIA_OTHER = 0,
-  REGISTRY_MEDIA_INDEX,    /* OCI index, Docker manifest list */
-  REGISTRY_MEDIA_MANIFEST, /* OCI manifest, Docker schema 2 manifest */
-  REGISTRY_MEDIA_SCHEMA1,  /* Docker schema 1 (also text/plain) */
-  REGISTRY_MEDIA_CONFIG,   /* OCI or Docker image config */
-  REGISTRY_MEDIA_LAYER,
+enum oci_media {
+  OCI_MEDIA_OTHER = 0,
+  OCI_MEDIA_INDEX,    /* OCI index, Docker manifest list */
+  OCI_MEDIA_MANIFEST, /* OCI manifest, Docker schema 2 manifest */
+  OCI_MEDIA_SCHEMA1,  /* Docker schema 1 (also text/plain) */
+  OCI_MEDIA_CONFIG,   /* OCI or Docker image config */
+  OCI_MEDIA_LAYER,
 };
 /* Classify a media type (parameters and case ignored). */
-enum registry_media registry_media_kind(const char *media_type);
+enum oci_media oci_media_kind(const char *media_type);
 /* A Content-Type without its parameters and surrounding blanks, lower-cased. */
-char *registry_media_strip(const char *content_type);
+char *oci_media_strip(const char *content_type);
 /* "sha256:" and 64 lower-case hex digits. */
-bool registry_digest_valid(const char *digest);
+bool oci_digest_valid(const char *digest);
 
 /* Credentials for registry HOST (host[:port]) from $DOCKER_CONFIG/config.json,
  * else ~/.docker/config.json: the "auths" entry keyed "host", "https://host",
@@ -157,17 +157,17 @@ bool registry_digest_valid(const char *digest);
  * or "username" and "password". Returns 1 with *user_pass = "user:password"
  * (caller frees), 0 when there is none, -1 when the file cannot be read or
  * parsed. The error never quotes the credentials. */
-int registry_docker_credentials(const char *host, char **user_pass, struct error **err);
+int auth_docker_credentials(const char *host, char **user_pass, struct error **err);
 
 /* What a server said (LEN bytes of TEXT), fit for a terminal: escape
  * sequences and control characters dropped (tab, CR and LF become one blank),
  * invalid UTF-8 and C1 controls as '?', cut after about MAX bytes with "...".
  * Caller frees. */
-#define REGISTRY_MAX_MESSAGE 200
-char *registry_sanitize(const char *text, size_t len, size_t max);
+#define HTTP_MAX_MESSAGE 200
+char *http_sanitize(const char *text, size_t len, size_t max);
 
 /* A copy of the header line LINE with the value of Authorization,
  * Proxy-Authorization and Cookie replaced by "<redacted>". */
-char *registry_redact_header(const char *line);
+char *http_redact_header(const char *line);
 
 #endif

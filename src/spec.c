@@ -619,9 +619,9 @@ image_config_parse(const struct spec_opts *o, struct image_config *c, struct err
   memset(c, 0, sizeof(*c));
   if (o->image_config == NULL)
     return 0;
-  if (o->image_config_len > SPEC_IMAGE_CONFIG_MAX)
+  if (o->image_config_len > OCI_MAX_DOCUMENT)
     return error_setc(err, ERR_INVALID, "image config is %zu bytes, over the %d byte limit",
-                      o->image_config_len, SPEC_IMAGE_CONFIG_MAX);
+                      o->image_config_len, OCI_MAX_DOCUMENT);
   c->root = json_loadb(o->image_config, o->image_config_len, 0, &jerr);
   if (c->root == NULL)
     return error_setc(err, ERR_INVALID, "image config: malformed JSON at line %d column %d: %s",

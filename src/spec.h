@@ -15,7 +15,7 @@
 /* Image config blobs larger than this are refused: the bound pull reads
  * documents with (containerd's MaxManifestSize, 4 * 1048 * 1048), so that
  * what pulls also runs. */
-#define SPEC_IMAGE_CONFIG_MAX (4 * 1048 * 1048)
+#define OCI_MAX_DOCUMENT (4 * 1048 * 1048)
 
 /* A device node for linux.devices. */
 struct spec_device {

@@ -103,7 +103,7 @@ expect_resolve(const char *repo, const char *tag, const char *media_type)
 {
   struct registry *r = new_client(NULL, false);
   struct registry_ep ep = ep_testbed();
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   struct error *err = NULL;
   cleanup_free char *want = fixture_digest(repo, tag);
   cleanup_free char *got = NULL;
@@ -121,7 +121,7 @@ expect_resolve(const char *repo, const char *tag, const char *media_type)
   got = sha256_digest(manifest.data, manifest.len);
   ck_assert_str_eq(got, want);
   ck_assert_int_eq(d.size, (int64_t)manifest.len);
-  registry_desc_release(&d);
+  oci_desc_release(&d);
   registry_ep_release(&ep);
   registry_free(r);
 }
@@ -151,7 +151,7 @@ START_TEST(resolve_by_digest)
 {
   struct registry *r = new_client(NULL, false);
   struct registry_ep ep = ep_testbed();
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   struct error *err = NULL;
   cleanup_free char *want = fixture_digest("test/multi", "oci");
 
@@ -159,7 +159,7 @@ START_TEST(resolve_by_digest)
                 err ? err->msg : "");
   ck_assert_str_eq(d.digest, want);
   ck_assert_str_eq(d.media_type, OCI_INDEX);
-  registry_desc_release(&d);
+  oci_desc_release(&d);
   registry_ep_release(&ep);
   registry_free(r);
 }
@@ -169,7 +169,7 @@ START_TEST(resolve_missing_tag)
 {
   struct registry *r = new_client(NULL, false);
   struct registry_ep ep = ep_testbed();
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   struct error *err = NULL;
 
   ck_assert_int_eq(registry_resolve(r, &ep, 1, "library/busybox", "nope", &d, NULL, &err), -1);
@@ -186,7 +186,7 @@ START_TEST(resolve_fails_over)
 {
   struct registry *r = new_client(NULL, false);
   struct registry_ep eps[3] = {ep_for("http://127.0.0.1:1/v2"), ep_testbed(), ep_testbed()};
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   struct error *err = NULL;
   cleanup_free char *want = fixture_digest("library/busybox", "latest");
   cleanup_free char *good = xasprintf("http://%s/v2: not found", e2e_env("CTRX_TEST_REGISTRY"));
@@ -198,13 +198,13 @@ START_TEST(resolve_fails_over)
                 err ? err->msg : "");
   ck_assert_uint_eq(by, 1);
   ck_assert_str_eq(d.digest, want);
-  registry_desc_release(&d);
+  oci_desc_release(&d);
 
   /* An endpoint without the resolve capability is not asked for a tag. */
   eps[1].caps = REGISTRY_PULL;
   ck_assert_int_eq(registry_resolve(r, eps, 3, "library/busybox", "latest", &d, &by, &err), 0);
   ck_assert_uint_eq(by, 2);
-  registry_desc_release(&d);
+  oci_desc_release(&d);
 
   /* Every endpoint failed: each with its own failure, in order. */
   ck_assert_int_eq(registry_resolve(r, eps, 3, "library/busybox", "nope", &d, &by, &err), -1);
@@ -236,7 +236,7 @@ busybox_manifest(char **digest)
 }
 
 static void
-desc_of(json_t *d, struct registry_desc *out)
+desc_of(json_t *d, struct oci_desc *out)
 {
   out->media_type = xstrdup(json_string_value(json_object_get(d, "mediaType")));
   out->digest = xstrdup(json_string_value(json_object_get(d, "digest")));
@@ -245,7 +245,7 @@ desc_of(json_t *d, struct registry_desc *out)
 
 static void
 expect_fetch(struct registry *r, const struct registry_ep *eps, size_t n, const char *repo,
-             const struct registry_desc *d, int64_t offset, size_t want_by)
+             const struct oci_desc *d, int64_t offset, size_t want_by)
 {
   cleanup_buf struct buf got = BUF_INIT, want = BUF_INIT;
   struct error *err = NULL;
@@ -264,7 +264,7 @@ START_TEST(fetch_blobs_and_manifest)
 {
   struct registry *r = new_client(NULL, false);
   struct registry_ep eps[2] = {ep_for("http://127.0.0.1:1/v2"), ep_testbed()};
-  struct registry_desc config = {0}, layer = {0}, manifest = {0};
+  struct oci_desc config = {0}, layer = {0}, manifest = {0};
   cleanup_free char *mdigest = NULL;
   json_t *m = busybox_manifest(&mdigest);
 
@@ -290,9 +290,9 @@ START_TEST(fetch_blobs_and_manifest)
   eps[1].caps = 0;
   expect_fetch(r, eps, 2, "library/busybox", &layer, 0, 1);
 
-  registry_desc_release(&config);
-  registry_desc_release(&layer);
-  registry_desc_release(&manifest);
+  oci_desc_release(&config);
+  oci_desc_release(&layer);
+  oci_desc_release(&manifest);
   for (size_t i = 0; i < ARRAY_SIZE(eps); i++)
     registry_ep_release(&eps[i]);
   registry_free(r);
@@ -310,10 +310,10 @@ START_TEST(fetch_missing_and_sink_errors)
 {
   struct registry *r = new_client(NULL, false);
   struct registry_ep ep = ep_testbed();
-  struct registry_desc missing = {
+  struct oci_desc missing = {
       (char *)"application/octet-stream",
       (char *)"sha256:0000000000000000000000000000000000000000000000000000000000000000", 10};
-  struct registry_desc layer = {0};
+  struct oci_desc layer = {0};
   cleanup_free char *mdigest = NULL;
   json_t *m = busybox_manifest(&mdigest);
   struct error *err = NULL;
@@ -333,7 +333,7 @@ START_TEST(fetch_missing_and_sink_errors)
   ck_assert_msg(strstr(err->msg, "sink says no") != NULL, "%s", err->msg);
   ck_assert_uint_gt(seen, 0);
   error_free(err);
-  registry_desc_release(&layer);
+  oci_desc_release(&layer);
   registry_ep_release(&ep);
   registry_free(r);
 }
@@ -527,7 +527,7 @@ START_TEST(bearer_token_with_credentials)
 {
   struct registry *r = new_client(FAKE_USER ":" FAKE_PASS, false);
   struct registry_ep ep = ep_fake();
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   struct error *err = NULL;
 
   ck_assert_msg(registry_resolve(r, &ep, 1, "auth/img", "latest", &d, NULL, &err) == 0, "%s",
@@ -537,11 +537,11 @@ START_TEST(bearer_token_with_credentials)
   ck_assert_int_eq(d.size, (int64_t)strlen(fake_manifest));
   ck_assert_int_eq(fake.token_requests, 1);
   ck_assert_str_eq(fake.token_query, "/token?scope=repository%3Aauth%2Fimg%3Apull&service=fake");
-  registry_desc_release(&d);
+  oci_desc_release(&d);
   /* The token is cached for the host and scope. */
   ck_assert_int_eq(registry_resolve(r, &ep, 1, "auth/img", "latest", &d, NULL, &err), 0);
   ck_assert_int_eq(fake.token_requests, 1);
-  registry_desc_release(&d);
+  oci_desc_release(&d);
   registry_ep_release(&ep);
   registry_free(r);
 }
@@ -553,7 +553,7 @@ START_TEST(bearer_token_from_docker_config)
   cleanup_free char *path = NULL, *json = NULL;
   struct registry *r;
   struct registry_ep ep = ep_fake();
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   struct error *err = NULL;
   FILE *f;
 
@@ -570,7 +570,7 @@ START_TEST(bearer_token_from_docker_config)
   ck_assert_msg(registry_resolve(r, &ep, 1, "auth/img", "latest", &d, NULL, &err) == 0, "%s",
                 err ? err->msg : "");
   ck_assert_str_eq(d.digest, fake.manifest_digest);
-  registry_desc_release(&d);
+  oci_desc_release(&d);
   registry_free(r);
   unsetenv("DOCKER_CONFIG");
   unlink(path);
@@ -583,7 +583,7 @@ START_TEST(bearer_refused_without_credentials)
 {
   struct registry *r = new_client(NULL, false);
   struct registry_ep ep = ep_fake();
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   struct error *err = NULL;
 
   setenv("DOCKER_CONFIG", "/nonexistent", 1);
@@ -610,7 +610,7 @@ START_TEST(basic_auth_and_hashed_digest)
 {
   struct registry *r = new_client(FAKE_USER ":" FAKE_PASS, false);
   struct registry_ep ep = ep_fake();
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   struct error *err = NULL;
 
   ck_assert_msg(registry_resolve(r, &ep, 1, "basic/img", "latest", &d, NULL, &err) == 0, "%s",
@@ -618,7 +618,7 @@ START_TEST(basic_auth_and_hashed_digest)
   ck_assert_str_eq(d.digest, fake.manifest_digest);
   ck_assert_int_eq(d.size, (int64_t)strlen(fake_manifest));
   ck_assert_int_eq(fake.token_requests, 0);
-  registry_desc_release(&d);
+  oci_desc_release(&d);
   registry_ep_release(&ep);
   registry_free(r);
 }
@@ -628,7 +628,7 @@ START_TEST(redirect_drops_authorization)
 {
   struct registry *r = new_client(FAKE_USER ":" FAKE_PASS, false);
   struct registry_ep ep = ep_fake();
-  struct registry_desc d = {(char *)"application/vnd.oci.image.layer.v1.tar+gzip", fake.blob_digest,
+  struct oci_desc d = {(char *)"application/vnd.oci.image.layer.v1.tar+gzip", fake.blob_digest,
                             (int64_t)strlen(fake_blob)};
   cleanup_buf struct buf got = BUF_INIT;
   struct error *err = NULL;
@@ -652,7 +652,7 @@ START_TEST(debug_log_redacts_secrets)
   int saved = dup(STDERR_FILENO);
   struct registry *r = new_client(FAKE_USER ":" FAKE_PASS, true);
   struct registry_ep ep = ep_fake();
-  struct registry_desc d = {0};
+  struct oci_desc d = {0};
   cleanup_buf struct buf log = BUF_INIT;
   cleanup_free char *head = NULL;
   struct error *err = NULL;
@@ -677,7 +677,7 @@ START_TEST(debug_log_redacts_secrets)
   ck_assert_msg(strstr(log.data, FAKE_TOKEN) == NULL, "%s", log.data);
   ck_assert_msg(strstr(log.data, FAKE_PASS) == NULL && strstr(log.data, FAKE_BASIC) == NULL, "%s",
                 log.data);
-  registry_desc_release(&d);
+  oci_desc_release(&d);
   registry_ep_release(&ep);
   registry_free(r);
 }

@@ -13,12 +13,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  struct registry_challenge *c = NULL;
+  struct auth_challenge *c = NULL;
   struct error *err = NULL;
   char *header = xstrndup((const char *)data, size);
   size_t n = 0;
 
-  if (registry_parse_challenges(header, &c, &n, &err) < 0) {
+  if (auth_parse_challenges(header, &c, &n, &err) < 0) {
     if (c != NULL || n != 0 || err == NULL || err->code != ERR_INVALID)
       __builtin_trap();
     error_free(err);
@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       if (c[i].realm != NULL && strlen(c[i].realm) > size)
         __builtin_trap();
     }
-    registry_challenges_free(c, n);
+    auth_challenges_free(c, n);
   }
   free(header);
   return 0;

@@ -41,7 +41,7 @@ lookup(const char *host)
 {
   char *user_pass = NULL;
   struct error *err = NULL;
-  int rv = registry_docker_credentials(host, &user_pass, &err);
+  int rv = auth_docker_credentials(host, &user_pass, &err);
 
   if (rv < 0) {
     if (user_pass != NULL || err == NULL || err->code != ERR_INVALID)

@@ -10,9 +10,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
-check_desc(const struct registry_desc *d)
+check_desc(const struct oci_desc *d)
 {
-  if (d->digest == NULL || !registry_digest_valid(d->digest) || d->size < 0 ||
+  if (d->digest == NULL || !oci_digest_valid(d->digest) || d->size < 0 ||
       d->media_type == NULL)
     __builtin_trap();
 }
@@ -48,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   error_freep(&err);
   if (image_parse_config(text, size, &ids, &err) == 0) {
     for (size_t i = 0; i < ids.n; i++)
-      if (!registry_digest_valid(ids.v[i]))
+      if (!oci_digest_valid(ids.v[i]))
         __builtin_trap();
   } else if (err == NULL) {
     __builtin_trap();

@@ -232,7 +232,7 @@ START_TEST(digest_grammar)
   struct image_manifest m = {0};
   struct error *err = NULL;
 
-  ck_assert_msg(image_digest_valid(c->digest) == c->valid, "%s", c->digest);
+  ck_assert_msg(oci_digest_valid(c->digest) == c->valid, "%s", c->digest);
   ck_assert_msg((image_parse_manifest(doc, strlen(doc), &m, &err) == 0) == c->valid, "%s",
                 c->digest);
   image_manifest_release(&m);

@@ -58,7 +58,7 @@ static const struct {
 };
 
 static char *
-describe(const struct registry_challenge *c, size_t n)
+describe(const struct auth_challenge *c, size_t n)
 {
   struct buf b = BUF_INIT;
 
@@ -79,10 +79,10 @@ describe(const struct registry_challenge *c, size_t n)
 
 START_TEST(parse_challenges)
 {
-  struct registry_challenge *c = NULL;
+  struct auth_challenge *c = NULL;
   struct error *err = NULL;
   size_t n = 0;
-  int rc = registry_parse_challenges(challenge_cases[_i].header, &c, &n, &err);
+  int rc = auth_parse_challenges(challenge_cases[_i].header, &c, &n, &err);
 
   if (challenge_cases[_i].expect == NULL) {
     ck_assert_msg(rc < 0, "accepted: %s", challenge_cases[_i].header);
@@ -95,7 +95,7 @@ START_TEST(parse_challenges)
     ck_assert_msg(rc == 0, "%s: %s", challenge_cases[_i].header, err ? err->msg : "");
     got = describe(c, n);
     ck_assert_str_eq(got, challenge_cases[_i].expect);
-    registry_challenges_free(c, n);
+    auth_challenges_free(c, n);
   }
 }
 END_TEST
@@ -113,7 +113,7 @@ START_TEST(url_with_ns)
   ep.ns = (char *)"127.0.0.1:5000";
   u3 = registry_url(&ep, "a/b", "manifests", "v1");
   ck_assert_str_eq(u3, "http://127.0.0.1:5000/v2/a/b/manifests/v1?ns=127.0.0.1%3A5000");
-  e = registry_query_escape("aZ09-._~ /:?&=%+\xc3\xa9");
+  e = http_query_escape("aZ09-._~ /:?&=%+\xc3\xa9");
   ck_assert_str_eq(e, "aZ09-._~%20%2F%3A%3F%26%3D%25%2B%C3%A9");
 }
 END_TEST
@@ -126,21 +126,21 @@ START_TEST(token_url_and_scopes)
   strv_push(&ch, "repository:library/busybox:pull");
   strv_push(&ch, "repository:other/x:pull");
   strv_push(&ch, "repository:library/busybox:pull");
-  registry_token_scopes("library/busybox", &ch, &scopes);
+  auth_token_scopes("library/busybox", &ch, &scopes);
   ck_assert_uint_eq(scopes.n, 2);
   ck_assert_str_eq(scopes.v[0], "repository:library/busybox:pull");
   ck_assert_str_eq(scopes.v[1], "repository:other/x:pull");
-  u1 = registry_token_url("http://127.0.0.1:6103/token", "fake-registry", &scopes);
+  u1 = auth_token_url("http://127.0.0.1:6103/token", "fake-registry", &scopes);
   ck_assert_str_eq(u1, "http://127.0.0.1:6103/token?scope=repository%3Alibrary%2Fbusybox%3Apull"
                        "&scope=repository%3Aother%2Fx%3Apull&service=fake-registry");
-  u2 = registry_token_url("https://a/t?x=1", NULL, &scopes);
+  u2 = auth_token_url("https://a/t?x=1", NULL, &scopes);
   ck_assert(str_has_prefix(u2, "https://a/t?x=1&scope=repository%3Alibrary"));
   ck_assert(strstr(u2, "service=") == NULL);
-  u3 = registry_token_url("https://a/t", "s p", &none);
+  u3 = auth_token_url("https://a/t", "s p", &none);
   ck_assert_str_eq(u3, "https://a/t?service=s%20p");
 
   strv_release(&scopes);
-  registry_token_scopes("x/y", NULL, &scopes);
+  auth_token_scopes("x/y", NULL, &scopes);
   ck_assert_uint_eq(scopes.n, 1);
   ck_assert_str_eq(scopes.v[0], "repository:x/y:pull");
 }
@@ -148,38 +148,38 @@ END_TEST
 
 static const struct {
   const char *mt;
-  enum registry_media kind;
+  enum oci_media kind;
 } media_cases[] = {
-    {"application/vnd.oci.image.index.v1+json", REGISTRY_MEDIA_INDEX},
-    {"application/vnd.docker.distribution.manifest.list.v2+json", REGISTRY_MEDIA_INDEX},
-    {"application/vnd.oci.image.manifest.v1+json", REGISTRY_MEDIA_MANIFEST},
-    {"application/vnd.docker.distribution.manifest.v2+json", REGISTRY_MEDIA_MANIFEST},
-    {"Application/VND.OCI.Image.Manifest.v1+JSON; charset=utf-8", REGISTRY_MEDIA_MANIFEST},
-    {"application/vnd.docker.distribution.manifest.v1+prettyjws", REGISTRY_MEDIA_SCHEMA1},
-    {"text/plain; charset=utf-8", REGISTRY_MEDIA_SCHEMA1},
-    {"application/vnd.oci.image.config.v1+json", REGISTRY_MEDIA_CONFIG},
-    {"application/vnd.docker.container.image.v1+json", REGISTRY_MEDIA_CONFIG},
-    {"application/vnd.oci.image.layer.v1.tar+gzip", REGISTRY_MEDIA_LAYER},
-    {"application/vnd.oci.image.layer.v1.tar+zstd", REGISTRY_MEDIA_LAYER},
-    {"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", REGISTRY_MEDIA_LAYER},
-    {"application/vnd.docker.image.rootfs.diff.tar.gzip", REGISTRY_MEDIA_LAYER},
-    {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", REGISTRY_MEDIA_LAYER},
-    {"application/octet-stream", REGISTRY_MEDIA_OTHER},
-    {"application/json", REGISTRY_MEDIA_OTHER},
-    {"", REGISTRY_MEDIA_OTHER},
-    {NULL, REGISTRY_MEDIA_OTHER},
+    {"application/vnd.oci.image.index.v1+json", OCI_MEDIA_INDEX},
+    {"application/vnd.docker.distribution.manifest.list.v2+json", OCI_MEDIA_INDEX},
+    {"application/vnd.oci.image.manifest.v1+json", OCI_MEDIA_MANIFEST},
+    {"application/vnd.docker.distribution.manifest.v2+json", OCI_MEDIA_MANIFEST},
+    {"Application/VND.OCI.Image.Manifest.v1+JSON; charset=utf-8", OCI_MEDIA_MANIFEST},
+    {"application/vnd.docker.distribution.manifest.v1+prettyjws", OCI_MEDIA_SCHEMA1},
+    {"text/plain; charset=utf-8", OCI_MEDIA_SCHEMA1},
+    {"application/vnd.oci.image.config.v1+json", OCI_MEDIA_CONFIG},
+    {"application/vnd.docker.container.image.v1+json", OCI_MEDIA_CONFIG},
+    {"application/vnd.oci.image.layer.v1.tar+gzip", OCI_MEDIA_LAYER},
+    {"application/vnd.oci.image.layer.v1.tar+zstd", OCI_MEDIA_LAYER},
+    {"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", OCI_MEDIA_LAYER},
+    {"application/vnd.docker.image.rootfs.diff.tar.gzip", OCI_MEDIA_LAYER},
+    {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", OCI_MEDIA_LAYER},
+    {"application/octet-stream", OCI_MEDIA_OTHER},
+    {"application/json", OCI_MEDIA_OTHER},
+    {"", OCI_MEDIA_OTHER},
+    {NULL, OCI_MEDIA_OTHER},
 };
 
 START_TEST(media_kinds)
 {
-  ck_assert_int_eq(registry_media_kind(media_cases[_i].mt), media_cases[_i].kind);
+  ck_assert_int_eq(oci_media_kind(media_cases[_i].mt), media_cases[_i].kind);
 }
 END_TEST
 
 START_TEST(media_strip_and_digest)
 {
-  cleanup_free char *a = registry_media_strip(" Application/JSON ; charset=utf-8");
-  cleanup_free char *b = registry_media_strip("application/vnd.oci.image.index.v1+json");
+  cleanup_free char *a = oci_media_strip(" Application/JSON ; charset=utf-8");
+  cleanup_free char *b = oci_media_strip("application/vnd.oci.image.index.v1+json");
   static const char hex64[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   cleanup_free char *good = xasprintf("sha256:%s", hex64);
   cleanup_free char *upper = xasprintf("sha256:%.63sA", hex64);
@@ -190,14 +190,14 @@ START_TEST(media_strip_and_digest)
 
   ck_assert_str_eq(a, "application/json");
   ck_assert_str_eq(b, "application/vnd.oci.image.index.v1+json");
-  ck_assert(registry_digest_valid(good));
-  ck_assert(!registry_digest_valid(upper));
-  ck_assert(!registry_digest_valid(shorter));
-  ck_assert(!registry_digest_valid(other));
-  ck_assert(!registry_digest_valid(longer));
-  ck_assert(!registry_digest_valid(beyond_f));
-  ck_assert(!registry_digest_valid(NULL));
-  ck_assert(!registry_digest_valid("latest"));
+  ck_assert(oci_digest_valid(good));
+  ck_assert(!oci_digest_valid(upper));
+  ck_assert(!oci_digest_valid(shorter));
+  ck_assert(!oci_digest_valid(other));
+  ck_assert(!oci_digest_valid(longer));
+  ck_assert(!oci_digest_valid(beyond_f));
+  ck_assert(!oci_digest_valid(NULL));
+  ck_assert(!oci_digest_valid("latest"));
 }
 END_TEST
 
@@ -292,7 +292,7 @@ START_TEST(docker_credentials)
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     struct error *err = NULL;
     char *up = NULL;
-    int rc = registry_docker_credentials(cases[i].host, &up, &err);
+    int rc = auth_docker_credentials(cases[i].host, &up, &err);
 
     ck_assert_msg(rc == cases[i].rc, "%s: rc %d", cases[i].host, rc);
     if (cases[i].user_pass) {
@@ -320,17 +320,17 @@ START_TEST(docker_credentials_files)
   char *up = NULL;
 
   /* No file: no credentials, no error. */
-  ck_assert_int_eq(registry_docker_credentials("plain.example:5000", &up, &err), 0);
+  ck_assert_int_eq(auth_docker_credentials("plain.example:5000", &up, &err), 0);
   ck_assert_ptr_null(err);
   /* Not JSON: an error naming the file. */
   write_config(path, "{\"auths\": ");
-  ck_assert_int_eq(registry_docker_credentials("plain.example:5000", &up, &err), -1);
+  ck_assert_int_eq(auth_docker_credentials("plain.example:5000", &up, &err), -1);
   ck_assert_int_eq(err->code, ERR_INVALID);
   ck_assert_msg(strstr(err->msg, path) != NULL, "%s", err->msg);
   error_free(err);
   err = NULL;
   write_config(path, "[1]");
-  ck_assert_int_eq(registry_docker_credentials("x", &up, &err), -1);
+  ck_assert_int_eq(auth_docker_credentials("x", &up, &err), -1);
   error_free(err);
   err = NULL;
   unlink(path);
@@ -339,7 +339,7 @@ START_TEST(docker_credentials_files)
   setenv("HOME", cfg_dir, 1);
   ck_assert_int_eq(mkdir(home_docker, 0700), 0);
   write_config(home_path, config_json);
-  ck_assert_int_eq(registry_docker_credentials("secure.example", &up, &err), 1);
+  ck_assert_int_eq(auth_docker_credentials("secure.example", &up, &err), 1);
   ck_assert_str_eq(up, "bob:p:w");
   free(up);
 }
@@ -361,7 +361,7 @@ START_TEST(redact_headers)
   };
 
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-    cleanup_free char *r = registry_redact_header(cases[i].in);
+    cleanup_free char *r = http_redact_header(cases[i].in);
     ck_assert_str_eq(r, cases[i].out);
   }
 }
@@ -375,8 +375,8 @@ START_TEST(fetch_refuses_bad_descriptors)
       .base = (char *)"http://127.0.0.1:1/v2", .caps = REGISTRY_PULL, .skip_verify = -1};
   static char mt[] = "application/vnd.oci.image.layer.v1.tar+gzip";
   static char good[] = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-  struct registry_desc zero = {mt, good, 0};
-  struct registry_desc bad = {mt, (char *)"sha256:nothex", 10};
+  struct oci_desc zero = {mt, good, 0};
+  struct oci_desc bad = {mt, (char *)"sha256:nothex", 10};
   struct error *err = NULL;
 
   ck_assert_int_eq(registry_new(&o, &r, &err), 0);
@@ -427,7 +427,7 @@ START_TEST(docker_config_error_keeps_secrets)
   char *up = NULL;
 
   write_config(path, malformed_configs[_i]);
-  ck_assert_int_eq(registry_docker_credentials("r.example", &up, &err), -1);
+  ck_assert_int_eq(auth_docker_credentials("r.example", &up, &err), -1);
   ck_assert_ptr_null(up);
   ck_assert_int_eq(err->code, ERR_INVALID);
   ck_assert_msg(strstr(err->msg, path) != NULL, "%s", err->msg);
@@ -475,7 +475,7 @@ static const struct {
 
 START_TEST(sanitize_server_text)
 {
-  cleanup_free char *got = registry_sanitize(sanitize_cases[_i].in, strlen(sanitize_cases[_i].in),
+  cleanup_free char *got = http_sanitize(sanitize_cases[_i].in, strlen(sanitize_cases[_i].in),
                                              sanitize_cases[_i].max);
 
   ck_assert_msg(strcmp(got, sanitize_cases[_i].out) == 0, "case %d: got \"%s\", want \"%s\"", _i,

@@ -1307,7 +1307,7 @@ END_TEST
 
 START_TEST(test_config_too_large)
 {
-  size_t n = SPEC_IMAGE_CONFIG_MAX + 1;
+  size_t n = OCI_MAX_DOCUMENT + 1;
   char *big = xmalloc(n + 1);
   struct spec_opts o;
 
@@ -1317,7 +1317,7 @@ START_TEST(test_config_too_large)
   opts_init(&o, big);
   build_fails(&o, ERR_INVALID, "over the 4393216 byte limit");
   /* exactly at the limit is fine */
-  o.image_config_len = SPEC_IMAGE_CONFIG_MAX;
+  o.image_config_len = OCI_MAX_DOCUMENT;
   json_t *s = build(&o);
   assert_at(s, "process.args", "[\"sh\"]");
   json_decref(s);
