@@ -217,7 +217,7 @@ _ctrx() {
   ref:) bool_flags='--familiar --help' what=images ;;
   help:) what=commands ;;
   hosts:add) value_flags=$_ctrx_hosts_add_value bool_flags=$_ctrx_hosts_add_bool what=registry ;;
-  hosts:check) value_flags='' bool_flags='--json --help' what=registry ;;
+  hosts:check) value_flags='' bool_flags='--json --plain-http --skip-verify --help' what=registry ;;
   hosts:*) what=none ;;
   images:* | image:* | i:*)
     case $sub in

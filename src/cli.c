@@ -168,9 +168,9 @@ int
 cli_conn(struct cli *cli, struct grpc_conn **out, struct error **err)
 {
   if (cli->conn == NULL) {
-    if (grpc_connect(cli->g.address, cli->g.connect_timeout_ms, &cli->conn, err) < 0)
+    if (ctd_connect(cli->g.address, cli->g.connect_timeout_ms, &cli->conn, err) < 0)
       return -1;
-    grpc_conn_set_namespace(cli->conn, cli->g.namespace);
+    ctd_set_namespace(cli->conn, cli->g.namespace);
     grpc_conn_set_deadline(cli->conn, cli->deadline_ms);
     grpc_conn_set_debug(cli->conn, cli->g.debug);
   }

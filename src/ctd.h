@@ -9,6 +9,19 @@
 
 #define CTD_SVC(pkg, svc, method) "/containerd.services." pkg ".v1." svc "/" method
 
+/* containerd's gRPC metadata: the namespace of a call, the lease that keeps
+ * what it creates. */
+#define CTD_NAMESPACE_KEY "containerd-namespace"
+#define CTD_LEASE_KEY "containerd-lease"
+
+/* grpc_connect to containerd at address: messages name containerd, and a
+ * socket that is missing, refuses or does not answer says what to check
+ * (-a, CONTAINERD_ADDRESS, --connect-timeout). */
+int ctd_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn **out,
+                struct error **err);
+/* The namespace of every later call on c (NULL: none sent). */
+void ctd_set_namespace(struct grpc_conn *c, const char *ns);
+
 /* Version/Version: both strings are newly allocated. */
 int ctd_version(struct grpc_conn *c, char **version, char **revision, struct error **err);
 /* Version/Version and Introspection/Server at once (two calls in flight):

@@ -41,7 +41,9 @@ struct grpc_conn {
   bool dead_is_connect; /* dead says it all: the handshake never completed */
   int io_errno;         /* errno of the send or recv that failed */
   char *address;
-  char *ns;
+  char *peer;        /* the server, as messages name it */
+  char *silent_hint; /* for a handshake that does not complete, NULL: none */
+  struct strv md;    /* default metadata: key, value, key, value, ... */
   int64_t deadline_ms;
   bool debug;
 };
@@ -81,7 +83,7 @@ conn_kill_rv(struct grpc_conn *c, int rv)
   char *why;
 
   if (rv == NGHTTP2_ERR_EOF)
-    why = xstrdup("containerd closed the connection");
+    why = xasprintf("%s closed the connection", c->peer);
   else if (rv == NGHTTP2_ERR_CALLBACK_FAILURE && c->io_errno != 0)
     why = xstrdup(strerror(c->io_errno));
   else
@@ -137,7 +139,7 @@ cb_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_d
     c->got_settings = true;
   if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
     /* Only the code: the debug data is the server's free text. */
-    char *why = xasprintf("containerd closed the connection (GOAWAY, %s)",
+    char *why = xasprintf("%s closed the connection (GOAWAY, %s)", c->peer,
                           nghttp2_http2_strerror(frame->goaway.error_code));
     conn_kill(c, why);
     free(why);
@@ -155,7 +157,7 @@ cb_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_d
   struct grpc_conn *c = user_data;
 
   if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
-    char *why = xasprintf("protocol error by containerd: %s (%.*s)",
+    char *why = xasprintf("protocol error by %s: %s (%.*s)", c->peer,
                           nghttp2_http2_strerror(frame->goaway.error_code),
                           (int)frame->goaway.opaque_data_len,
                           frame->goaway.opaque_data ? (const char *)frame->goaway.opaque_data : "");
@@ -331,16 +333,16 @@ conn_wait(struct grpc_conn *c, bool (*done)(void *), void *arg, int64_t deadline
       return 0;
     if (c->dead)
       return -1;
-    /* Calls go out before containerd's SETTINGS come back (one round trip
+    /* Calls go out before the server's SETTINGS come back (one round trip
      * saved); a socket that never answers still fails within the connect
      * timeout. */
     until = deadline;
     if (!c->got_settings && c->handshake_deadline > 0) {
       if (now_ms() >= c->handshake_deadline) {
-        char *why = xasprintf("connect to containerd at '%s': no answer within %" PRId64
-                              " ms (is it containerd's gRPC socket? raise --connect-timeout if "
-                              "it is busy)",
-                              c->address, c->connect_timeout_ms);
+        char *why =
+            xasprintf("connect to %s at '%s': no answer within %" PRId64 " ms%s%s%s", c->peer,
+                      c->address, c->connect_timeout_ms, c->silent_hint ? " (" : "",
+                      c->silent_hint ? c->silent_hint : "", c->silent_hint ? ")" : "");
         conn_kill(c, why);
         free(why);
         c->dead_is_connect = true;
@@ -386,9 +388,10 @@ socket_path(const char *address)
 }
 
 int
-grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn **out,
-             struct error **err)
+grpc_connect(const char *address, const struct grpc_peer *peer, int64_t connect_timeout_ms,
+             struct grpc_conn **out, struct error **err)
 {
+  static const struct grpc_peer anonymous = {"the server", NULL, NULL};
   const char *path = socket_path(address);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   nghttp2_session_callbacks *cbs = NULL;
@@ -409,18 +412,21 @@ grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn *
   pthread_cond_init(&c->cond, NULL);
   c->wake_fd = -1;
   c->address = xstrdup(address);
+  if (peer == NULL)
+    peer = &anonymous;
+  c->peer = xstrdup(peer->name ? peer->name : anonymous.name);
+  c->silent_hint = peer->silent_hint ? xstrdup(peer->silent_hint) : NULL;
   c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (c->fd < 0) {
-    error_set(err, errno, "connect to containerd at '%s'", address);
+    error_set(err, errno, "connect to %s at '%s'", c->peer, address);
     goto fail;
   }
   if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS &&
       errno != EAGAIN) {
     int e = errno;
-    error_setc(err, ERR_UNAVAILABLE,
-               "connect to containerd at '%s': %s (is containerd running? give its socket "
-               "with -a or CONTAINERD_ADDRESS)",
-               address, strerror(e));
+    error_setc(err, ERR_UNAVAILABLE, "connect to %s at '%s': %s%s%s%s", c->peer, address,
+               strerror(e), peer->refused_hint ? " (" : "",
+               peer->refused_hint ? peer->refused_hint : "", peer->refused_hint ? ")" : "");
     goto fail;
   }
   c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -483,15 +489,23 @@ grpc_conn_free(struct grpc_conn *c)
   pthread_cond_destroy(&c->cond);
   free(c->dead);
   free(c->address);
-  free(c->ns);
+  free(c->peer);
+  free(c->silent_hint);
+  strv_release(&c->md);
   free(c);
 }
 
 void
-grpc_conn_set_namespace(struct grpc_conn *c, const char *ns)
+grpc_conn_set_metadata(struct grpc_conn *c, const char *key, const char *value)
 {
-  free(c->ns);
-  c->ns = ns ? xstrdup(ns) : NULL;
+  for (size_t i = 0; i + 1 < c->md.n; i += 2)
+    if (strcmp(c->md.v[i], key) == 0) {
+      free(c->md.v[i + 1]);
+      c->md.v[i + 1] = xstrdup(value ? value : "");
+      return;
+    }
+  strv_push(&c->md, key);
+  strv_push(&c->md, value ? value : "");
 }
 
 void
@@ -509,8 +523,8 @@ grpc_conn_set_debug(struct grpc_conn *c, bool debug)
 /* nghttp2_submit_request copies every name and value unless told not to;
  * what it does not copy must live until the HEADERS frame has left, which
  * can be long after grpc_stream_open returns (a full socket, a busy peer).
- * So only string literals go uncopied; anything else (the path, namespace,
- * lease, timeout) is copied at submit time. */
+ * So only string literals go uncopied; anything else (the path, metadata,
+ * timeout) is copied at submit time. */
 #define NV_STATIC(n, v)                                                                            \
   {                                                                                                \
     (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1,                                  \
@@ -519,6 +533,10 @@ grpc_conn_set_debug(struct grpc_conn *c, bool debug)
 #define NV_COPY(n, v)                                                                              \
   {                                                                                                \
     (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NO_COPY_NAME         \
+  }
+#define NV_COPY_BOTH(n, v)                                                                         \
+  {                                                                                                \
+    (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE                     \
   }
 
 void
@@ -556,21 +574,69 @@ grpc_timeout_format(int64_t ns, char out[GRPC_TIMEOUT_SIZE])
   }
 }
 
-int
-grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_opts *opts,
-                 struct grpc_stream **out, struct error **err)
+/* The value a call sends for key: its own, else the connection's default. */
+static const char *
+md_value(const struct grpc_conn *c, const struct grpc_call_opts *opts, const char *key)
 {
-  const char *ns = opts && opts->ns ? opts->ns : c->ns;
-  const char *lease = opts ? opts->lease : NULL;
-  char timeout[GRPC_TIMEOUT_SIZE] = "";
-  nghttp2_nv nva[10];
-  size_t n = 0;
-  nghttp2_data_provider prd;
-  struct grpc_stream *s;
+  for (size_t i = 0; opts && i < opts->n_md; i++)
+    if (strcmp(opts->md[i].key, key) == 0)
+      return opts->md[i].value;
+  for (size_t i = 0; i + 1 < c->md.n; i += 2)
+    if (strcmp(c->md.v[i], key) == 0)
+      return c->md.v[i + 1];
+  return NULL;
+}
+
+static void
+md_add(nghttp2_nv *nva, size_t *n, const char *key, const char *value, struct buf *shown)
+{
+  if (value == NULL || *value == '\0')
+    return;
+  nva[(*n)++] = (nghttp2_nv)NV_COPY_BOTH(key, value);
+  buf_addf(shown, "%s%s %s", shown->len ? ", " : "", key, value);
+}
+
+/* The metadata of a call: the connection's defaults (a call's own value for
+ * the same key replaces one), then the call's other keys; empty values are
+ * not sent. shown receives them for the debug log. */
+static void
+md_headers(const struct grpc_conn *c, const struct grpc_call_opts *opts, nghttp2_nv *nva, size_t *n,
+           struct buf *shown)
+{
+  for (size_t i = 0; i + 1 < c->md.n; i += 2)
+    md_add(nva, n, c->md.v[i], md_value(c, opts, c->md.v[i]), shown);
+  for (size_t i = 0; opts && i < opts->n_md; i++) {
+    bool dup = false;
+    for (size_t k = 0; k + 1 < c->md.n; k += 2)
+      dup |= strcmp(c->md.v[k], opts->md[i].key) == 0;
+    for (size_t k = 0; k < i; k++)
+      dup |= strcmp(opts->md[k].key, opts->md[i].key) == 0;
+    if (!dup)
+      md_add(nva, n, opts->md[i].key, opts->md[i].value, shown);
+  }
+}
+
+static int64_t
+call_deadline(const struct grpc_conn *c, const struct grpc_call_opts *opts)
+{
   int64_t deadline = opts && opts->deadline_ms ? opts->deadline_ms : c->deadline_ms;
 
   if (c->deadline_ms && (deadline == 0 || c->deadline_ms < deadline))
     deadline = c->deadline_ms;
+  return deadline;
+}
+
+int
+grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_opts *opts,
+                 struct grpc_stream **out, struct error **err)
+{
+  char timeout[GRPC_TIMEOUT_SIZE] = "";
+  cleanup_free nghttp2_nv *nva = xcalloc(8 + c->md.n / 2 + (opts ? opts->n_md : 0), sizeof(*nva));
+  cleanup_buf struct buf shown = BUF_INIT;
+  size_t n = 0;
+  nghttp2_data_provider prd;
+  struct grpc_stream *s;
+  int64_t deadline = call_deadline(c, opts);
 
   s = xcalloc(1, sizeof(*s));
   s->conn = c;
@@ -592,10 +658,7 @@ grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_o
     grpc_timeout_format(left * 1000000, timeout);
     nva[n++] = (nghttp2_nv)NV_COPY("grpc-timeout", timeout);
   }
-  if (ns && *ns)
-    nva[n++] = (nghttp2_nv)NV_COPY("containerd-namespace", ns);
-  if (lease && *lease)
-    nva[n++] = (nghttp2_nv)NV_COPY("containerd-lease", lease);
+  md_headers(c, opts, nva, &n, &shown);
 
   prd.source.ptr = s;
   prd.read_callback = cb_data_read;
@@ -605,7 +668,7 @@ grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_o
     if (c->dead_is_connect)
       error_setc(err, ERR_DEADLINE, "%s: %s", path, c->dead);
     else
-      error_setc(err, ERR_UNAVAILABLE, "%s: connection to containerd at '%s' lost: %s", path,
+      error_setc(err, ERR_UNAVAILABLE, "%s: connection to %s at '%s' lost: %s", path, c->peer,
                  c->address, c->dead);
     pthread_mutex_unlock(&c->mu);
     grpc_stream_free(s);
@@ -622,8 +685,8 @@ grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_call_o
   conn_flush(c);
   pthread_mutex_unlock(&c->mu);
   if (c->debug)
-    log_debug("grpc %s (namespace %s%s%s)", path, ns ? ns : "-", lease ? ", lease " : "",
-              lease ? lease : "");
+    log_debug("grpc %s%s%s%s", path, shown.len ? " (" : "", shown.len ? shown.data : "",
+              shown.len ? ")" : "");
   *out = s;
   return 0;
 }
@@ -642,14 +705,14 @@ stream_failure(struct grpc_stream *s, int rv, struct error **err)
 
   if (rv == -2 && !c->got_settings)
     return error_setc(err, ERR_DEADLINE,
-                      "%s: deadline exceeded while containerd at '%s' had not yet answered the "
+                      "%s: deadline exceeded while %s at '%s' had not yet answered the "
                       "HTTP/2 handshake",
-                      s->path, c->address);
+                      s->path, c->peer, c->address);
   if (rv == -2)
     return error_setc(err, ERR_DEADLINE, "%s: deadline exceeded", s->path);
   if (c->dead_is_connect)
     return error_setc(err, ERR_DEADLINE, "%s", c->dead);
-  return error_setc(err, ERR_UNAVAILABLE, "%s: connection to containerd at '%s' lost: %s", s->path,
+  return error_setc(err, ERR_UNAVAILABLE, "%s: connection to %s at '%s' lost: %s", s->path, c->peer,
                     c->address, c->dead ? c->dead : "unknown cause");
 }
 
@@ -708,9 +771,10 @@ grpc_stream_close_send(struct grpc_stream *s, struct error **err)
   return 0;
 }
 
-int
-grpc_frame_parse(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msg_len,
-                 struct error **err)
+/* grpc_frame_parse, naming the sender in its errors. */
+static int
+frame_parse(const char *peer, const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msg_len,
+            struct error **err)
 {
   uint32_t n;
 
@@ -721,14 +785,20 @@ grpc_frame_parse(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *ms
   n = ((uint32_t)buf[1] << 24) | ((uint32_t)buf[2] << 16) | ((uint32_t)buf[3] << 8) | buf[4];
   if (n > GRPC_MAX_MESSAGE)
     return error_setc(err, ERR_EXHAUSTED,
-                      "containerd sent a gRPC message of %" PRIu32
-                      " bytes, larger than the %u we accept",
-                      n, GRPC_MAX_MESSAGE);
+                      "%s sent a gRPC message of %" PRIu32 " bytes, larger than the %u we accept",
+                      peer, n, GRPC_MAX_MESSAGE);
   if (len - 5 < n)
     return 0;
   *msg = buf + 5;
   *msg_len = n;
   return 1;
+}
+
+int
+grpc_frame_parse(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msg_len,
+                 struct error **err)
+{
+  return frame_parse("the server", buf, len, msg, msg_len, err);
 }
 
 static bool
@@ -770,7 +840,7 @@ grpc_stream_recv(struct grpc_stream *s, const ProtobufCMessageDescriptor *desc,
     pthread_mutex_unlock(&c->mu);
     return stream_failure(s, rv, err);
   }
-  rv = grpc_frame_parse((const uint8_t *)s->rx.data, s->rx.len, &m, &ml, err);
+  rv = frame_parse(c->peer, (const uint8_t *)s->rx.data, s->rx.len, &m, &ml, err);
   if (rv < 0) {
     pthread_mutex_unlock(&c->mu);
     return error_wrap(err, "%s", s->path);
@@ -800,9 +870,9 @@ grpc_stream_recv(struct grpc_stream *s, const ProtobufCMessageDescriptor *desc,
   if (s->grpc_status > 0)
     return grpc_status_error(err, s->grpc_status, s->grpc_message, s->path);
   if (s->http_status != 0 && s->http_status != 200)
-    return error_setc(err, ERR_UNKNOWN, "%s: HTTP status %d from containerd", s->path,
-                      s->http_status);
-  return error_setc(err, ERR_UNAVAILABLE, "%s: stream reset by containerd (%s)", s->path,
+    return error_setc(err, ERR_UNKNOWN, "%s: HTTP status %d from %s", s->path, s->http_status,
+                      s->conn->peer);
+  return error_setc(err, ERR_UNAVAILABLE, "%s: stream reset by %s (%s)", s->path, s->conn->peer,
                     nghttp2_http2_strerror(s->rst_code));
 }
 
@@ -866,7 +936,7 @@ grpc_unary_end(struct grpc_stream *s, const ProtobufCMessageDescriptor *resp_des
   if (rv < 0)
     goto out;
   if (rv == 0) {
-    rv = error_setc(err, ERR_INTERNAL, "%s: no answer from containerd", s->path);
+    rv = error_setc(err, ERR_INTERNAL, "%s: no answer from %s", s->path, s->conn->peer);
     goto out;
   }
   /* Drain to the trailers: a non-OK status after the message still fails. */

@@ -1,11 +1,12 @@
-/* gRPC over one HTTP/2 connection (nghttp2) on containerd's unix socket.
+/* gRPC over one HTTP/2 connection (nghttp2) on a unix socket.
  *
  * One connection per process, shared by every call and safe to use from
  * several threads at once: whichever thread is waiting drives the socket and
  * the others sleep until their stream has news (leader/followers). Messages
  * are protobuf-c messages; a non-OK grpc-status becomes an error whose code is
- * that status (error_is(err, ERR_NOT_FOUND)) and whose message is
- * containerd's own grpc-message. */
+ * that status (error_is(err, ERR_NOT_FOUND)) and whose message is the
+ * server's own grpc-message. What the server is (containerd: its metadata,
+ * its name in messages, hints for the user) is the caller's to say. */
 #ifndef CTRX_GRPC_H
 #define CTRX_GRPC_H
 
@@ -18,11 +19,28 @@
 struct grpc_conn;
 struct grpc_stream;
 
+/* One metadata entry of a call: an HTTP/2 header, key in lower case. */
+struct grpc_metadata {
+  const char *key;
+  const char *value; /* NULL or "": not sent */
+};
+
 /* Per-call options; a NULL pointer means all defaults. */
 struct grpc_call_opts {
-  const char *ns;      /* containerd-namespace; NULL: the connection's */
-  const char *lease;   /* containerd-lease, NULL for none */
+  /* sent with the call; a key the connection has a default for replaces it */
+  const struct grpc_metadata *md;
+  size_t n_md;
   int64_t deadline_ms; /* absolute, on now_ms()'s clock; 0: the connection's */
+};
+
+/* The server, for messages: its name ("connect to <name> at '<address>'")
+ * and what to tell the user, in parentheses after the error, when its
+ * socket is missing or refuses and when it does not complete the
+ * handshake. NULL pointers: "the server", no hints. */
+struct grpc_peer {
+  const char *name;
+  const char *refused_hint;
+  const char *silent_hint;
 };
 
 /* Largest message accepted from the server (containerd's own send limit). */
@@ -33,14 +51,15 @@ struct grpc_call_opts {
  * that does not complete the handshake within connect_timeout_ms makes the
  * first call fail with an error naming the address (calls do not wait for the
  * handshake before they are sent). */
-int grpc_connect(const char *address, int64_t connect_timeout_ms, struct grpc_conn **out,
-                 struct error **err);
+int grpc_connect(const char *address, const struct grpc_peer *peer, int64_t connect_timeout_ms,
+                 struct grpc_conn **out, struct error **err);
 void grpc_conn_free(struct grpc_conn *c);
-/* Defaults for every later call: namespace (copied) and an absolute deadline
- * (0 = none) such as ctr's --timeout. */
-void grpc_conn_set_namespace(struct grpc_conn *c, const char *ns);
+/* Defaults for every later call: a metadata entry (both copied; setting a
+ * key again replaces its value, NULL or "" stops sending it) and an absolute
+ * deadline (0 = none) such as ctr's --timeout. */
+void grpc_conn_set_metadata(struct grpc_conn *c, const char *key, const char *value);
 void grpc_conn_set_deadline(struct grpc_conn *c, int64_t deadline_ms);
-/* Log each call's path and status to stderr. */
+/* Log each call's path and metadata (log_debug). */
 void grpc_conn_set_debug(struct grpc_conn *c, bool debug);
 
 /* One request, one response. *resp is allocated by protobuf-c; free it with

@@ -221,30 +221,12 @@ health_ok(struct health *h, const char *base)
   pthread_mutex_unlock(&h->mu);
 }
 
-static int
-mkdir_p(char *dir)
-{
-  for (char *p = dir + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-      *p = '/';
-      return -1;
-    }
-    *p = '/';
-  }
-  return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 int
 health_save(struct health *h, struct error **err)
 {
   cleanup_free char *dir = NULL;
-  cleanup_free char *tmp = NULL;
-  struct buf b = BUF_INIT;
+  cleanup_buf struct buf b = BUF_INIT;
   int64_t now = (int64_t)time(NULL);
-  int fd = -1, rv = -1;
   char *slash;
 
   pthread_mutex_lock(&h->mu);
@@ -262,34 +244,14 @@ health_save(struct health *h, struct error **err)
   slash = strrchr(dir, '/');
   if (slash && slash != dir) {
     *slash = '\0';
-    if (mkdir_p(dir) < 0) {
-      error_set(err, errno, "create '%s'", dir);
-      goto out;
-    }
+    if (mkdir_p(dir, NULL, err) < 0)
+      return -1;
   }
-  tmp = xasprintf("%s.XXXXXX", h->path);
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    error_set(err, errno, "create '%s'", tmp);
-    goto out;
-  }
-  if (write_all(fd, b.data, b.len) < 0 || fsync(fd) < 0) {
-    error_set(err, errno, "write '%s'", tmp);
-    unlink(tmp);
-    goto out;
-  }
-  if (rename(tmp, h->path) < 0) {
-    error_set(err, errno, "rename '%s'", tmp);
-    unlink(tmp);
-    goto out;
-  }
+  /* 0600, as the file always was */
+  if (write_file_atomic(h->path, b.data, b.len, 0600, NULL, err) < 0)
+    return -1;
   h->dirty = false;
-  rv = 0;
-out:
-  if (fd >= 0)
-    close(fd);
-  buf_release(&b);
-  return rv;
+  return 0;
 }
 
 void

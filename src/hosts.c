@@ -1,4 +1,5 @@
 #include "hosts.h"
+#include "hosts_internal.h"
 
 #include "ref.h"
 #include "toml.h"
@@ -16,21 +17,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HOSTS_TOML_MAX_BYTES (1u << 20)
-
-static const char *const cap_names[] = {"pull", "resolve", "push", "referrers"};
+const char *const hosts_cap_names[HOSTS_N_CAPS] = {"pull", "resolve", "push", "referrers"};
 
 /* ---- small helpers ---- */
 
-static bool
-is_dir(const char *path)
+bool
+hosts_is_dir(const char *path)
 {
   struct stat st;
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static char *
-path_join(const char *dir, const char *name)
+char *
+hosts_path_join(const char *dir, const char *name)
 {
   if (dir == NULL || *dir == '\0' || name[0] == '/')
     return xstrdup(name);
@@ -45,8 +44,8 @@ strv_push_unique(struct strv *s, const char *str)
 }
 
 /* The port of host[:port] ("[v6]:port" too), or NULL. */
-static const char *
-host_port(const char *host)
+const char *
+hosts_host_port(const char *host)
 {
   const char *colon = strrchr(host, ':');
   const char *close = strrchr(host, ']');
@@ -67,7 +66,7 @@ bool
 hosts_is_localhost(const char *host)
 {
   cleanup_free char *h = NULL;
-  const char *port = host_port(host);
+  const char *port = hosts_host_port(host);
   size_t len = port ? (size_t)(port - 1 - host) : strlen(host);
   struct in_addr a4;
   struct in6_addr a6;
@@ -103,8 +102,8 @@ hosts_caps_parse(const char *list, unsigned *out, struct error **err)
     }
     while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
       len--;
-    for (size_t i = 0; i < ARRAY_SIZE(cap_names) && len > 0; i++) {
-      if (strlen(cap_names[i]) == len && strncasecmp(s, cap_names[i], len) == 0) {
+    for (size_t i = 0; i < ARRAY_SIZE(hosts_cap_names) && len > 0; i++) {
+      if (strlen(hosts_cap_names[i]) == len && strncasecmp(s, hosts_cap_names[i], len) == 0) {
         caps |= 1u << i;
         found = true;
       }
@@ -126,11 +125,11 @@ hosts_caps_string(unsigned caps)
 {
   struct buf b = BUF_INIT;
 
-  for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(hosts_cap_names); i++) {
     if (caps & (1u << i)) {
       if (b.len)
         buf_add(&b, ",", 1);
-      buf_addstr(&b, cap_names[i]);
+      buf_addstr(&b, hosts_cap_names[i]);
     }
   }
   if (b.len == 0)
@@ -153,59 +152,6 @@ hosts_header_is_secret(const char *name)
     if (strcasestr(name, parts[i]) != NULL)
       return true;
   return false;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if none. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-  size_t len;
-  uint32_t cp;
-
-  if (s[0] < 0x80)
-    return 1;
-  if (s[0] >= 0xC2 && s[0] <= 0xDF)
-    len = 2, cp = s[0] & 0x1Fu;
-  else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-    len = 3, cp = s[0] & 0x0Fu;
-  else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-    len = 4, cp = s[0] & 0x07u;
-  else
-    return 0;
-  if (n < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3Fu);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return len;
-}
-
-char *
-hosts_utf8_sanitize(const char *s)
-{
-  struct buf b = BUF_INIT;
-  const unsigned char *p = (const unsigned char *)s;
-  size_t n = strlen(s);
-
-  while (n > 0) {
-    size_t len = utf8_seq(p, n);
-    if (len == 0) {
-      buf_addstr(&b, "\xEF\xBF\xBD");
-      len = 1;
-    } else {
-      buf_add(&b, p, len);
-    }
-    p += len;
-    n -= len;
-  }
-  if (b.data == NULL)
-    buf_add(&b, "", 0);
-  return buf_steal(&b);
 }
 
 /* ---- endpoints ---- */
@@ -479,9 +425,9 @@ parse_caps(struct hctx *c, const struct toml_value *v, unsigned *out)
     bool found = false;
     if (want_type(c, item, TOML_STRING, "a capability") < 0)
       return -1;
-    for (size_t k = 0; k < ARRAY_SIZE(cap_names); k++) {
-      if (strcasecmp(item->u.str.ptr, cap_names[k]) == 0 &&
-          item->u.str.len == strlen(cap_names[k])) {
+    for (size_t k = 0; k < ARRAY_SIZE(hosts_cap_names); k++) {
+      if (strcasecmp(item->u.str.ptr, hosts_cap_names[k]) == 0 &&
+          item->u.str.len == strlen(hosts_cap_names[k])) {
         caps |= 1u << k;
         found = true;
       }
@@ -501,7 +447,7 @@ parse_ca(struct hctx *c, const struct toml_value *v, struct hosts_endpoint *e)
   if (v->type == TOML_STRING) {
     if (want_path(c, v, "ca") < 0)
       return -1;
-    strv_push_owned(&e->ca, path_join(c->host_dir, v->u.str.ptr));
+    strv_push_owned(&e->ca, hosts_path_join(c->host_dir, v->u.str.ptr));
     return 0;
   }
   if (v->type != TOML_ARRAY)
@@ -511,7 +457,7 @@ parse_ca(struct hctx *c, const struct toml_value *v, struct hosts_endpoint *e)
     const struct toml_value *item = toml_at(v, i);
     if (want_path(c, item, "ca") < 0)
       return -1;
-    strv_push_owned(&e->ca, path_join(c->host_dir, item->u.str.ptr));
+    strv_push_owned(&e->ca, hosts_path_join(c->host_dir, item->u.str.ptr));
   }
   return 0;
 }
@@ -523,7 +469,7 @@ parse_client(struct hctx *c, const struct toml_value *v, struct hosts_endpoint *
   if (v->type == TOML_STRING) {
     if (want_path(c, v, "client") < 0)
       return -1;
-    add_client(e, path_join(c->host_dir, v->u.str.ptr), xstrdup(""));
+    add_client(e, hosts_path_join(c->host_dir, v->u.str.ptr), xstrdup(""));
     return 0;
   }
   if (v->type != TOML_ARRAY)
@@ -538,7 +484,7 @@ parse_client(struct hctx *c, const struct toml_value *v, struct hosts_endpoint *
     if (item->type == TOML_STRING) {
       if (want_path(c, item, "client") < 0)
         return -1;
-      add_client(e, path_join(c->host_dir, item->u.str.ptr), xstrdup(""));
+      add_client(e, hosts_path_join(c->host_dir, item->u.str.ptr), xstrdup(""));
       continue;
     }
     if (item->type != TOML_ARRAY || toml_len(item) < 1 || toml_len(item) > 2)
@@ -553,8 +499,8 @@ parse_client(struct hctx *c, const struct toml_value *v, struct hosts_endpoint *
       return key->type == TOML_STRING
                  ? toml_error_at(c->err, c->file, key, "client key: invalid file name")
                  : -1;
-    add_client(e, path_join(c->host_dir, cert->u.str.ptr),
-               key && key->u.str.len ? path_join(c->host_dir, key->u.str.ptr) : xstrdup(""));
+    add_client(e, hosts_path_join(c->host_dir, cert->u.str.ptr),
+               key && key->u.str.len ? hosts_path_join(c->host_dir, key->u.str.ptr) : xstrdup(""));
   }
   return 0;
 }
@@ -767,11 +713,11 @@ hosts_load_certs(const char *registry, const char *dir, struct hosts_list *out, 
   for (size_t i = 0; i < names.n; i++) {
     const char *n = names.v[i];
     if (str_has_suffix(n, ".crt")) {
-      strv_push_owned(&e->ca, path_join(dir, n));
+      strv_push_owned(&e->ca, hosts_path_join(dir, n));
     } else {
       cleanup_free char *base = xstrndup(n, strlen(n) - strlen(".cert"));
       cleanup_free char *keyname = xasprintf("%s.key", base);
-      char *key = path_join(dir, keyname);
+      char *key = hosts_path_join(dir, keyname);
       struct stat st;
       if (stat(key, &st) < 0) {
         if (errno != ENOENT) {
@@ -783,7 +729,7 @@ hosts_load_certs(const char *registry, const char *dir, struct hosts_list *out, 
         free(key);
         key = xstrdup("");
       }
-      add_client(e, path_join(dir, n), key);
+      add_client(e, hosts_path_join(dir, n), key);
     }
   }
   mark_ns(&l, registry);
@@ -868,7 +814,7 @@ hosts_dirs(const struct strv *flag_dirs, const struct ctrx_config *cfg, bool exi
     strv_push_unique(&all, HOSTS_DOCKER_CERTS_D);
   }
   for (size_t i = 0; i < all.n; i++)
-    if (!existing_only || is_dir(all.v[i]))
+    if (!existing_only || hosts_is_dir(all.v[i]))
       strv_push(out, all.v[i]);
   return 0;
 }
@@ -876,7 +822,7 @@ hosts_dirs(const struct strv *flag_dirs, const struct ctrx_config *cfg, bool exi
 void
 hosts_find_dir(const struct strv *dirs, const char *registry, char **out)
 {
-  const char *port = host_port(registry);
+  const char *port = hosts_host_port(registry);
   cleanup_free char *ported = NULL;
 
   *out = NULL;
@@ -888,8 +834,8 @@ hosts_find_dir(const struct strv *dirs, const char *registry, char **out)
       char *p;
       if (cands[k] == NULL)
         continue;
-      p = path_join(dirs->v[i], cands[k]);
-      if (is_dir(p)) {
+      p = hosts_path_join(dirs->v[i], cands[k]);
+      if (hosts_is_dir(p)) {
         *out = p;
         return;
       }
@@ -899,8 +845,8 @@ hosts_find_dir(const struct strv *dirs, const char *registry, char **out)
 }
 
 /* A registry host becomes a directory name: keep it from naming anything else. */
-static int
-check_registry(const char *registry, struct error **err)
+int
+hosts_check_registry(const char *registry, struct error **err)
 {
   if (*registry == '\0' || registry[0] == '.' || strchr(registry, '/') != NULL)
     return error_setc(err, ERR_INVALID, "invalid registry host \"%s\"", registry);
@@ -917,7 +863,7 @@ hosts_resolve(const char *registry, const struct strv *dirs, struct hosts_config
   struct hosts_config c = {0};
   cleanup_buf struct buf text = BUF_INIT;
 
-  if (check_registry(registry, err) < 0)
+  if (hosts_check_registry(registry, err) < 0)
     return -1;
   c.registry = xstrdup(registry);
   for (size_t i = 0; dirs && i < dirs->n; i++)
@@ -929,7 +875,7 @@ hosts_resolve(const char *registry, const struct strv *dirs, struct hosts_config
     *out = c;
     return 0;
   }
-  c.file = path_join(c.host_dir, "hosts.toml");
+  c.file = hosts_path_join(c.host_dir, "hosts.toml");
   {
     cleanup_error struct error *e = NULL;
     if (toml_read_file(c.file, HOSTS_TOML_MAX_BYTES, &text, NULL, &e) < 0) {
@@ -1001,7 +947,7 @@ hosts_registry_of(const char *arg, char **out, struct error **err)
     host = strchr(arg, '.') != NULL || strcmp(arg, "localhost") == 0;
   }
   if (host) {
-    if (check_registry(arg, err) < 0)
+    if (hosts_check_registry(arg, err) < 0)
       return -1;
     *out = xstrdup(arg);
     return 0;
@@ -1012,252 +958,10 @@ hosts_registry_of(const char *arg, char **out, struct error **err)
   return 0;
 }
 
-/* A value in the `key=value` columns: bare when it is plain, else quoted. */
-static void
-put_value(struct buf *b, const char *s)
-{
-  bool plain = *s != '\0';
+/* ---- for hosts_add.c ---- */
 
-  for (const char *p = s; *p; p++) {
-    unsigned char ch = (unsigned char)*p;
-    if (ch <= ' ' || ch == '"' || ch == '\\' || ch == 0x7F || ch == ',')
-      plain = false;
-  }
-  if (plain) {
-    buf_addstr(b, s);
-    return;
-  }
-  buf_add(b, "\"", 1);
-  for (const char *p = s; *p; p++) {
-    unsigned char ch = (unsigned char)*p;
-    if (ch == '"' || ch == '\\')
-      buf_addf(b, "\\%c", ch);
-    else if (ch < ' ' || ch == 0x7F)
-      buf_addf(b, "\\x%02x", ch);
-    else
-      buf_add(b, p, 1);
-  }
-  buf_add(b, "\"", 1);
-}
-
-static void
-format_duration(struct buf *b, int64_t ms)
-{
-  if (ms % 1000 == 0)
-    buf_addf(b, "%llds", (long long)(ms / 1000));
-  else
-    buf_addf(b, "%lldms", (long long)ms);
-}
-
-void
-hosts_describe(const struct hosts_config *c, struct buf *out)
-{
-  size_t url_w = 0, caps_w = 0;
-  char **urls = xcalloc(c->endpoints.n ? c->endpoints.n : 1, sizeof(char *));
-  char **caps = xcalloc(c->endpoints.n ? c->endpoints.n : 1, sizeof(char *));
-
-  buf_addstr(out, "# hosts dirs: ");
-  if (c->dirs.n == 0)
-    buf_addstr(out, "(none)");
-  for (size_t i = 0; i < c->dirs.n; i++)
-    buf_addf(out, "%s%s", i ? ", " : "", c->dirs.v[i]);
-  if (c->missing.n > 0) {
-    buf_addstr(out, "\n# not found, skipped: ");
-    for (size_t i = 0; i < c->missing.n; i++)
-      buf_addf(out, "%s%s", i ? ", " : "", c->missing.v[i]);
-  }
-  buf_addf(out, "\n# %s: ", c->registry);
-  switch (c->source) {
-  case HOSTS_SOURCE_DEFAULT:
-    buf_addstr(out, "no host directory matched; built-in defaults\n");
-    break;
-  case HOSTS_SOURCE_TOML:
-    buf_addf(out, "%s\n", c->file);
-    break;
-  case HOSTS_SOURCE_CERTS:
-    buf_addf(out, "%s (no hosts.toml; certs.d layout on the default endpoint)\n", c->host_dir);
-    break;
-  }
-
-  for (size_t i = 0; i < c->endpoints.n; i++) {
-    size_t n;
-    urls[i] = hosts_endpoint_url(&c->endpoints.v[i]);
-    caps[i] = hosts_caps_string(c->endpoints.v[i].caps);
-    if ((n = strlen(urls[i])) > url_w)
-      url_w = n;
-    if ((n = strlen(caps[i])) > caps_w)
-      caps_w = n;
-  }
-  for (size_t i = 0; i < c->endpoints.n; i++) {
-    const struct hosts_endpoint *e = &c->endpoints.v[i];
-
-    buf_addf(out, "%-*s  caps=%-*s", (int)url_w, urls[i], (int)caps_w, caps[i]);
-    for (size_t k = 0; k < e->ca.n; k++) {
-      buf_addstr(out, "  ca=");
-      put_value(out, e->ca.v[k]);
-    }
-    for (size_t k = 0; k < e->n_clients; k++) {
-      buf_addstr(out, "  client=");
-      put_value(out, e->clients[k].cert);
-      if (e->clients[k].key[0]) {
-        buf_addstr(out, ",");
-        put_value(out, e->clients[k].key);
-      }
-    }
-    if (e->skip_verify >= 0)
-      buf_addf(out, "  skip_verify=%s", e->skip_verify ? "true" : "false");
-    /* Header values are often credentials under names no list can
-     * foresee (X-Registry-Pass): show the names only, never a value. */
-    for (size_t k = 0; k < e->n_headers; k++) {
-      const struct hosts_header *h = &e->headers[k];
-      buf_addf(out, "  header.%s=", h->name);
-      for (size_t j = 0; j < h->values.n; j++)
-        buf_addstr(out, j ? ",<redacted>" : "<redacted>");
-    }
-    if (e->dial_timeout_ms >= 0) {
-      buf_addstr(out, "  dial_timeout=");
-      format_duration(out, e->dial_timeout_ms);
-    }
-    if (e->ns) {
-      buf_addstr(out, "  ns=");
-      put_value(out, c->registry);
-    }
-    buf_addstr(out, "  from=");
-    if (e->file == NULL) {
-      buf_addstr(out, "built-in");
-    } else {
-      put_value(out, e->file);
-      if (e->line > 0)
-        buf_addf(out, ":%d", e->line);
-      else if (c->source == HOSTS_SOURCE_TOML)
-        buf_addstr(out, "+built-in");
-    }
-    buf_add(out, "\n", 1);
-    free(urls[i]);
-    free(caps[i]);
-  }
-  free(urls);
-  free(caps);
-}
-
-/* ---- `ctrx hosts add` ---- */
-
-static void
-toml_quote(struct buf *b, const char *s)
-{
-  buf_add(b, "\"", 1);
-  for (const char *p = s; *p; p++) {
-    unsigned char ch = (unsigned char)*p;
-    if (ch == '"' || ch == '\\')
-      buf_addf(b, "\\%c", ch);
-    else if (ch < 0x20 || ch == 0x7F)
-      buf_addf(b, "\\u%04x", ch);
-    else
-      buf_add(b, p, 1);
-  }
-  buf_add(b, "\"", 1);
-}
-
-/* Create path and its missing parents. *created (caller frees) is the
- * topmost directory this call created, NULL when it created none. */
-static int
-mkdir_p(const char *path, char **created, struct error **err)
-{
-  cleanup_free char *p = xstrdup(path);
-
-  *created = NULL;
-  for (char *s = p + 1;; s++) {
-    bool last = *s == '\0';
-    if (!last && *s != '/')
-      continue;
-    *s = '\0';
-    if (mkdir(p, 0755) == 0) {
-      if (*created == NULL)
-        *created = xstrdup(p);
-    } else if (errno != EEXIST) {
-      return error_set(err, errno, "create directory '%s'", p);
-    }
-    if (last)
-      break;
-    *s = '/';
-  }
-  if (!is_dir(p))
-    return error_set(err, ENOTDIR, "create directory '%s'", p);
-  return 0;
-}
-
-/* Undo mkdir_p: remove path and its parents up to created, if still empty. */
-static void
-rmdir_created(const char *path, const char *created)
-{
-  cleanup_free char *p = xstrdup(path);
-
-  if (created == NULL)
-    return;
-  for (;;) {
-    char *slash;
-    if (rmdir(p) < 0 || strcmp(p, created) == 0)
-      return;
-    slash = strrchr(p, '/');
-    if (slash == NULL || slash == p)
-      return;
-    *slash = '\0';
-  }
-}
-
-/* Replace file with data: a temporary file next to it, renamed over it. st,
- * when not NULL, is the file being replaced: its mode, owner and group are
- * kept. */
-static int
-write_atomic(const char *file, const char *data, size_t len, const struct stat *st,
-             struct error **err)
-{
-  cleanup_free char *dir = xstrdup(file);
-  cleanup_free char *tmp = NULL;
-  cleanup_close int fd = -1;
-  cleanup_close int dfd = -1;
-  char *slash = strrchr(dir, '/');
-  mode_t mode = st ? st->st_mode & 07777 : 0644;
-
-  if (slash == dir)
-    slash[1] = '\0';
-  else if (slash)
-    *slash = '\0';
-  else {
-    free(dir);
-    dir = xstrdup(".");
-  }
-  tmp = xasprintf("%s/.hosts.toml.XXXXXX", dir);
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0)
-    return error_set(err, errno, "create temporary file in '%s'", dir);
-  if (fchmod(fd, mode) < 0 ||
-      (st && (st->st_uid != geteuid() || st->st_gid != getegid()) &&
-       fchown(fd, st->st_uid, st->st_gid) < 0) ||
-      write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-    int saved = errno;
-    unlink(tmp);
-    return error_set(err, saved, "write '%s'", tmp);
-  }
-  if (close(steal_fd(&fd)) < 0) {
-    int saved = errno;
-    unlink(tmp);
-    return error_set(err, saved, "write '%s'", tmp);
-  }
-  if (rename(tmp, file) < 0) {
-    int saved = errno;
-    unlink(tmp);
-    return error_set(err, saved, "rename '%s' to '%s'", tmp, file);
-  }
-  /* make the rename itself durable */
-  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0)
-    fsync(dfd);
-  return 0;
-}
-
-static char *
-upstream_for(const char *registry)
+char *
+hosts_upstream_url(const char *registry)
 {
   struct hosts_endpoint e = {0};
   char *url;
@@ -1270,215 +974,22 @@ upstream_for(const char *registry)
   return url;
 }
 
-/* `hosts add` writes what any URL parser reads the same way: RFC 3986's
- * characters only, so that the TOML key needs no escape that an older TOML
- * parser (containerd 1.6's) could misread, and no user information, which
- * containerd would drop. Messages do not echo the URL: it may hold a
- * password or terminal control characters. */
-static int
-check_mirror_url(const char *url, struct error **err)
-{
-  static const char allowed[] = "-._~:/?#[]@!$&'()*+,;=%";
-  const char *sep = strstr(url, "://");
-  const char *auth = sep ? sep + 3 : url;
-  size_t al;
-
-  for (const char *p = url; *p; p++) {
-    unsigned char ch = (unsigned char)*p;
-    size_t at = (size_t)(p - url) + 1;
-    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-
-    if (ch <= ' ' || ch >= 0x7F)
-      return error_setc(err, ERR_INVALID,
-                        "mirror URL: invalid byte 0x%02x at position %zu (percent-encode it)", ch,
-                        at);
-    if (!alnum && strchr(allowed, ch) == NULL)
-      return error_setc(err, ERR_INVALID,
-                        "mirror URL: invalid character '%c' at position %zu (percent-encode it)",
-                        ch, at);
-    if (ch == '%' && !(isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])))
-      return error_setc(err, ERR_INVALID, "mirror URL: invalid %%-escape at position %zu", at);
-  }
-  al = strcspn(auth, "/?#");
-  if (memchr(auth, '@', al) != NULL)
-    return error_setc(err, ERR_INVALID,
-                      "mirror URL: user information (user:password@) is ignored by containerd; "
-                      "give credentials in the Docker config instead");
-  return 0;
-}
-
-/* The part of hosts_add_mirror done under the registry directory's lock:
- * read the file as it is now, append table, check, replace. */
-static int
-add_locked(const char *registry, const char *dir, const char *file, const char *url,
-           const char *want_url, const char *table, struct error **err)
-{
-  cleanup_buf struct buf text = BUF_INIT;
-  cleanup_free char *target = NULL;
-  struct hosts_list have = {NULL, 0};
-  struct hosts_list check = {NULL, 0};
-  struct stat st, lst;
-  bool exists = true;
-  cleanup_error struct error *e = NULL;
-
-  /* a symlinked hosts.toml is written through: the link stays a link */
-  if (lstat(file, &lst) == 0 && S_ISLNK(lst.st_mode)) {
-    target = realpath(file, NULL);
-    if (target == NULL)
-      return error_set(err, errno, "resolve symbolic link '%s'", file);
-  } else {
-    target = xstrdup(file);
-  }
-  if (toml_read_file(target, HOSTS_TOML_MAX_BYTES, &text, &st, &e) < 0) {
-    if (e->sys_errno != ENOENT) {
-      *err = steal_pointer(&e);
-      return -1;
-    }
-    exists = false;
-    buf_release(&text);
-  }
-  if (text.len > 0) {
-    if (hosts_parse(registry, dir, file, text.data, text.len, &have, err) < 0)
-      return -1;
-    for (size_t i = 0; i < have.n; i++) {
-      cleanup_free char *u = hosts_endpoint_url(&have.v[i]);
-      if (!have.v[i].upstream && strcmp(u, want_url) == 0) {
-        hosts_list_release(&have);
-        return error_setc(err, ERR_ALREADY_EXISTS, "\"%s\" is already a mirror of %s in %s", url,
-                          registry, file);
-      }
-    }
-    hosts_list_release(&have);
-    if (text.data[text.len - 1] != '\n')
-      buf_add(&text, "\n", 1);
-    buf_add(&text, "\n", 1);
-  } else {
-    cleanup_free char *up = upstream_for(registry);
-    buf_addstr(&text, "server = ");
-    toml_quote(&text, up);
-    buf_addstr(&text, "\n\n");
-  }
-  buf_addstr(&text, table);
-  if (hosts_parse(registry, dir, file, text.data, text.len, &check, err) < 0)
-    return error_wrap(err, "the new file would not parse");
-  hosts_list_release(&check);
-  return write_atomic(target, text.data, text.len, exists ? &st : NULL, err);
-}
-
+/* The mirror URL as containerd sees it (to compare with those in the file),
+ * or an error when containerd would not accept it. */
 int
-hosts_add_mirror(const char *root, const char *registry, const struct hosts_mirror_opts *o,
-                 char **out_file, struct error **err)
+hosts_mirror_url(const char *registry, const char *url, bool override_path, char **out,
+                 struct error **err)
 {
-  cleanup_free char *dir = NULL;
-  cleanup_free char *file = NULL;
-  cleanup_free char *want_url = NULL;
-  cleanup_free char *ca = NULL;
-  cleanup_free char *created = NULL;
-  cleanup_buf struct buf table = BUF_INIT;
-  cleanup_buf struct buf fresh = BUF_INIT;
-  cleanup_close int dfd = -1;
-  struct hosts_list check = {NULL, 0};
   struct hosts_endpoint probe = {0};
   struct hctx c = {registry, NULL, NULL, err};
-  const char *port = host_port(registry);
-  int r;
 
-  /* everything is checked before anything is created */
-  if (check_registry(registry, err) < 0)
-    return -1;
-  if (check_mirror_url(o->url, err) < 0)
-    return -1;
-  /* the URL must be one containerd accepts; compare it as containerd sees it */
-  probe.override_path = o->override_path;
-  if (split_url(&c, NULL, o->url, &probe) < 0) {
+  probe.override_path = override_path;
+  if (split_url(&c, NULL, url, &probe) < 0) {
     endpoint_release(&probe);
     return -1;
   }
   finish_path(&probe);
-  want_url = hosts_endpoint_url(&probe);
+  *out = hosts_endpoint_url(&probe);
   endpoint_release(&probe);
-
-  buf_addstr(&table, "[host.");
-  toml_quote(&table, o->url);
-  buf_addstr(&table, "]\n  capabilities = [");
-  {
-    unsigned caps = o->caps ? o->caps : HOSTS_CAP_PULL | HOSTS_CAP_RESOLVE;
-    bool first = true;
-    for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++) {
-      if (!(caps & (1u << i)))
-        continue;
-      buf_addf(&table, "%s\"%s\"", first ? "" : ", ", cap_names[i]);
-      first = false;
-    }
-  }
-  buf_addstr(&table, "]\n");
-  if (o->skip_verify)
-    buf_addstr(&table, "  skip_verify = true\n");
-  if (o->ca) {
-    if (o->ca[0] == '/') {
-      ca = xstrdup(o->ca);
-    } else {
-      cleanup_free char *cwd = getcwd(NULL, 0);
-      if (cwd == NULL)
-        return error_set(err, errno, "getcwd");
-      ca = path_join(cwd, o->ca);
-    }
-    buf_addstr(&table, "  ca = ");
-    toml_quote(&table, ca);
-    buf_add(&table, "\n", 1);
-  }
-  if (o->override_path)
-    buf_addstr(&table, "  override_path = true\n");
-
-  /* an existing directory for this registry is extended, in either spelling */
-  if (port) {
-    cleanup_free char *ported = xasprintf("%.*s_%s_", (int)(port - 1 - registry), registry, port);
-    char *p = path_join(root, ported);
-    if (is_dir(p))
-      dir = p;
-    else
-      free(p);
-  }
-  if (dir == NULL)
-    dir = path_join(root, registry);
-  file = path_join(dir, "hosts.toml");
-
-  /* the file as it would be written for a new registry must parse (a
-   * registry name can make a `server` URL that does not) */
-  {
-    cleanup_free char *up = upstream_for(registry);
-    buf_addstr(&fresh, "server = ");
-    toml_quote(&fresh, up);
-    buf_addstr(&fresh, "\n\n");
-    buf_addstr(&fresh, table.data);
-    if (hosts_parse(registry, dir, file, fresh.data, fresh.len, &check, err) < 0)
-      return error_wrap(err, "the new file would not parse");
-    hosts_list_release(&check);
-  }
-
-  if (mkdir_p(dir, &created, err) < 0)
-    return -1;
-  /* Writers of one registry take turns, each re-reading the file the one
-   * before wrote: a read-modify-write without this loses mirrors. */
-  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    error_set(err, errno, "open '%s'", dir);
-    rmdir_created(dir, created);
-    return -1;
-  }
-  while ((r = flock(dfd, LOCK_EX)) < 0 && errno == EINTR)
-    ;
-  if (r < 0) {
-    error_set(err, errno, "lock '%s'", dir);
-    rmdir_created(dir, created);
-    return -1;
-  }
-  r = add_locked(registry, dir, file, o->url, want_url, table.data, err);
-  if (r < 0)
-    rmdir_created(dir, created);
-  /* closing dfd releases the lock */
-  if (r < 0)
-    return -1;
-  *out_file = steal_pointer(&file);
   return 0;
 }

@@ -60,14 +60,15 @@ static const struct cmd hosts_cmds[] = {
      "Creates or extends <first hosts dir>/REGISTRY/hosts.toml with a [host.\"URL\"]\n"
      "table, keeping the lines already there. A URL already listed is refused.\n"},
     {"check", "", cmd_hosts_check, NULL, "probe every endpoint of registries and say which answer",
-     "Usage: ctrx hosts check [--json] [REGISTRY|REF...]\n"
+     "Usage: ctrx hosts check [--json] [--plain-http] [--skip-verify] [REGISTRY|REF...]\n"
      "\n"
      "Asks every endpoint of each REGISTRY (default: every registry with a host\n"
      "directory in the hosts dirs), all at once and with a pull's deadlines, for\n"
      "GET /v2/. Prints one line per endpoint (status ok, slow or dead, latency, HTTP\n"
      "status and version, TLS verdict, error) and a summary line per registry;\n"
      "--json prints the same as JSON. Exit status 1 when a registry has no endpoint\n"
-     "that answers.\n"},
+     "that answers. --plain-http and --skip-verify change the endpoints as they\n"
+     "change a pull's.\n"},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

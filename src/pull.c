@@ -8,6 +8,7 @@
 
 #include "ctd.h"
 #include "digest.h"
+#include "endpoints.h"
 #include "health.h"
 #include "image.h"
 #include "hosts.h"
@@ -557,30 +558,10 @@ endpoints_for(struct pull *p, const char *registry, struct error **err)
     return -1;
   for (size_t i = 0; i < hc.warnings.n; i++)
     note(p, PULL_WARNING, "%s", hc.warnings.v[i]);
-  p->eps = xcalloc(hc.endpoints.n, sizeof(*p->eps));
-  for (size_t i = 0; i < hc.endpoints.n; i++) {
-    const struct hosts_endpoint *h = &hc.endpoints.v[i];
-    struct registry_ep *e = &p->eps[p->n_eps++];
-    const char *scheme = h->scheme;
-    if (p->o->plain_http && h->upstream && hc.source != HOSTS_SOURCE_TOML)
-      scheme = "http";
-    e->base = xasprintf("%s://%s%s", scheme, h->host, h->path);
-    e->ns = h->ns ? xstrdup(registry) : NULL;
-    e->caps = (h->caps & HOSTS_CAP_PULL ? REGISTRY_PULL : 0) |
-              (h->caps & HOSTS_CAP_RESOLVE ? REGISTRY_RESOLVE : 0) |
-              (h->caps & HOSTS_CAP_PUSH ? REGISTRY_PUSH : 0);
-    e->skip_verify = p->o->skip_verify == 1 ? 1 : h->skip_verify;
-    e->connect_timeout_ms = h->dial_timeout_ms > 0 ? h->dial_timeout_ms : 0;
-    for (size_t j = 0; j < h->ca.n; j++)
-      strv_push(&e->ca_files, h->ca.v[j]);
-    if (h->n_clients > 0) {
-      e->client_cert = xstrdup(h->clients[0].cert);
-      e->client_key = h->clients[0].key && *h->clients[0].key ? xstrdup(h->clients[0].key) : NULL;
-    }
-    for (size_t j = 0; j < h->n_headers; j++)
-      for (size_t k = 0; k < h->headers[j].values.n; k++)
-        strv_push_owned(&e->headers,
-                        xasprintf("%s: %s", h->headers[j].name, h->headers[j].values.v[k]));
+  {
+    struct endpoints_opts eo = {.plain_http = p->o->plain_http,
+                                .skip_verify = p->o->skip_verify == 1};
+    p->eps = endpoints_from_hosts(&hc, &eo, &p->n_eps);
   }
   hosts_config_release(&hc);
   if (p->n_eps == 0)

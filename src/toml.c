@@ -786,106 +786,130 @@ take_digits(const char *s, size_t n, int base, struct buf *out)
   return count;
 }
 
+/* A hexadecimal, octal or binary integer: s (len bytes) after any sign. */
+static int
+number_based(struct parser *ps, const char *tok, size_t n, const char *s, size_t len, bool has_sign,
+             struct toml_value *v)
+{
+  cleanup_buf struct buf clean = BUF_INIT;
+  int base = s[1] == 'x' ? 16 : s[1] == 'o' ? 8 : 2;
+  uint64_t u;
+
+  if (has_sign)
+    return fail_at(ps, tok, "a sign is not allowed on a %s integer",
+                   base == 16  ? "hexadecimal"
+                   : base == 8 ? "octal"
+                               : "binary");
+  if (take_digits(s + 2, len - 2, base, &clean) <= 0)
+    return fail_at(ps, tok, "invalid integer '%.*s'", (int)n, tok);
+  if (parse_uint64(clean.data, base, &u) < 0 || u > (uint64_t)INT64_MAX)
+    return fail_at(ps, tok, "integer '%.*s' out of range", (int)n, tok);
+  v->type = TOML_INTEGER;
+  v->u.integer = (int64_t)u;
+  return 0;
+}
+
+/* Digits (with '_' between them) from s[*i], appended to clean; true when
+ * there were some and they were well placed. */
+static bool
+decimal_digits(const char *s, size_t len, size_t *i, struct buf *clean)
+{
+  size_t start = *i;
+
+  while (*i < len && (is_digit(s[*i]) || s[*i] == '_'))
+    (*i)++;
+  return take_digits(s + start, *i - start, 10, clean) > 0;
+}
+
+/* int-part [frac] [exp] of s into clean (without '_'); *is_float when there
+ * is a fraction or an exponent. */
+static int
+decimal_text(struct parser *ps, const char *tok, size_t n, const char *s, size_t len,
+             struct buf *clean, bool *is_float)
+{
+  size_t i = 0, start = clean->len;
+
+  if (!decimal_digits(s, len, &i, clean))
+    return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
+  if (clean->len - start > 1 && s[0] == '0')
+    return fail_at(ps, tok, "leading zeros are not allowed in '%.*s'", (int)n, tok);
+  if (i < len && s[i] == '.') {
+    *is_float = true;
+    buf_add(clean, ".", 1);
+    i++;
+    if (!decimal_digits(s, len, &i, clean))
+      return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
+  }
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    *is_float = true;
+    buf_add(clean, "e", 1);
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+      buf_add(clean, &s[i++], 1);
+    if (!decimal_digits(s, len, &i, clean))
+      return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
+  }
+  if (i != len)
+    return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
+  return 0;
+}
+
+static int
+number_decimal(struct parser *ps, const char *tok, size_t n, const char *s, size_t len, int sign,
+               struct toml_value *v)
+{
+  cleanup_buf struct buf clean = BUF_INIT;
+  bool is_float = false;
+
+  if (sign)
+    buf_add(&clean, sign < 0 ? "-" : "+", 1);
+  if (decimal_text(ps, tok, n, s, len, &clean, &is_float) < 0)
+    return -1;
+  if (is_float) {
+    char *endp = NULL;
+    double d;
+    locale_t loc = c_locale();
+    errno = 0;
+    d = loc != (locale_t)0 ? strtod_l(clean.data, &endp, loc) : strtod(clean.data, &endp);
+    if (endp == NULL || *endp != '\0')
+      return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
+    if (errno == ERANGE && isinf(d))
+      return fail_at(ps, tok, "float '%.*s' out of range", (int)n, tok);
+    v->type = TOML_FLOAT;
+    v->u.fp = d;
+  } else {
+    int64_t iv;
+    if (parse_int64(clean.data, 10, &iv) < 0)
+      return fail_at(ps, tok, "integer '%.*s' out of range", (int)n, tok);
+    v->type = TOML_INTEGER;
+    v->u.integer = iv;
+  }
+  return 0;
+}
+
 static int
 parse_number_token(struct parser *ps, const char *tok, size_t n, struct toml_value *v)
 {
-  cleanup_buf struct buf clean = BUF_INIT;
   const char *s = tok;
   size_t len = n;
-  bool neg = false;
-  bool has_sign = false;
+  int sign = 0;
 
   if (len > 0 && (s[0] == '+' || s[0] == '-')) {
-    neg = s[0] == '-';
-    has_sign = true;
+    sign = s[0] == '-' ? -1 : 1;
     s++;
     len--;
   }
   if ((len == 3 && memcmp(s, "inf", 3) == 0) || (len == 3 && memcmp(s, "nan", 3) == 0)) {
     v->type = TOML_FLOAT;
     if (s[0] == 'i')
-      v->u.fp = neg ? -INFINITY : INFINITY;
+      v->u.fp = sign < 0 ? -INFINITY : INFINITY;
     else
-      v->u.fp = neg ? -NAN : NAN;
+      v->u.fp = sign < 0 ? -NAN : NAN;
     return 0;
   }
-  if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o' || s[1] == 'b')) {
-    int base = s[1] == 'x' ? 16 : s[1] == 'o' ? 8 : 2;
-    uint64_t u;
-    if (has_sign)
-      return fail_at(ps, tok, "a sign is not allowed on a %s integer",
-                     base == 16  ? "hexadecimal"
-                     : base == 8 ? "octal"
-                                 : "binary");
-    if (take_digits(s + 2, len - 2, base, &clean) <= 0)
-      return fail_at(ps, tok, "invalid integer '%.*s'", (int)n, tok);
-    if (parse_uint64(clean.data, base, &u) < 0 || u > (uint64_t)INT64_MAX)
-      return fail_at(ps, tok, "integer '%.*s' out of range", (int)n, tok);
-    v->type = TOML_INTEGER;
-    v->u.integer = (int64_t)u;
-    return 0;
-  }
-
-  /* decimal: int-part [frac] [exp] */
-  {
-    size_t i = 0, start;
-    int nd;
-    bool is_float = false;
-
-    if (has_sign)
-      buf_add(&clean, neg ? "-" : "+", 1);
-    start = i;
-    while (i < len && (is_digit(s[i]) || s[i] == '_'))
-      i++;
-    nd = take_digits(s + start, i - start, 10, &clean);
-    if (nd <= 0)
-      return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
-    if (nd > 1 && s[start] == '0')
-      return fail_at(ps, tok, "leading zeros are not allowed in '%.*s'", (int)n, tok);
-    if (i < len && s[i] == '.') {
-      is_float = true;
-      buf_add(&clean, ".", 1);
-      start = ++i;
-      while (i < len && (is_digit(s[i]) || s[i] == '_'))
-        i++;
-      if (take_digits(s + start, i - start, 10, &clean) <= 0)
-        return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
-    }
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-      is_float = true;
-      buf_add(&clean, "e", 1);
-      i++;
-      if (i < len && (s[i] == '+' || s[i] == '-'))
-        buf_add(&clean, &s[i++], 1);
-      start = i;
-      while (i < len && (is_digit(s[i]) || s[i] == '_'))
-        i++;
-      if (take_digits(s + start, i - start, 10, &clean) <= 0)
-        return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
-    }
-    if (i != len)
-      return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
-    if (is_float) {
-      char *endp = NULL;
-      double d;
-      locale_t loc = c_locale();
-      errno = 0;
-      d = loc != (locale_t)0 ? strtod_l(clean.data, &endp, loc) : strtod(clean.data, &endp);
-      if (endp == NULL || *endp != '\0')
-        return fail_at(ps, tok, "invalid number '%.*s'", (int)n, tok);
-      if (errno == ERANGE && isinf(d))
-        return fail_at(ps, tok, "float '%.*s' out of range", (int)n, tok);
-      v->type = TOML_FLOAT;
-      v->u.fp = d;
-    } else {
-      int64_t iv;
-      if (parse_int64(clean.data, 10, &iv) < 0)
-        return fail_at(ps, tok, "integer '%.*s' out of range", (int)n, tok);
-      v->type = TOML_INTEGER;
-      v->u.integer = iv;
-    }
-  }
-  return 0;
+  if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o' || s[1] == 'b'))
+    return number_based(ps, tok, n, s, len, sign != 0, v);
+  return number_decimal(ps, tok, n, s, len, sign, v);
 }
 
 static bool

@@ -346,11 +346,11 @@ duration_fraction(const char **p, uint64_t *f, double *scale)
   *scale = sc;
 }
 
-int
-parse_duration_ns(const char *s, int64_t *out_ns)
+/* The nanoseconds of the unit at *p (advanced past it), 0 when there is
+ * none that Go knows. */
+static uint64_t
+duration_unit(const char **p)
 {
-  /* time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ with the units below;
-   * no exponent, no base prefix, a unit on every number except a lone "0". */
   static const struct {
     const char *unit;
     uint64_t ns;
@@ -364,6 +364,64 @@ parse_duration_ns(const char *s, int64_t *out_ns)
       {"m", UINT64_C(60000000000)},
       {"h", UINT64_C(3600000000000)},
   };
+  size_t ulen = strcspn(*p, ".0123456789");
+  uint64_t unit = 0;
+
+  for (size_t i = 0; ulen > 0 && i < ARRAY_SIZE(units); i++)
+    if (strlen(units[i].unit) == ulen && strncmp(*p, units[i].unit, ulen) == 0)
+      unit = units[i].ns;
+  *p += ulen;
+  return unit;
+}
+
+/* One number with its unit at *p (advanced past them), in nanoseconds:
+ * at most 2^63. -1 with errno EINVAL or ERANGE. */
+static int
+duration_term(const char **pp, uint64_t *out)
+{
+  const char *p = *pp;
+  uint64_t v = 0, f = 0, unit = 0;
+  double scale = 1;
+  const char *before = p;
+  bool pre, post = false;
+
+  errno = EINVAL;
+  if (!(*p == '.' || (*p >= '0' && *p <= '9')))
+    return -1;
+  if (duration_int(&p, &v) < 0) {
+    errno = ERANGE;
+    return -1;
+  }
+  pre = p != before;
+  if (*p == '.') {
+    p++;
+    before = p;
+    duration_fraction(&p, &f, &scale);
+    post = p != before;
+  }
+  if ((!pre && !post) || (unit = duration_unit(&p)) == 0)
+    return -1;
+  errno = ERANGE;
+  if (v > (UINT64_C(1) << 63) / unit)
+    return -1;
+  v *= unit;
+  if (f > 0) {
+    /* a double is exact enough: f*unit/scale is below 3.6e12 (one hour) */
+    v += (uint64_t)((double)f * ((double)unit / scale));
+    if (v > UINT64_C(1) << 63)
+      return -1;
+  }
+  *pp = p;
+  *out = v;
+  return 0;
+}
+
+int
+parse_duration_ns(const char *s, int64_t *out_ns)
+{
+  /* time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ with the units of
+   * duration_unit; no exponent, no base prefix, a unit on every number
+   * except a lone "0". */
   const char *p = s;
   uint64_t d = 0;
   bool neg = false;
@@ -380,50 +438,14 @@ parse_duration_ns(const char *s, int64_t *out_ns)
   if (*p == '\0')
     return -1;
   while (*p) {
-    uint64_t v = 0, f = 0, unit = 0;
-    double scale = 1;
-    const char *before = p;
-    bool pre, post = false;
-    size_t ulen;
-
-    if (!(*p == '.' || (*p >= '0' && *p <= '9')))
+    uint64_t v = 0;
+    if (duration_term(&p, &v) < 0)
       return -1;
-    if (duration_int(&p, &v) < 0) {
+    d += v;
+    if (d > UINT64_C(1) << 63) {
       errno = ERANGE;
       return -1;
     }
-    pre = p != before;
-    if (*p == '.') {
-      p++;
-      before = p;
-      duration_fraction(&p, &f, &scale);
-      post = p != before;
-    }
-    if (!pre && !post)
-      return -1;
-    ulen = strcspn(p, ".0123456789");
-    if (ulen == 0)
-      return -1;
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-      if (strlen(units[i].unit) == ulen && strncmp(p, units[i].unit, ulen) == 0)
-        unit = units[i].ns;
-    if (unit == 0)
-      return -1;
-    p += ulen;
-    errno = ERANGE;
-    if (v > (UINT64_C(1) << 63) / unit)
-      return -1;
-    v *= unit;
-    if (f > 0) {
-      /* a double is exact enough: f*unit/scale is below 3.6e12 (one hour) */
-      v += (uint64_t)((double)f * ((double)unit / scale));
-      if (v > UINT64_C(1) << 63)
-        return -1;
-    }
-    d += v;
-    if (d > UINT64_C(1) << 63)
-      return -1;
-    errno = EINVAL;
   }
   if (neg) {
     *out_ns = d == UINT64_C(1) << 63 ? INT64_MIN : -(int64_t)d;

@@ -111,4 +111,22 @@ int write_all(int fd, const void *p, size_t n);
 /* Read a whole file, at most max bytes (-1 and errno EFBIG if larger). */
 int read_file(const char *path, size_t max, struct buf *out);
 
+struct error;
+struct stat;
+/* Create directory path and its missing parents (mode 0755). *created
+ * (caller frees; created may be NULL) receives the topmost directory this
+ * call created, NULL when it created none. A path that exists but is no
+ * directory is an error (ENOTDIR). */
+int mkdir_p(const char *path, char **created, struct error **err);
+/* Remove path and its parents up to created (what mkdir_p created), as long
+ * as they are empty. created NULL: nothing. */
+void rmdir_created(const char *path, const char *created);
+/* Replace file with len bytes of data: a hidden temporary file next to it
+ * (".<name>.XXXXXX"), flushed to disk, renamed over file, and the rename
+ * made durable. A new file gets mode; st, when not NULL, is the file being
+ * replaced, whose mode, owner and group are kept instead. On failure the
+ * temporary file is gone and file is as it was. */
+int write_file_atomic(const char *file, const char *data, size_t len, mode_t mode,
+                      const struct stat *st, struct error **err);
+
 #endif

@@ -1,37 +1,34 @@
 /* ctrx hosts check [--json] [REGISTRY|REF...]: ask every endpoint of each
  * registry whether it answers, all of them at once, with the deadlines a
  * pull uses, and say which ones would serve a pull. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "hosts.h"
+#include "probe.h"
 #include "registry.h"
 
 /* main.c's table, for the help text; weak as in hosts.c. */
 extern const struct cmd cmd_table[] __attribute__((weak));
 
-/* An endpoint that answers only after the hedge delay is one a pull will
- * already have gone past: call it slow. */
-#define CHECK_SLOW_MS REGISTRY_HEDGE_DELAY_MS
-
-enum { CHECK_F_HELP, CHECK_F_JSON };
+enum { CHECK_F_HELP, CHECK_F_JSON, CHECK_F_PLAIN_HTTP, CHECK_F_SKIP_VERIFY };
 
 static const struct flag check_flags[] = {
     {"h help", FLAG_BOOL, CHECK_F_HELP},
     {"json", FLAG_BOOL, CHECK_F_JSON},
+    {"plain-http", FLAG_BOOL, CHECK_F_PLAIN_HTTP},
+    {"skip-verify", FLAG_BOOL, CHECK_F_SKIP_VERIFY},
     {NULL, FLAG_BOOL, 0},
 };
 
 struct check_opts {
   bool help;
   bool json;
+  struct endpoints_opts eo; /* as the same flags of a pull */
 };
 
 static int
@@ -46,136 +43,11 @@ check_flag(int id, const char *value, void *data, struct error **err)
     o->help = b;
   else if (id == CHECK_F_JSON)
     o->json = b;
+  else if (id == CHECK_F_PLAIN_HTTP)
+    o->eo.plain_http = b;
+  else if (id == CHECK_F_SKIP_VERIFY)
+    o->eo.skip_verify = b;
   return 0;
-}
-
-/* One endpoint and what its probe found. */
-struct probe_job {
-  struct registry *reg;
-  struct registry_ep ep;
-  struct registry_probe res;
-  pthread_t thread;
-  bool started;
-};
-
-/* One registry: its configuration, or why there is none. */
-struct check_registry {
-  char *name;
-  struct hosts_config hc;
-  char *error; /* hosts_resolve failed */
-  struct probe_job *jobs;
-  size_t n_jobs;
-};
-
-static void *
-probe_run(void *arg)
-{
-  struct probe_job *j = arg;
-
-  registry_probe(j->reg, &j->ep, &j->res);
-  return NULL;
-}
-
-/* The endpoint as a pull will ask it (pull.c builds the same). */
-static void
-ep_from_hosts(const struct hosts_config *hc, const struct hosts_endpoint *h, struct registry_ep *e)
-{
-  memset(e, 0, sizeof(*e));
-  e->base = xasprintf("%s://%s%s", h->scheme, h->host, h->path);
-  e->ns = h->ns ? xstrdup(hc->registry) : NULL;
-  e->caps = (h->caps & HOSTS_CAP_PULL ? REGISTRY_PULL : 0) |
-            (h->caps & HOSTS_CAP_RESOLVE ? REGISTRY_RESOLVE : 0) |
-            (h->caps & HOSTS_CAP_PUSH ? REGISTRY_PUSH : 0);
-  e->skip_verify = h->skip_verify;
-  e->connect_timeout_ms = h->dial_timeout_ms > 0 ? h->dial_timeout_ms : 0;
-  for (size_t i = 0; i < h->ca.n; i++)
-    strv_push(&e->ca_files, h->ca.v[i]);
-  if (h->n_clients > 0) {
-    e->client_cert = xstrdup(h->clients[0].cert);
-    e->client_key = h->clients[0].key && *h->clients[0].key ? xstrdup(h->clients[0].key) : NULL;
-  }
-  for (size_t i = 0; i < h->n_headers; i++)
-    for (size_t k = 0; k < h->headers[i].values.n; k++)
-      strv_push_owned(&e->headers,
-                      xasprintf("%s: %s", h->headers[i].name, h->headers[i].values.v[k]));
-}
-
-static int
-strcmp_p(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every registry with a host directory in the chain, in chain order, each
- * directory's names sorted; "_default" is no registry. "host_port_" names
- * the registry "host:port". */
-static void
-registries_in(const struct strv *dirs, struct strv *out)
-{
-  for (size_t i = 0; i < dirs->n; i++) {
-    cleanup_strv struct strv names = STRV_INIT;
-    DIR *d = opendir(dirs->v[i]);
-    struct dirent *de;
-
-    if (d == NULL)
-      continue;
-    while ((de = readdir(d)) != NULL) {
-      cleanup_free char *path = NULL;
-      struct stat st;
-      if (de->d_name[0] == '.' || strcmp(de->d_name, "_default") == 0)
-        continue;
-      path = xasprintf("%s/%s", dirs->v[i], de->d_name);
-      if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-        continue;
-      strv_push(&names, de->d_name);
-    }
-    closedir(d);
-    if (names.n > 1)
-      qsort(names.v, names.n, sizeof(char *), strcmp_p);
-    for (size_t k = 0; k < names.n; k++) {
-      char *name = xstrdup(names.v[k]);
-      size_t len = strlen(name);
-      /* host_port_ -> host:port */
-      if (len > 2 && name[len - 1] == '_') {
-        char *sep = NULL;
-        for (char *p = name + len - 2; p > name && *p >= '0' && *p <= '9'; p--)
-          if (p[-1] == '_')
-            sep = p - 1;
-        if (sep != NULL) {
-          *sep = ':';
-          name[len - 1] = '\0';
-        }
-      }
-      if (strv_contains(out, name))
-        free(name);
-      else
-        strv_push_owned(out, name);
-    }
-  }
-}
-
-static const char *
-verdict(const struct registry_probe *p)
-{
-  if (!p->alive)
-    return "dead";
-  return p->latency_ms > CHECK_SLOW_MS ? "slow" : "ok";
-}
-
-static size_t
-answering(const struct check_registry *c)
-{
-  size_t n = 0;
-
-  for (size_t i = 0; i < c->n_jobs; i++)
-    n += c->jobs[i].res.alive;
-  return n;
-}
-
-static char *
-ep_url(const struct registry_ep *e)
-{
-  return e->ns ? xasprintf("%s?ns=%s", e->base, e->ns) : xstrdup(e->base);
 }
 
 /* The TLS column holds a word; why TLS failed is in the error column. */
@@ -187,53 +59,79 @@ tls_word(const struct registry_probe *p)
   return str_has_prefix(p->tls, "failed") ? "failed" : p->tls;
 }
 
+struct widths {
+  int reg, url, tls;
+};
+
 static void
-print_text(const struct check_registry *regs, size_t n)
+widen(int *w, const char *s)
 {
-  size_t reg_w = strlen("REGISTRY"), url_w = strlen("ENDPOINT"), tls_w = strlen("TLS");
+  if ((int)strlen(s) > *w)
+    *w = (int)strlen(s);
+}
+
+static struct widths
+column_widths(const struct probe_registry *regs, size_t n)
+{
+  struct widths w = {(int)strlen("REGISTRY"), (int)strlen("ENDPOINT"), (int)strlen("TLS")};
 
   for (size_t i = 0; i < n; i++) {
-    if (strlen(regs[i].name) > reg_w)
-      reg_w = strlen(regs[i].name);
-    for (size_t k = 0; k < regs[i].n_jobs; k++) {
-      cleanup_free char *url = ep_url(&regs[i].jobs[k].ep);
-      if (strlen(url) > url_w)
-        url_w = strlen(url);
-      if (strlen(tls_word(&regs[i].jobs[k].res)) > tls_w)
-        tls_w = strlen(tls_word(&regs[i].jobs[k].res));
+    widen(&w.reg, regs[i].name);
+    for (size_t k = 0; k < regs[i].n_eps; k++) {
+      cleanup_free char *url = probe_ep_url(&regs[i].eps[k].ep);
+      widen(&w.url, url);
+      widen(&w.tls, tls_word(&regs[i].eps[k].res));
     }
   }
-  printf("%-*s  %-*s  %-6s  %8s  %-4s  %-4s  %-*s  %s\n", (int)reg_w, "REGISTRY", (int)url_w,
-         "ENDPOINT", "STATUS", "LATENCY", "HTTP", "VER", (int)tls_w, "TLS", "ERROR");
-  for (size_t i = 0; i < n; i++) {
-    const struct check_registry *c = &regs[i];
-    size_t slow = 0;
+  return w;
+}
 
-    if (c->error) {
-      printf("%s: %s\n", c->name, c->error);
-      continue;
-    }
-    for (size_t k = 0; k < c->n_jobs; k++) {
-      const struct registry_probe *p = &c->jobs[k].res;
-      cleanup_free char *url = ep_url(&c->jobs[k].ep);
-      char latency[32], status[24];
+static void
+print_row(const struct widths *w, const char *name, const struct probe_endpoint *pe)
+{
+  const struct registry_probe *p = &pe->res;
+  cleanup_free char *url = probe_ep_url(&pe->ep);
+  char latency[32], status[24];
 
-      snprintf(latency, sizeof(latency), "%" PRId64 "ms", p->latency_ms);
-      if (p->status > 0)
-        snprintf(status, sizeof(status), "%ld", p->status);
-      else
-        snprintf(status, sizeof(status), "-");
-      printf("%-*s  %-*s  %-6s  %8s  %-4s  %-4s  %-*s  %s\n", (int)reg_w, c->name, (int)url_w, url,
-             verdict(p), latency, status, p->http_version[0] ? p->http_version : "-", (int)tls_w,
-             tls_word(p), p->error ? p->error : "-");
-      slow += strcmp(verdict(p), "slow") == 0;
-    }
-    printf("%s: %zu of %zu endpoint%s answer%s", c->name, answering(c), c->n_jobs,
-           c->n_jobs == 1 ? "" : "s", c->n_jobs == 1 ? "s" : "");
-    if (slow > 0)
-      printf(" (%zu slow)", slow);
-    printf("\n");
+  snprintf(latency, sizeof(latency), "%" PRId64 "ms", p->latency_ms);
+  if (p->status > 0)
+    snprintf(status, sizeof(status), "%ld", p->status);
+  else
+    snprintf(status, sizeof(status), "-");
+  printf("%-*s  %-*s  %-6s  %8s  %-4s  %-4s  %-*s  %s\n", w->reg, name, w->url, url,
+         probe_verdict(p), latency, status, p->http_version[0] ? p->http_version : "-", w->tls,
+         tls_word(p), p->error ? p->error : "-");
+}
+
+static void
+print_registry(const struct widths *w, const struct probe_registry *c)
+{
+  size_t slow = 0;
+
+  if (c->error) {
+    printf("%s: %s\n", c->name, c->error);
+    return;
   }
+  for (size_t k = 0; k < c->n_eps; k++) {
+    print_row(w, c->name, &c->eps[k]);
+    slow += strcmp(probe_verdict(&c->eps[k].res), "slow") == 0;
+  }
+  printf("%s: %zu of %zu endpoint%s answer%s", c->name, probe_answering(c), c->n_eps,
+         c->n_eps == 1 ? "" : "s", c->n_eps == 1 ? "s" : "");
+  if (slow > 0)
+    printf(" (%zu slow)", slow);
+  printf("\n");
+}
+
+static void
+print_text(const struct probe_registry *regs, size_t n)
+{
+  struct widths w = column_widths(regs, n);
+
+  printf("%-*s  %-*s  %-6s  %8s  %-4s  %-4s  %-*s  %s\n", w.reg, "REGISTRY", w.url, "ENDPOINT",
+         "STATUS", "LATENCY", "HTTP", "VER", w.tls, "TLS", "ERROR");
+  for (size_t i = 0; i < n; i++)
+    print_registry(&w, &regs[i]);
 }
 
 /* JSON strings are UTF-8; names from the file system need not be. Bytes
@@ -250,43 +148,51 @@ str_or_null(const char *s)
   return json_string(u);
 }
 
+static json_t *
+json_endpoint(const struct probe_endpoint *pe)
+{
+  const struct registry_probe *p = &pe->res;
+  json_t *e = json_object();
+
+  json_object_set_new(e, "url", str_or_null(pe->ep.base));
+  json_object_set_new(e, "ns", str_or_null(pe->ep.ns));
+  json_object_set_new(e, "status", json_string(probe_verdict(p)));
+  json_object_set_new(e, "alive", json_boolean(p->alive));
+  json_object_set_new(e, "latency_ms", json_integer(p->latency_ms));
+  json_object_set_new(e, "http_status", p->status > 0 ? json_integer(p->status) : json_null());
+  json_object_set_new(e, "http_version", str_or_null(p->http_version[0] ? p->http_version : NULL));
+  json_object_set_new(e, "tls", str_or_null(p->tls));
+  json_object_set_new(e, "error", str_or_null(p->error));
+  return e;
+}
+
+static json_t *
+json_registry(const struct probe_registry *c)
+{
+  json_t *r = json_object();
+  json_t *eps = json_array();
+
+  json_object_set_new(r, "registry", str_or_null(c->name));
+  json_object_set_new(r, "host_dir", str_or_null(c->hc.host_dir));
+  json_object_set_new(r, "file", str_or_null(c->hc.file));
+  json_object_set_new(r, "error", str_or_null(c->error));
+  for (size_t k = 0; k < c->n_eps; k++)
+    json_array_append_new(eps, json_endpoint(&c->eps[k]));
+  json_object_set_new(r, "endpoints", eps);
+  json_object_set_new(r, "answering", json_integer((json_int_t)probe_answering(c)));
+  json_object_set_new(r, "total", json_integer((json_int_t)c->n_eps));
+  return r;
+}
+
 static int
-print_json(const struct check_registry *regs, size_t n, struct error **err)
+print_json(const struct probe_registry *regs, size_t n, struct error **err)
 {
   json_t *root = json_object();
   json_t *list = json_array();
   char *text;
 
-  for (size_t i = 0; i < n; i++) {
-    const struct check_registry *c = &regs[i];
-    json_t *r = json_object();
-    json_t *eps = json_array();
-
-    json_object_set_new(r, "registry", str_or_null(c->name));
-    json_object_set_new(r, "host_dir", str_or_null(c->hc.host_dir));
-    json_object_set_new(r, "file", str_or_null(c->hc.file));
-    json_object_set_new(r, "error", str_or_null(c->error));
-    for (size_t k = 0; k < c->n_jobs; k++) {
-      const struct probe_job *j = &c->jobs[k];
-      json_t *e = json_object();
-      json_object_set_new(e, "url", str_or_null(j->ep.base));
-      json_object_set_new(e, "ns", str_or_null(j->ep.ns));
-      json_object_set_new(e, "status", json_string(verdict(&j->res)));
-      json_object_set_new(e, "alive", json_boolean(j->res.alive));
-      json_object_set_new(e, "latency_ms", json_integer(j->res.latency_ms));
-      json_object_set_new(e, "http_status",
-                          j->res.status > 0 ? json_integer(j->res.status) : json_null());
-      json_object_set_new(e, "http_version",
-                          str_or_null(j->res.http_version[0] ? j->res.http_version : NULL));
-      json_object_set_new(e, "tls", str_or_null(j->res.tls));
-      json_object_set_new(e, "error", str_or_null(j->res.error));
-      json_array_append_new(eps, e);
-    }
-    json_object_set_new(r, "endpoints", eps);
-    json_object_set_new(r, "answering", json_integer((json_int_t)answering(c)));
-    json_object_set_new(r, "total", json_integer((json_int_t)c->n_jobs));
-    json_array_append_new(list, r);
-  }
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(list, json_registry(&regs[i]));
   json_object_set_new(root, "registries", list);
   text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(root);
@@ -295,19 +201,6 @@ print_json(const struct check_registry *regs, size_t n, struct error **err)
   printf("%s\n", text);
   free(text);
   return 0;
-}
-
-static void
-check_registry_release(struct check_registry *c)
-{
-  for (size_t k = 0; k < c->n_jobs; k++) {
-    registry_probe_release(&c->jobs[k].res);
-    registry_ep_release(&c->jobs[k].ep);
-  }
-  free(c->jobs);
-  hosts_config_release(&c->hc);
-  free(c->error);
-  free(c->name);
 }
 
 /* Mirror deadlines as a pull has them: the ctrx config's [mirror], else the
@@ -326,6 +219,122 @@ probe_opts(struct cli *cli, const struct ctrx_config *cfg, struct registry_opts 
     ro->stall_timeout_ms = cfg->stall_timeout_ms;
 }
 
+/* Flags may come before, between and after the names; "--" ends them. */
+static int
+parse_args(int argc, char **argv, struct check_opts *o, struct strv *args, struct error **err)
+{
+  int optind = 1;
+
+  while (optind < argc) {
+    int unknown = -1;
+    int r;
+
+    if (strcmp(argv[optind], "--") == 0) {
+      for (optind++; optind < argc; optind++)
+        strv_push(args, argv[optind]);
+      break;
+    }
+    r = cli_parse_flags(check_flags, argc, argv, &optind, check_flag, o, &unknown, err);
+    if (r < 0)
+      return error_wrap(err, "hosts check");
+    if (r == 1)
+      return error_setc(err, ERR_USAGE, "hosts check: flag provided but not defined: %s",
+                        argv[unknown]);
+    if (optind < argc && strcmp(argv[optind], "--") != 0)
+      strv_push(args, argv[optind++]);
+  }
+  return 0;
+}
+
+static void
+print_help(void)
+{
+  const struct cmd *c = cmd_find(cmd_table, "hosts");
+
+  if (c)
+    c = cmd_find(c->sub, "check");
+  if (c)
+    cmd_print_help(stdout, c, "hosts check");
+}
+
+/* The registries to check: those the arguments name, else every one with a
+ * host directory in dirs. */
+static int
+registry_names(const struct strv *args, const struct strv *dirs, struct strv *names,
+               struct error **err)
+{
+  cleanup_buf struct buf b = BUF_INIT;
+
+  for (size_t i = 0; i < args->n; i++) {
+    char *name = NULL;
+    if (hosts_registry_of(args->v[i], &name, err) < 0)
+      return error_wrap(err, "hosts check");
+    if (strv_contains(names, name))
+      free(name);
+    else
+      strv_push_owned(names, name);
+  }
+  if (args->n > 0)
+    return 0;
+  probe_registries_in(dirs, names);
+  if (names->n > 0)
+    return 0;
+  for (size_t i = 0; i < dirs->n; i++)
+    buf_addf(&b, "%s%s", i ? ", " : "", dirs->v[i]);
+  return error_setc(err, ERR_NOT_FOUND,
+                    "hosts check: no registry has a host directory in %s; name one",
+                    b.len ? b.data : "(no hosts directory)");
+}
+
+/* Exit status 1 names every registry without an answering endpoint. */
+static int
+verdict_all(const struct probe_registry *regs, size_t n, struct error **err)
+{
+  cleanup_buf struct buf bad = BUF_INIT;
+
+  for (size_t i = 0; i < n; i++)
+    if (regs[i].error != NULL || probe_answering(&regs[i]) == 0)
+      buf_addf(&bad, "%s%s", bad.len ? ", " : "", regs[i].name);
+  if (bad.len == 0)
+    return 0;
+  fflush(stdout);
+  return error_setc(err, ERR_UNAVAILABLE, "hosts check: no working endpoint for %s", bad.data);
+}
+
+static int
+check_registries(struct cli *cli, const struct ctrx_config *cfg, const struct check_opts *o,
+                 const struct strv *dirs, const struct strv *names, struct error **err)
+{
+  struct registry_opts ro;
+  struct registry *reg = NULL;
+  struct probe_registry *regs = NULL;
+  int rv = -1;
+
+  probe_opts(cli, cfg, &ro);
+  if (registry_new(&ro, &reg, err) < 0)
+    return error_wrap(err, "hosts check");
+  regs = xcalloc(names->n, sizeof(*regs));
+  for (size_t i = 0; i < names->n; i++) {
+    probe_registry_init(&regs[i], names->v[i], dirs, &o->eo);
+    for (size_t k = 0; k < regs[i].hc.warnings.n; k++)
+      fprintf(stderr, "ctrx: warning: %s\n", regs[i].hc.warnings.v[k]);
+  }
+  probe_all(reg, regs, names->n);
+  if (o->json) {
+    rv = print_json(regs, names->n, err);
+  } else {
+    print_text(regs, names->n);
+    rv = 0;
+  }
+  if (rv == 0)
+    rv = verdict_all(regs, names->n, err);
+  for (size_t i = 0; i < names->n; i++)
+    probe_registry_release(&regs[i]);
+  free(regs);
+  registry_free(reg);
+  return rv;
+}
+
 int
 cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err)
 {
@@ -334,125 +343,18 @@ cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err)
   cleanup_strv struct strv names = STRV_INIT;
   const struct ctrx_config *cfg = NULL;
   struct check_opts o = {0};
-  struct registry_opts ro;
-  struct registry *reg = NULL;
-  struct check_registry *regs = NULL;
-  int optind = 1;
-  int rv = -1;
 
-  /* Flags may come before, between and after the names; "--" ends them. */
-  while (optind < argc) {
-    int unknown = -1;
-    int r;
-
-    if (strcmp(argv[optind], "--") == 0) {
-      for (optind++; optind < argc; optind++)
-        strv_push(&args, argv[optind]);
-      break;
-    }
-    r = cli_parse_flags(check_flags, argc, argv, &optind, check_flag, &o, &unknown, err);
-    if (r < 0)
-      return error_wrap(err, "hosts check");
-    if (r == 1)
-      return error_setc(err, ERR_USAGE, "hosts check: flag provided but not defined: %s",
-                        argv[unknown]);
-    if (optind < argc && strcmp(argv[optind], "--") != 0)
-      strv_push(&args, argv[optind++]);
-  }
+  if (parse_args(argc, argv, &o, &args, err) < 0)
+    return -1;
   if (o.help) {
-    const struct cmd *c = cmd_find(cmd_table, "hosts");
-    if (c)
-      c = cmd_find(c->sub, "check");
-    if (c)
-      cmd_print_help(stdout, c, "hosts check");
+    print_help();
     return 0;
   }
   if (cli_config(cli, &cfg, err) < 0)
     return -1;
   if (hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0)
     return error_wrap(err, "hosts check");
-  for (size_t i = 0; i < args.n; i++) {
-    char *name = NULL;
-    if (hosts_registry_of(args.v[i], &name, err) < 0)
-      return error_wrap(err, "hosts check");
-    if (strv_contains(&names, name))
-      free(name);
-    else
-      strv_push_owned(&names, name);
-  }
-  if (args.n == 0) {
-    registries_in(&dirs, &names);
-    if (names.n == 0) {
-      struct buf b = BUF_INIT;
-      for (size_t i = 0; i < dirs.n; i++)
-        buf_addf(&b, "%s%s", i ? ", " : "", dirs.v[i]);
-      error_setc(err, ERR_NOT_FOUND,
-                 "hosts check: no registry has a host directory in %s; name one",
-                 b.len ? b.data : "(no hosts directory)");
-      buf_release(&b);
-      return -1;
-    }
-  }
-
-  probe_opts(cli, cfg, &ro);
-  if (registry_new(&ro, &reg, err) < 0)
-    return error_wrap(err, "hosts check");
-  regs = xcalloc(names.n, sizeof(*regs));
-  for (size_t i = 0; i < names.n; i++) {
-    struct check_registry *c = &regs[i];
-    struct error *e = NULL;
-
-    c->name = xstrdup(names.v[i]);
-    if (hosts_resolve(c->name, &dirs, &c->hc, &e) < 0) {
-      c->error = xstrdup(e->msg);
-      error_free(e);
-      continue;
-    }
-    for (size_t k = 0; k < c->hc.warnings.n; k++)
-      fprintf(stderr, "ctrx: warning: %s\n", c->hc.warnings.v[k]);
-    c->n_jobs = c->hc.endpoints.n;
-    c->jobs = xcalloc(c->n_jobs ? c->n_jobs : 1, sizeof(*c->jobs));
-    for (size_t k = 0; k < c->n_jobs; k++) {
-      c->jobs[k].reg = reg;
-      ep_from_hosts(&c->hc, &c->hc.endpoints.v[k], &c->jobs[k].ep);
-    }
-  }
-  /* Every endpoint at once: the slowest decides how long this takes. */
-  for (size_t i = 0; i < names.n; i++)
-    for (size_t k = 0; k < regs[i].n_jobs; k++) {
-      struct probe_job *j = &regs[i].jobs[k];
-      j->started = pthread_create(&j->thread, NULL, probe_run, j) == 0;
-      if (!j->started)
-        probe_run(j);
-    }
-  for (size_t i = 0; i < names.n; i++)
-    for (size_t k = 0; k < regs[i].n_jobs; k++)
-      if (regs[i].jobs[k].started)
-        pthread_join(regs[i].jobs[k].thread, NULL);
-
-  if (o.json) {
-    if (print_json(regs, names.n, err) < 0)
-      goto out;
-  } else {
-    print_text(regs, names.n);
-  }
-  {
-    struct buf bad = BUF_INIT;
-    for (size_t i = 0; i < names.n; i++)
-      if (regs[i].error != NULL || answering(&regs[i]) == 0)
-        buf_addf(&bad, "%s%s", bad.len ? ", " : "", regs[i].name);
-    if (bad.len > 0) {
-      fflush(stdout);
-      error_setc(err, ERR_UNAVAILABLE, "hosts check: no working endpoint for %s", bad.data);
-      buf_release(&bad);
-      goto out;
-    }
-  }
-  rv = 0;
-out:
-  for (size_t i = 0; i < names.n; i++)
-    check_registry_release(&regs[i]);
-  free(regs);
-  registry_free(reg);
-  return rv;
+  if (registry_names(&args, &dirs, &names, err) < 0)
+    return -1;
+  return check_registries(cli, cfg, &o, &dirs, &names, err);
 }

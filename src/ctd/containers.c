@@ -26,7 +26,8 @@ ctd_container_create(struct grpc_conn *c, const char *lease, const struct ctd_co
       xcalloc(n, sizeof(*entries));
   Containerd__Services__Containers__V1__Container__LabelsEntry **ep = xcalloc(n, sizeof(*ep));
   cleanup_strv struct strv keys = STRV_INIT;
-  struct grpc_call_opts copts = {.lease = lease};
+  struct grpc_metadata md[1];
+  struct grpc_call_opts copts = ctd_lease_opts(lease, md);
   int rv;
 
   for (size_t i = 0; i < n; i++) {

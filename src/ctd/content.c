@@ -1,6 +1,7 @@
 #include "content.pb-c.h"
 #include "google/protobuf/field_mask.pb-c.h"
 #include "ctd.h"
+#include "ctd/internal.h"
 #include "util.h"
 
 #define WRITE_DESC containerd__services__content__v1__write_content_response__descriptor
@@ -40,7 +41,8 @@ ctd_content_set_labels(struct grpc_conn *c, const char *lease, const char *diges
   Containerd__Services__Content__V1__Info__LabelsEntry **ep = xcalloc(n, sizeof(*ep));
   char **paths = xcalloc(n, sizeof(char *));
   size_t nl = 0;
-  struct grpc_call_opts opts = {.lease = lease};
+  struct grpc_metadata md[1];
+  struct grpc_call_opts opts = ctd_lease_opts(lease, md);
   int rv;
 
   for (size_t i = 0; i < n; i++) {
@@ -93,7 +95,8 @@ ctd_writer_open(struct grpc_conn *c, const char *lease, const char *ref, int64_t
 {
   write_req req = CONTAINERD__SERVICES__CONTENT__V1__WRITE_CONTENT_REQUEST__INIT;
   write_resp *resp = NULL;
-  struct grpc_call_opts opts = {.lease = lease};
+  struct grpc_metadata md[1];
+  struct grpc_call_opts opts = ctd_lease_opts(lease, md);
   struct ctd_writer *w = xcalloc(1, sizeof(*w));
   int delay_ms = 16;
 

@@ -1,4 +1,5 @@
 #include "ctd.h"
+#include "ctd/internal.h"
 
 #include "images.pb-c.h"
 #include "types.pb-c.h"
@@ -40,7 +41,8 @@ ctd_image_put(struct grpc_conn *c, const char *lease, const char *name, const ch
   Containerd__Services__Images__V1__Image__LabelsEntry *entries = xcalloc(n, sizeof(*entries));
   Containerd__Services__Images__V1__Image__LabelsEntry **ep = xcalloc(n, sizeof(*ep));
   cleanup_strv struct strv keys = STRV_INIT;
-  struct grpc_call_opts opts = {.lease = lease};
+  struct grpc_metadata md[1];
+  struct grpc_call_opts opts = ctd_lease_opts(lease, md);
   struct error *e = NULL;
   int rv;
 

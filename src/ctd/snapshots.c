@@ -28,7 +28,8 @@ ctd_snapshot_prepare(struct grpc_conn *c, const char *lease, const char *snapsho
 {
   Containerd__Services__Snapshots__V1__PrepareSnapshotRequest req =
       CONTAINERD__SERVICES__SNAPSHOTS__V1__PREPARE_SNAPSHOT_REQUEST__INIT;
-  struct grpc_call_opts opts = {.lease = lease};
+  struct grpc_metadata md[1];
+  struct grpc_call_opts opts = ctd_lease_opts(lease, md);
   struct ctd_mounts *m = xcalloc(1, sizeof(*m));
 
   req.snapshotter = (char *)snapshotter;
@@ -50,7 +51,8 @@ ctd_snapshot_commit(struct grpc_conn *c, const char *lease, const char *snapshot
 {
   Containerd__Services__Snapshots__V1__CommitSnapshotRequest req =
       CONTAINERD__SERVICES__SNAPSHOTS__V1__COMMIT_SNAPSHOT_REQUEST__INIT;
-  struct grpc_call_opts opts = {.lease = lease};
+  struct grpc_metadata md[1];
+  struct grpc_call_opts opts = ctd_lease_opts(lease, md);
 
   req.snapshotter = (char *)snapshotter;
   req.name = (char *)name;
@@ -65,7 +67,8 @@ ctd_snapshot_remove(struct grpc_conn *c, const char *lease, const char *snapshot
 {
   Containerd__Services__Snapshots__V1__RemoveSnapshotRequest req =
       CONTAINERD__SERVICES__SNAPSHOTS__V1__REMOVE_SNAPSHOT_REQUEST__INIT;
-  struct grpc_call_opts opts = {.lease = lease};
+  struct grpc_metadata md[1];
+  struct grpc_call_opts opts = ctd_lease_opts(lease, md);
 
   req.snapshotter = (char *)snapshotter;
   req.key = (char *)key;
@@ -91,7 +94,8 @@ ctd_diff_apply(struct grpc_conn *c, const char *lease, const char *media_type, c
       CONTAINERD__SERVICES__DIFF__V1__APPLY_REQUEST__INIT;
   Containerd__Services__Diff__V1__ApplyResponse *resp = NULL;
   Containerd__Types__Descriptor d = CONTAINERD__TYPES__DESCRIPTOR__INIT;
-  struct grpc_call_opts opts = {.lease = lease};
+  struct grpc_metadata md[1];
+  struct grpc_call_opts opts = ctd_lease_opts(lease, md);
 
   d.media_type = (char *)media_type;
   d.digest = (char *)digest;

@@ -175,9 +175,9 @@ e2e_content_state(const char *ns)
   char *save = NULL;
 
   ck_assert_int_eq(e2e_sh(&o, NULL, "$CTR -a \"$ADDR\" -n %s content ls -q | sort", ns), 0);
-  ck_assert_msg(grpc_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &c, &cerr) == 0, "%s",
+  ck_assert_msg(ctd_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &c, &cerr) == 0, "%s",
                 cerr ? cerr->msg : "");
-  grpc_conn_set_namespace(c, ns);
+  ctd_set_namespace(c, ns);
   for (char *d = strtok_r(o.out, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
     cleanup_strv struct strv labels = STRV_INIT;
     cleanup_error struct error *err = NULL;

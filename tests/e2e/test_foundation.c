@@ -147,9 +147,9 @@ connect_bed(const char *ns)
   struct grpc_conn *c = NULL;
   cleanup_error struct error *err = NULL;
 
-  ck_assert_msg(grpc_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &c, &err) == 0, "%s",
+  ck_assert_msg(ctd_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &c, &err) == 0, "%s",
                 err ? err->msg : "");
-  grpc_conn_set_namespace(c, ns);
+  ctd_set_namespace(c, ns);
   return c;
 }
 
@@ -216,6 +216,7 @@ START_TEST(grpc_streams_one_mib_messages)
   Containerd__Services__Content__V1__WriteContentResponse *wresp = NULL;
   Containerd__Services__Content__V1__ReadContentRequest rreq =
       CONTAINERD__SERVICES__CONTENT__V1__READ_CONTENT_REQUEST__INIT;
+  struct grpc_metadata md[] = {{CTD_LEASE_KEY, "ctrx-e2e-lease"}};
   struct grpc_call_opts opts = {0};
   struct buf back = BUF_INIT;
   int rv, commits = 0;
@@ -232,7 +233,8 @@ START_TEST(grpc_streams_one_mib_messages)
                 "%s", err ? err->msg : "");
   ck_assert_str_eq(lresp->lease->id, "ctrx-e2e-lease");
   protobuf_c_message_free_unpacked(&lresp->base, NULL);
-  opts.lease = "ctrx-e2e-lease";
+  opts.md = md;
+  opts.n_md = 1;
 
   ck_assert(grpc_stream_open(c, CTD_SVC("content", "Content", "Write"), &opts, &w, &err) == 0);
   wreq.ref = ref;

@@ -24,6 +24,7 @@
 
 #include "content.pb-c.h"
 #include "e2e.h"
+#include "ctd.h"
 #include "grpc.h"
 #include "leases.pb-c.h"
 #include "util.h"
@@ -187,7 +188,8 @@ ingests(struct grpc_conn *c, const char *ns, struct buf *desc)
   Containerd__Services__Content__V1__ListStatusesRequest req =
       CONTAINERD__SERVICES__CONTENT__V1__LIST_STATUSES_REQUEST__INIT;
   Containerd__Services__Content__V1__ListStatusesResponse *resp = NULL;
-  struct grpc_call_opts opts = {.ns = ns};
+  struct grpc_metadata md[] = {{CTD_NAMESPACE_KEY, ns}};
+  struct grpc_call_opts opts = {.md = md, .n_md = 1};
   cleanup_error struct error *err = NULL;
   int64_t sum = 0;
 
@@ -217,7 +219,8 @@ lease_state(struct grpc_conn *c, const char *ns, char **id, char **expire, struc
   Containerd__Services__Leases__V1__ListRequest req =
       CONTAINERD__SERVICES__LEASES__V1__LIST_REQUEST__INIT;
   Containerd__Services__Leases__V1__ListResponse *resp = NULL;
-  struct grpc_call_opts opts = {.ns = ns};
+  struct grpc_metadata md[] = {{CTD_NAMESPACE_KEY, ns}};
+  struct grpc_call_opts opts = {.md = md, .n_md = 1};
   cleanup_error struct error *err = NULL;
   size_t n;
 
@@ -342,7 +345,7 @@ START_TEST(interrupted_pull_resumes)
                           "> '%1$s/%2$s/hosts.toml'",
                           hosts, reg, px.port),
                    0);
-  ck_assert(grpc_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &conn, &err) == 0);
+  ck_assert(ctd_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &conn, &err) == 0);
 
   cmd = xasprintf("exec $CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts, img);
   pid = spawn(log_path, cmd);

@@ -365,7 +365,7 @@ START_TEST(silent_peer_deadline)
   int64_t t0, wall, cpu0, cpu;
 
   peer_start(&p, PEER_SILENT);
-  ck_assert_int_eq(grpc_connect(p.path, 20000, &c, &err), 0);
+  ck_assert_int_eq(grpc_connect(p.path, NULL, 20000, &c, &err), 0);
   t0 = now_ms();
   cpu0 = cpu_ms();
   grpc_conn_set_deadline(c, t0 + 1000);
@@ -393,11 +393,11 @@ START_TEST(peer_dies_mid_call)
   struct error *err = NULL;
 
   peer_start(&p, PEER_DIES);
-  ck_assert_int_eq(grpc_connect(p.path, 20000, &c, &err), 0);
+  ck_assert_int_eq(grpc_connect(p.path, NULL, 20000, &c, &err), 0);
   grpc_conn_set_deadline(c, now_ms() + 10000);
   ck_assert_int_eq(call_empty(c, &err), -1);
   ck_assert_msg(error_is(err, ERR_UNAVAILABLE), "%s", err->msg);
-  ck_assert_msg(strstr(err->msg, "connection to containerd at '") != NULL &&
+  ck_assert_msg(strstr(err->msg, "connection to the server at '") != NULL &&
                     strstr(err->msg, "' lost: ") != NULL,
                 "%s", err->msg);
   ck_assert_msg(strstr(err->msg, "callback") == NULL, "%s", err->msg);
@@ -417,7 +417,7 @@ START_TEST(peer_big_frame)
   int64_t t0;
 
   peer_start(&p, PEER_BIG_FRAME);
-  ck_assert_int_eq(grpc_connect(p.path, 20000, &c, &err), 0);
+  ck_assert_int_eq(grpc_connect(p.path, NULL, 20000, &c, &err), 0);
   t0 = now_ms();
   grpc_conn_set_deadline(c, t0 + 20000);
   ck_assert_int_eq(call_empty(c, &err), -1);
@@ -437,7 +437,7 @@ START_TEST(peer_big_message)
   struct error *err = NULL;
 
   peer_start(&p, PEER_BIG_MSG);
-  ck_assert_int_eq(grpc_connect(p.path, 20000, &c, &err), 0);
+  ck_assert_int_eq(grpc_connect(p.path, NULL, 20000, &c, &err), 0);
   grpc_conn_set_deadline(c, now_ms() + 20000);
   ck_assert_int_eq(call_empty(c, &err), -1);
   ck_assert_msg(error_is(err, ERR_EXHAUSTED), "%s", err->msg);
@@ -485,13 +485,14 @@ START_TEST(headers_outlive_open)
   int64_t t0;
 
   peer_start(&p, PEER_RECORD);
-  ck_assert_int_eq(grpc_connect(p.path, 30000, &c, &err), 0);
+  ck_assert_int_eq(grpc_connect(p.path, NULL, 30000, &c, &err), 0);
   t0 = now_ms();
   for (int i = 0; i < RECORD_STREAMS; i++) {
     char *path = xasprintf("/test.Fake/Call%d", i);
     char *ns = big_value("ns", i);
     char *lease = big_value("lease", i);
-    struct grpc_call_opts o = {.ns = ns, .lease = lease, .deadline_ms = t0 + 60000};
+    struct grpc_metadata md[] = {{"containerd-namespace", ns}, {"containerd-lease", lease}};
+    struct grpc_call_opts o = {.md = md, .n_md = 2, .deadline_ms = t0 + 60000};
 
     ck_assert_msg(grpc_stream_open(c, path, &o, &s[i], &err) == 0, "%s", err ? err->msg : "");
     memset(path, 'X', strlen(path));
@@ -552,10 +553,11 @@ START_TEST(free_before_headers_sent)
   struct grpc_stream *last = NULL;
 
   peer_start(&p, PEER_RECORD);
-  ck_assert_int_eq(grpc_connect(p.path, 30000, &c, &err), 0);
+  ck_assert_int_eq(grpc_connect(p.path, NULL, 30000, &c, &err), 0);
   for (int i = 0; i < RECORD_STREAMS - 1; i++) {
     cleanup_free char *lease = big_value("lease", i);
-    struct grpc_call_opts o = {.lease = lease, .deadline_ms = now_ms() + 60000};
+    struct grpc_metadata md[] = {{"containerd-lease", lease}};
+    struct grpc_call_opts o = {.md = md, .n_md = 1, .deadline_ms = now_ms() + 60000};
     struct grpc_stream *s = NULL;
 
     ck_assert_msg(grpc_stream_open(c, "/test.Fake/Gone", &o, &s, &err) == 0, "%s",
@@ -582,6 +584,75 @@ START_TEST(free_before_headers_sent)
 }
 END_TEST
 
+/* The connection's metadata goes with every call; a call's own value for
+ * the same key replaces it, and an empty value is not sent at all. */
+static const struct {
+  const char *ns;    /* the call's containerd-namespace, NULL: none given */
+  const char *lease; /* the call's containerd-lease, NULL: none given */
+  const char *want_ns, *want_lease;
+} md_cases[] = {
+    {NULL, NULL, "conn-ns", NULL},
+    {"call-ns", NULL, "call-ns", NULL},
+    {NULL, "L", "conn-ns", "L"},
+    {"", "", NULL, NULL},
+};
+
+START_TEST(metadata_defaults)
+{
+  struct peer p;
+  struct grpc_conn *c = NULL;
+  struct error *err = NULL;
+  struct grpc_stream *s[ARRAY_SIZE(md_cases) + 1] = {0};
+
+  peer_start(&p, PEER_RECORD);
+  ck_assert_int_eq(grpc_connect(p.path, NULL, 30000, &c, &err), 0);
+  grpc_conn_set_metadata(c, "containerd-namespace", "first");
+  grpc_conn_set_metadata(c, "containerd-namespace", "conn-ns");
+  for (size_t i = 0; i < ARRAY_SIZE(md_cases); i++) {
+    struct grpc_metadata md[2];
+    struct grpc_call_opts o = {.md = md, .deadline_ms = now_ms() + 60000};
+    if (md_cases[i].ns)
+      md[o.n_md++] = (struct grpc_metadata){"containerd-namespace", md_cases[i].ns};
+    if (md_cases[i].lease)
+      md[o.n_md++] = (struct grpc_metadata){"containerd-lease", md_cases[i].lease};
+    ck_assert_int_eq(grpc_stream_open(c, "/test.Fake/Call", &o, &s[i], &err), 0);
+  }
+  ck_assert_int_eq(grpc_stream_open(c, LAST_PATH, NULL, &s[ARRAY_SIZE(md_cases)], &err), 0);
+  ck_assert_int_eq(write(p.go[1], "g", 1), 1);
+  pthread_join(p.thread, NULL);
+  p.joined = true;
+  ck_assert(p.saw_last);
+  for (size_t i = 0; i < ARRAY_SIZE(md_cases); i++) {
+    if (md_cases[i].want_ns)
+      ck_assert_str_eq(p.seen[i][2], md_cases[i].want_ns);
+    else
+      ck_assert_ptr_null(p.seen[i][2]);
+    if (md_cases[i].want_lease)
+      ck_assert_str_eq(p.seen[i][3], md_cases[i].want_lease);
+    else
+      ck_assert_ptr_null(p.seen[i][3]);
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(s); i++)
+    grpc_stream_free(s[i]);
+  grpc_conn_free(c);
+  peer_stop(&p);
+}
+END_TEST
+
+/* Without a peer description the transport names no one in particular and
+ * gives no hint. */
+START_TEST(anonymous_peer)
+{
+  struct grpc_conn *c = NULL;
+  struct error *err = NULL;
+
+  ck_assert_int_eq(grpc_connect("/nonexistent/grpc.sock", NULL, 1000, &c, &err), -1);
+  ck_assert_str_eq(err->msg,
+                   "connect to the server at '/nonexistent/grpc.sock': No such file or directory");
+  error_free(err);
+}
+END_TEST
+
 Suite *
 grpc_suite(void)
 {
@@ -594,6 +665,8 @@ grpc_suite(void)
   suite_add_tcase(s, t);
   tcase_set_timeout(f, 60);
   tcase_add_test(f, silent_peer_deadline);
+  tcase_add_test(f, metadata_defaults);
+  tcase_add_test(f, anonymous_peer);
   tcase_add_test(f, peer_dies_mid_call);
   tcase_add_test(f, peer_big_frame);
   tcase_add_test(f, peer_big_message);
