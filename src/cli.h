@@ -15,7 +15,6 @@ struct grpc_conn;
 
 #define CTRX_DEFAULT_ADDRESS "/run/containerd/containerd.sock"
 #define CTRX_DEFAULT_NAMESPACE "default"
-#define CTRX_DEFAULT_CONNECT_TIMEOUT_MS 10000
 
 struct global_opts {
   char *address;              /* effective address (flag, env, default) */

@@ -379,15 +379,11 @@ main(int argc, char **argv)
 
   status = run(&cli, argc, argv, &err);
   if (status < 0) {
-    if (err && err->code == ERR_EXIT) {
-      status = err->status;
-    } else {
-      fflush(stdout);
-      fprintf(stderr, "ctrx: %s\n", err ? err->msg : "unknown error");
-      if (err && err->code == ERR_USAGE)
-        fprintf(stderr, "ctrx: see 'ctrx --help'\n");
-      status = 1;
-    }
+    fflush(stdout);
+    fprintf(stderr, "ctrx: %s\n", err ? err->msg : "unknown error");
+    if (err && err->code == ERR_USAGE)
+      fprintf(stderr, "ctrx: see 'ctrx --help'\n");
+    status = 1;
   }
   if (fflush(stdout) != 0 && errno != EPIPE && status == 0) {
     fprintf(stderr, "ctrx: write error: %s\n", strerror(errno));
