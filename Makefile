@@ -150,8 +150,9 @@ $(B)/tests/%.o: CFLAGS += -Wno-missing-prototypes
 $(B)/unit-tests: $(UNIT_O) $(B)/libctrx.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
+# (the end-to-end suites hash with libcrypto themselves; ctrx only dlopens it)
 $(B)/e2e-tests: $(E2E_O) $(B)/libctrx.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libcrypto) $(CHECK_LIBS)
 
 unit: $(B)/unit-tests
 	$(B)/unit-tests

@@ -27,12 +27,6 @@ static const char *const manifest_types[] = {
     "application/vnd.docker.distribution.manifest.v2+json",
 };
 
-static int
-strcmp_ptr(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool
 is_one_of(const char *mt, const char *const *list, size_t n)
 {
@@ -467,7 +461,7 @@ label_source(struct pull *p, const char *digest, struct error **err)
   if (strv_contains(&repos, p->repo))
     return 0;
   strv_push(&repos, p->repo);
-  qsort(repos.v, repos.n, sizeof(char *), strcmp_ptr);
+  qsort(repos.v, repos.n, sizeof(char *), str_ptr_cmp);
   for (size_t i = 0; i < repos.n; i++)
     buf_addf(&v, "%s%s", i ? "," : "", repos.v[i]);
   strv_push(&keys, p->source_key);

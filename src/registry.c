@@ -454,12 +454,6 @@ registry_url(const struct registry_ep *ep, const char *repo, const char *kind, c
   return xasprintf("%s/%s/%s/%s?ns=%s", ep->base, repo, kind, object, ns);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void
 registry_token_scopes(const char *repo, const struct strv *challenge, struct strv *out)
 {
@@ -468,7 +462,7 @@ registry_token_scopes(const char *repo, const struct strv *challenge, struct str
   strv_push_owned(&all, xasprintf("repository:%s:pull", repo));
   for (size_t i = 0; challenge && i < challenge->n; i++)
     strv_push(&all, challenge->v[i]);
-  qsort(all.v, all.n, sizeof(*all.v), cmp_str);
+  qsort(all.v, all.n, sizeof(*all.v), str_ptr_cmp);
   for (size_t i = 0; i < all.n; i++)
     if (i == 0 || strcmp(all.v[i], all.v[i - 1]) != 0)
       strv_push(out, all.v[i]);

@@ -14,9 +14,6 @@
 #include "hosts.h"
 #include "registry.h"
 
-/* main.c's table, for the help text; weak as in hosts.c. */
-extern const struct cmd cmd_table[] __attribute__((weak));
-
 /* An endpoint that answers only after the hedge delay is one a pull will
  * already have gone past: call it slow. */
 #define CHECK_SLOW_MS REGISTRY_HEDGE_DELAY_MS
@@ -100,12 +97,6 @@ ep_from_hosts(const struct hosts_config *hc, const struct hosts_endpoint *h, str
                       xasprintf("%s: %s", h->headers[i].name, h->headers[i].values.v[k]));
 }
 
-static int
-strcmp_p(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every registry with a host directory in the chain, in chain order, each
  * directory's names sorted; "_default" is no registry. "host_port_" names
  * the registry "host:port". */
@@ -131,7 +122,7 @@ registries_in(const struct strv *dirs, struct strv *out)
     }
     closedir(d);
     if (names.n > 1)
-      qsort(names.v, names.n, sizeof(char *), strcmp_p);
+      qsort(names.v, names.n, sizeof(char *), str_ptr_cmp);
     for (size_t k = 0; k < names.n; k++) {
       char *name = xstrdup(names.v[k]);
       size_t len = strlen(name);
@@ -369,7 +360,7 @@ cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err)
   }
   if (cli_config(cli, &cfg, err) < 0)
     return -1;
-  if (hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0)
+  if (cli_hosts_dirs(cli, NULL, true, &dirs, err) < 0)
     return error_wrap(err, "hosts check");
   for (size_t i = 0; i < args.n; i++) {
     char *name = NULL;

@@ -30,21 +30,29 @@ enum {
   P_MIRROR_STALL,
 };
 
-static const struct flag pull_flags[] = {
-    {"platform", FLAG_VALUE, P_PLATFORM},
-    {"snapshotter", FLAG_VALUE, P_SNAPSHOTTER},
-    {"label", FLAG_VALUE, P_LABEL},
-    {"max-concurrent-downloads", FLAG_VALUE, P_MAX},
-    {"plain-http", FLAG_BOOL, P_PLAIN_HTTP},
-    {"k skip-verify", FLAG_BOOL, P_SKIP_VERIFY},
-    {"u user", FLAG_VALUE, P_USER},
-    {"hosts-dir", FLAG_VALUE, P_HOSTS_DIR},
-    {"print-chainid", FLAG_BOOL, P_PRINT_CHAINID},
-    {"dry-run", FLAG_BOOL, P_DRY_RUN},
-    {"q quiet", FLAG_BOOL, P_QUIET},
-    {"mirror-connect-timeout", FLAG_VALUE, P_MIRROR_CONNECT},
-    {"mirror-first-byte-timeout", FLAG_VALUE, P_MIRROR_FIRST_BYTE},
-    {"mirror-stall-timeout", FLAG_VALUE, P_MIRROR_STALL},
+/* The flags of pull, with their help (see table.c); ctr's flags first. */
+const struct flag cmd_pull_flags[] = {
+    {"platform", FLAG_VALUE, P_PLATFORM, "OS/ARCH[/VARIANT]",
+     "pull for this platform (default: this machine's)", "Flags (ctr's, run by ctrx):"},
+    {"snapshotter", FLAG_VALUE, P_SNAPSHOTTER, "NAME",
+     "unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]"},
+    {"label", FLAG_VALUE, P_LABEL, "K=V", "label the image (repeatable)"},
+    {"max-concurrent-downloads", FLAG_VALUE, P_MAX, "N", "layers downloaded at once (default 4)"},
+    {"plain-http", FLAG_BOOL, P_PLAIN_HTTP, NULL, "talk http to the registry's default endpoint"},
+    {"k skip-verify", FLAG_BOOL, P_SKIP_VERIFY, NULL, "do not verify registries' TLS certificates"},
+    {"u user", FLAG_VALUE, P_USER, "USER[:PASSWORD]",
+     "registry credentials (else docker's config.json)"},
+    {"hosts-dir", FLAG_VALUE, P_HOSTS_DIR, "DIR", "registry hosts directory (repeatable)"},
+    {"print-chainid", FLAG_BOOL, P_PRINT_CHAINID, NULL, "print the image's top chain ID"},
+    {"dry-run", FLAG_BOOL, P_DRY_RUN, NULL, "print the name, hosts dirs and endpoints; do nothing",
+     "Flags of ctrx:"},
+    {"q quiet", FLAG_BOOL, P_QUIET, NULL, "no progress, no summary"},
+    {"mirror-connect-timeout", FLAG_VALUE, P_MIRROR_CONNECT, "DUR",
+     "per endpoint connect deadline (default 5s)"},
+    {"mirror-first-byte-timeout", FLAG_VALUE, P_MIRROR_FIRST_BYTE, "DUR",
+     "per request answer deadline (default 10s)"},
+    {"mirror-stall-timeout", FLAG_VALUE, P_MIRROR_STALL, "DUR",
+     "per transfer no-data deadline (default 15s)"},
     {NULL, FLAG_BOOL, 0},
 };
 
@@ -279,21 +287,6 @@ registry_opts_for(struct cli *cli, const struct pull_cmd *pc, struct registry_op
                                                             : 0;
 }
 
-static int
-chain(struct cli *cli, const struct strv *extra, struct strv *dirs, struct error **err)
-{
-  const struct ctrx_config *cfg = NULL;
-  cleanup_strv struct strv flagdirs = STRV_INIT;
-
-  if (cli_config(cli, &cfg, err) < 0)
-    return -1;
-  for (size_t i = 0; i < cli->g.hosts_dirs.n; i++)
-    strv_push(&flagdirs, cli->g.hosts_dirs.v[i]);
-  for (size_t i = 0; extra && i < extra->n; i++)
-    strv_push(&flagdirs, extra->v[i]);
-  return hosts_dirs(&flagdirs, cfg, true, dirs, err);
-}
-
 int
 cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char *snapshotter,
              struct error **err)
@@ -305,7 +298,7 @@ cmd_pull_ref(struct cli *cli, const char *ref, const char *platform, const char 
   struct pull_opts o = {0};
   int rv;
 
-  if (chain(cli, NULL, &dirs, err) < 0 || cli_conn(cli, &conn, err) < 0)
+  if (cli_hosts_dirs(cli, NULL, true, &dirs, err) < 0 || cli_conn(cli, &conn, err) < 0)
     return -1;
   o.ref = ref;
   o.ns = cli->g.namespace;
@@ -337,7 +330,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
   struct pull_opts o = {0};
   int optind = 1, unknown = -1, rv;
 
-  rv = cli_parse_flags(pull_flags, argc, argv, &optind, pull_flag, &pc, &unknown, err);
+  rv = cli_parse_flags(cmd_pull_flags, argc, argv, &optind, pull_flag, &pc, &unknown, err);
   if (rv < 0)
     goto done;
   if (rv == 0 && argc - optind == 1 && cli->g.no_expand) {
@@ -357,7 +350,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
     rv = cli_passthru(cli, (int)args.n, args.v, err);
     goto done;
   }
-  if (chain(cli, &pc.hosts_dirs, &dirs, err) < 0) {
+  if (cli_hosts_dirs(cli, &pc.hosts_dirs, true, &dirs, err) < 0) {
     rv = -1;
     goto done;
   }
@@ -384,7 +377,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
   o.ref = argv[optind];
   o.ns = cli->g.namespace;
   o.platform = pc.platform;
-  o.snapshotter = pc.snapshotter ? pc.snapshotter : getenv("CONTAINERD_SNAPSHOTTER");
+  o.snapshotter = pc.snapshotter ? pc.snapshotter : cli->env.snapshotter;
   o.labels = &pc.labels;
   o.dirs = &dirs;
   o.max_concurrent = (int)(pc.max > 32 ? 32 : pc.max);
