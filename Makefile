@@ -10,7 +10,9 @@
 #   make fuzz            every tests/fuzz/fuzz_*.c for FUZZ_SECONDS each (clang, libFuzzer)
 #   make leakcheck       valgrind over a real pull and run on a throwaway test bed
 #                        (no definite leak, no memory error)
-#   make lint            cppcheck and clang-tidy (.clang-tidy), warnings are errors
+#   make lint            the house rules (tests/lint/ratchet: function and file length,
+#                        core modules that print, repeated code), then cppcheck and
+#                        clang-tidy (.clang-tidy), warnings are errors
 #   make mutation        the mutants of tests/mutation/mutants, each applied to a
 #                        scratch copy: every one must make its suites fail
 #   SANITIZE=address,undefined   build for the sanitizers, in build-san/ (B=) with the
@@ -260,6 +262,7 @@ CPPCHECK_FLAGS = --enable=warning,performance,portability --error-exitcode=1 --i
 	--suppress=missingIncludeSystem
 
 lint: deps-extra-if-missing
+	tests/lint/ratchet
 	@$(MAKE) -s $(PROTO_C) $(B)/tests/unit/suites.h $(B)/tests/e2e/suites.h
 	cppcheck $(CPPCHECK_FLAGS) $(LINT_SRC)
 	@echo "cppcheck: clean"
