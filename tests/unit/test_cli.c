@@ -232,7 +232,7 @@ START_TEST(redacted_exec_line)
   for (size_t i = 0; i < out.n; i++)
     buf_addf(&got, "%s%s", i ? "|" : "", out.v[i]);
   ck_assert_str_eq(got.data ? got.data : "", redacts[_i].want);
-  ck_assert_ptr_null(strstr(got.data, "s3cret"));
+  ck_assert(got.data == NULL || strstr(got.data, "s3cret") == NULL);
 }
 END_TEST
 
