@@ -232,12 +232,6 @@ auth_challenges_free(struct auth_challenge *c, size_t n)
   free(c);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void
 auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *out)
 {
@@ -246,7 +240,7 @@ auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *o
   strv_push_owned(&all, xasprintf("repository:%s:pull", repo));
   for (size_t i = 0; challenge && i < challenge->n; i++)
     strv_push(&all, challenge->v[i]);
-  qsort(all.v, all.n, sizeof(*all.v), cmp_str);
+  qsort(all.v, all.n, sizeof(*all.v), str_ptr_cmp);
   for (size_t i = 0; i < all.n; i++)
     if (i == 0 || strcmp(all.v[i], all.v[i - 1]) != 0)
       strv_push(out, all.v[i]);

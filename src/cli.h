@@ -1,6 +1,6 @@
-/* The command line: global options, the command table shared by dispatch and
- * --help, and a ctr-compatible flag parser (Go's flag package rules: -flag and
- * --flag, -flag=value or -flag value, parsing stops at the first non-flag). */
+/* The command layer (src/cmd/): global options, the command table shared by
+ * dispatch and --help (src/cmd/table.c), and a ctr-compatible flag parser
+ * (Go's flag package rules, see goflag.h). */
 #ifndef CTRX_CLI_H
 #define CTRX_CLI_H
 
@@ -15,7 +15,6 @@ struct grpc_conn;
 
 #define CTRX_DEFAULT_ADDRESS "/run/containerd/containerd.sock"
 #define CTRX_DEFAULT_NAMESPACE "default"
-#define CTRX_DEFAULT_CONNECT_TIMEOUT_MS 10000
 
 struct global_opts {
   char *address;              /* effective address (flag, env, default) */
@@ -32,6 +31,7 @@ struct global_opts {
 
 struct cli {
   struct global_opts g;
+  struct ctrx_env env; /* read once by main (config_read_env) */
   struct ctrx_config cfg;
   bool cfg_loaded;
   struct grpc_conn *conn; /* opened on first use by cli_conn() */
@@ -48,13 +48,17 @@ int cli_config(struct cli *cli, const struct ctrx_config **out, struct error **e
  * (>= 0) or < 0 with *err set. */
 typedef int (*cmd_fn)(struct cli *cli, int argc, char **argv, struct error **err);
 
+struct flag;
+
 struct cmd {
   const char *name;
   const char *aliases;   /* space separated, "" for none */
   cmd_fn fn;             /* NULL: hand to ctr */
   const struct cmd *sub; /* sub-command table, or NULL */
   const char *summary;
-  const char *usage; /* full --help text after the summary line */
+  const char *usage;        /* --help text after the summary line, before the flags */
+  const struct flag *flags; /* listed in --help when they have help, or NULL */
+  const char *after_flags;  /* --help text after the flags, or NULL */
 };
 
 const struct cmd *cmd_find(const struct cmd *table, const char *name);
@@ -63,6 +67,12 @@ const struct cmd *cmd_find(const struct cmd *table, const char *name);
 int cmd_dispatch_sub(struct cli *cli, const struct cmd *group, int argc, char **argv,
                      struct error **err);
 void cmd_print_help(FILE *out, const struct cmd *c, const char *path);
+/* 'ctrx --help'. */
+void cmd_print_top_help(FILE *out);
+/* One line per flag that has help: "  -k, --name ARG   help", the help
+ * column at width (0: one past the longest flag). long_indent indents the
+ * flags without a short name as if they had one. */
+void cmd_print_flags(FILE *out, const struct flag *flags, int width, bool long_indent);
 /* True when argv holds -h/--help/-help before any "--" or positional. */
 bool cli_wants_help(int argc, char **argv);
 
@@ -72,6 +82,9 @@ struct flag {
   const char *names; /* space separated, without dashes: "n namespace" */
   enum flag_kind kind;
   int id;
+  const char *arg;     /* the value's name in --help ("DIR"), NULL for booleans */
+  const char *help;    /* --help text, lines after the first indented; NULL: not listed */
+  const char *section; /* a heading --help prints before this flag, or NULL */
 };
 
 /* Parse flags from argv[*optind] on. For each flag calls cb(id, value, data)
@@ -82,11 +95,28 @@ struct flag {
 int cli_parse_flags(const struct flag *flags, int argc, char **argv, int *optind,
                     int (*cb)(int id, const char *value, void *data, struct error **err),
                     void *data, int *unknown, struct error **err);
-/* "true"/"false"/"1"/"0"/"t"/"f" as Go's strconv.ParseBool. */
+/* "true"/"false"/"1"/"0"/"t"/"f" as Go's strconv.ParseBool (goflag_parse_bool). */
 int cli_parse_bool(const char *s, bool *out);
 
-/* The command tables live in main.c; each command in src/cmd/. */
+/* The command tables (src/cmd/table.c); each command in src/cmd/. */
 extern const struct cmd cmd_table[];
+/* The global flags, before the command; main.c handles them by id. */
+enum global_flag_id {
+  G_ADDRESS,
+  G_NAMESPACE,
+  G_TIMEOUT,
+  G_CONNECT_TIMEOUT,
+  G_DEBUG,
+  G_K8S,
+  G_HOSTS_DIR,
+  G_NO_EXPAND,
+  G_HELP,
+  G_VERSION,
+};
+extern const struct flag cmd_global_flags[];
+/* The flags of pull (src/cmd/pull.c) and run (src/cmd/run.c). */
+extern const struct flag cmd_pull_flags[];
+extern const struct flag cmd_run_flags[];
 
 int cmd_version(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_ref(struct cli *cli, int argc, char **argv, struct error **err);
@@ -108,8 +138,17 @@ char *cli_existing_image(struct cli *cli, const char *typed, bool *local);
  * TYPED expanded unless expansion is off or it does not normalize. */
 char *cli_new_image(struct cli *cli, const char *typed);
 
-/* Hand argv (starting at the command name) to the real ctr; returns only on
- * error. See passthru.h. */
+/* The hosts-dirs chain, in order: the global --hosts-dir flags and then
+ * cmd_dirs (a command's own --hosts-dir, may be NULL), else the ctrx
+ * config's, else containerd's CRI config_path and the two certs.d
+ * directories (hosts_dirs); with existing_only, only the directories that
+ * exist. Every command derives the chain here. */
+int cli_hosts_dirs(struct cli *cli, const struct strv *cmd_dirs, bool existing_only,
+                   struct strv *out, struct error **err);
+
+/* Hand argv (starting at the command name) to the real ctr, its image names
+ * rewritten and the global flags made explicit (passthru.h); returns only on
+ * error. */
 int cli_passthru(struct cli *cli, int argc, char **argv, struct error **err);
 
 #endif

@@ -214,3 +214,27 @@ config_release(struct ctrx_config *cfg)
   strv_release(&cfg->files);
   cfg->connect_timeout_ms = cfg->first_byte_timeout_ms = cfg->stall_timeout_ms = -1;
 }
+
+void
+config_read_env(struct ctrx_env *env, const char *(*get)(const char *name))
+{
+  env->address = get("CONTAINERD_ADDRESS");
+  env->namespace = get("CONTAINERD_NAMESPACE");
+  env->snapshotter = get("CONTAINERD_SNAPSHOTTER");
+  env->no_expand = get("CTRX_NO_EXPAND");
+  env->ctr = get("CTRX_CTR");
+  env->containerd_config = get("CTRX_CONTAINERD_CONFIG");
+  env->path = get("PATH");
+}
+
+const char *
+config_pick(const char *flag, const char *env, const char *cfg, const char *def)
+{
+  if (flag && *flag)
+    return flag;
+  if (env && *env)
+    return env;
+  if (cfg && *cfg)
+    return cfg;
+  return def;
+}

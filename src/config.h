@@ -22,6 +22,25 @@ struct ctrx_config {
   struct strv files;             /* the files that were read, in order */
 };
 
+/* The environment variables that set what a flag or the ctrx config may also
+ * set, read once at start (config_read_env) and handed down from there.
+ * Precedence everywhere: a flag, then the environment, then the ctrx config,
+ * then the default (config_pick). Values as the environment has them: NULL
+ * when unset, possibly empty. */
+struct ctrx_env {
+  const char *address;           /* CONTAINERD_ADDRESS */
+  const char *namespace;         /* CONTAINERD_NAMESPACE */
+  const char *snapshotter;       /* CONTAINERD_SNAPSHOTTER */
+  const char *no_expand;         /* CTRX_NO_EXPAND */
+  const char *ctr;               /* CTRX_CTR */
+  const char *containerd_config; /* CTRX_CONTAINERD_CONFIG */
+  const char *path;              /* PATH, where ctr is looked for */
+};
+/* Fill env through get (getenv, or a test's table). */
+void config_read_env(struct ctrx_env *env, const char *(*get)(const char *name));
+/* The first of flag, env, cfg that is set and not empty, else def. */
+const char *config_pick(const char *flag, const char *env, const char *cfg, const char *def);
+
 /* Read the config files that exist. A file that does not parse, or a key of the
  * wrong type, is an error naming FILE:LINE:COL. Missing files are not errors.
  * The environment variable CTRX_CONFIG, when set, names the only file read. */

@@ -111,9 +111,6 @@ int ctd_container_create(struct grpc_conn *c, const char *lease, const struct ct
 /* 0 when it exists, -1 with ERR_NOT_FOUND when not. */
 int ctd_container_exists(struct grpc_conn *c, const char *id, struct error **err);
 int ctd_container_delete(struct grpc_conn *c, const char *id, struct error **err);
-/* Snapshots/Mounts as a ctd_mounts. */
-int ctd_snapshot_mounts(struct grpc_conn *c, const char *snapshotter, const char *key,
-                        struct ctd_mounts **mounts, struct error **err);
 /* Mount them on dir (as the daemon would); 0 or -1 with errno-based error. */
 int ctd_mounts_mount(const struct ctd_mounts *m, const char *dir, struct error **err);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "goflag.h"
 #include "ref.h"
 
 struct ctrargs_flag {
@@ -200,23 +201,6 @@ static const struct ctrargs_cmd ctrargs_cmds[] = {
     {NULL, "run", {container_flags, run_flags, NULL}, false, ROLE_IMAGE, EX_FIRST},
 };
 
-/* name is one of the space-separated words of list */
-static bool
-name_in(const char *list, const char *name, size_t len)
-{
-  const char *p = list;
-
-  while (*p) {
-    size_t n = strcspn(p, " ");
-    if (n == len && strncmp(p, name, len) == 0)
-      return true;
-    p += n;
-    while (*p == ' ')
-      p++;
-  }
-  return false;
-}
-
 static const struct ctrargs_cmd *
 find_cmd(const struct strv *args, size_t *start)
 {
@@ -225,12 +209,12 @@ find_cmd(const struct strv *args, size_t *start)
   for (size_t i = 0; i < ARRAY_SIZE(ctrargs_cmds); i++) {
     const struct ctrargs_cmd *c = &ctrargs_cmds[i];
     if (c->group == NULL) {
-      if (name_in(c->names, args->v[0], strlen(args->v[0]))) {
+      if (goflag_name_in(c->names, args->v[0], strlen(args->v[0]))) {
         *start = 1;
         return c;
       }
-    } else if (args->n >= 2 && name_in(c->group, args->v[0], strlen(args->v[0])) &&
-               name_in(c->names, args->v[1], strlen(args->v[1]))) {
+    } else if (args->n >= 2 && goflag_name_in(c->group, args->v[0], strlen(args->v[0])) &&
+               goflag_name_in(c->names, args->v[1], strlen(args->v[1]))) {
       *start = 2;
       return c;
     }
@@ -244,7 +228,7 @@ find_flag(const struct ctrargs_cmd *c, const char *name, size_t len)
   for (size_t t = 0; t <= CTRARGS_MAX_TABLES; t++) {
     const struct ctrargs_flag *f = t < CTRARGS_MAX_TABLES ? c->tables[t] : help_flags;
     for (; f != NULL && f->names != NULL; f++)
-      if (name_in(f->names, name, len))
+      if (goflag_name_in(f->names, name, len))
         return f;
   }
   return NULL;
@@ -318,56 +302,36 @@ go_flag_parse(const struct ctrargs_cmd *c, char **words, const size_t *order, si
   size_t k = 0;
 
   while (k < n) {
-    const char *s = words[order[k]];
-    const char *name;
-    const char *eq;
+    struct goflag g;
     const struct ctrargs_flag *f;
-    size_t len;
+    enum goflag_kind kind = goflag_split(words[order[k]], &g);
 
-    if (strlen(s) < 2 || s[0] != '-')
+    if (kind == GOFLAG_NONE)
       break;
-    if (strcmp(s, "--") == 0) {
+    if (kind == GOFLAG_END) {
       k++;
       break;
     }
-    name = s[1] == '-' ? s + 2 : s + 1;
-    if (name[0] == '\0' || name[0] == '-' || name[0] == '=')
-      return -1;
-    eq = strchr(name + 1, '=');
-    len = eq ? (size_t)(eq - name) : strlen(name);
-    f = find_flag(c, name, len);
-    if (f == NULL)
+    if (kind == GOFLAG_BAD || (f = find_flag(c, g.name, g.len)) == NULL)
       return -1;
     k++;
     if (!f->value) {
       bool b = true;
-      if (eq != NULL) {
-        static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
-        static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
-        bool known = false;
-        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-          if (strcmp(eq + 1, yes[i]) == 0 || strcmp(eq + 1, no[i]) == 0) {
-            b = strcmp(eq + 1, yes[i]) == 0;
-            known = true;
-            break;
-          }
-        }
-        if (!known)
-          return -1;
-      }
-      if (name_in(f->names, "rootfs", 6))
+      if (g.value != NULL && goflag_parse_bool(g.value, &b) < 0)
+        return -1;
+      if (goflag_name_in(f->names, "rootfs", 6))
         st->rootfs = b;
       continue;
     }
-    if (eq == NULL) {
+    if (g.value == NULL) {
       if (k == n)
         return -1;
       k++;
     }
-    if (name_in(f->names, "config", 6))
+    if (goflag_name_in(f->names, "config", 6))
       st->config = true;
-    if (st->want != NULL && name_in(f->names, st->want, strlen(st->want)))
-      st->value = eq ? eq + 1 : words[order[k - 1]];
+    if (st->want != NULL && goflag_name_in(f->names, st->want, strlen(st->want)))
+      st->value = g.value ? g.value : words[order[k - 1]];
   }
   *first = k;
   return 0;
@@ -492,7 +456,7 @@ ctrargs_flag_value(const struct strv *args, const char *flag)
 bool
 ctrargs_is_push(const struct strv *args)
 {
-  return args->n >= 2 && name_in(IMAGES, args->v[0], strlen(args->v[0])) &&
+  return args->n >= 2 && goflag_name_in(IMAGES, args->v[0], strlen(args->v[0])) &&
          strcmp(args->v[1], "push") == 0;
 }
 
@@ -501,7 +465,8 @@ ctrargs_is_pull(const struct strv *args)
 {
   if (args->n < 2)
     return false;
-  return (name_in(IMAGES, args->v[0], strlen(args->v[0])) && strcmp(args->v[1], "pull") == 0) ||
+  return (goflag_name_in(IMAGES, args->v[0], strlen(args->v[0])) &&
+          strcmp(args->v[1], "pull") == 0) ||
          (strcmp(args->v[0], "content") == 0 && strcmp(args->v[1], "fetch") == 0);
 }
 

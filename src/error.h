@@ -27,13 +27,11 @@ enum error_code {
   ERR_UNAUTHENTICATED = 16,
   /* ctrx's own kinds start here */
   ERR_USAGE = 100, /* bad command line: exit 1 after the usage hint */
-  ERR_EXIT = 101,  /* not an error: pass status on as the exit code */
 };
 
 struct error {
   int code;      /* enum error_code */
   int sys_errno; /* errno at the point of failure, 0 if none */
-  int status;    /* exit status for ERR_EXIT */
   char *msg;     /* full message chain, "outer: inner: strerror" */
 };
 

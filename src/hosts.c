@@ -677,12 +677,6 @@ fail:
   return -1;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 hosts_load_certs(const char *registry, const char *dir, struct hosts_list *out, struct error **err)
 {
@@ -705,7 +699,7 @@ hosts_load_certs(const char *registry, const char *dir, struct hosts_list *out, 
   closedir(d);
   /* Go's os.ReadDir order: by name, bytewise */
   if (names.n > 1)
-    qsort(names.v, names.n, sizeof(char *), cmp_str);
+    qsort(names.v, names.n, sizeof(char *), str_ptr_cmp);
 
   e = list_add(&l);
   fill_default(e, registry);

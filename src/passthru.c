@@ -2,7 +2,6 @@
 
 #include "ctrargs.h"
 #include "hosts.h"
-#include "log.h"
 #include "ref.h"
 
 #include <errno.h>
@@ -26,10 +25,9 @@ is_executable(const char *path)
 }
 
 int
-passthru_find_ctr(const char *configured, char **out, struct error **err)
+passthru_find_ctr(const char *env, const char *configured, const char *path, char **out,
+                  struct error **err)
 {
-  const char *env = getenv("CTRX_CTR");
-  const char *path = getenv("PATH");
   struct stat self;
   bool have_self = stat("/proc/self/exe", &self) == 0;
   const char *p;
@@ -71,21 +69,21 @@ passthru_find_ctr(const char *configured, char **out, struct error **err)
 }
 
 void
-passthru_build_argv(const struct global_opts *g, const char *ctr, const struct strv *args,
+passthru_build_argv(const struct passthru_globals *g, const char *ctr, const struct strv *args,
                     struct strv *out)
 {
   strv_push(out, ctr);
   strv_push(out, "--address");
   strv_push(out, g->address);
   strv_push(out, "--namespace");
-  strv_push(out, g->namespace ? g->namespace : CTRX_DEFAULT_NAMESPACE);
-  if (g->timeout_arg) {
+  strv_push(out, g->namespace);
+  if (g->timeout) {
     strv_push(out, "--timeout");
-    strv_push(out, g->timeout_arg);
+    strv_push(out, g->timeout);
   }
-  if (g->connect_timeout_arg) {
+  if (g->connect_timeout) {
     strv_push(out, "--connect-timeout");
-    strv_push(out, g->connect_timeout_arg);
+    strv_push(out, g->connect_timeout);
   }
   if (g->debug)
     strv_push(out, "--debug");
@@ -105,39 +103,42 @@ has_hosts_dir(const struct strv *args)
   return false;
 }
 
-/* ctr pulls see the hosts directory ctrx would use: the chain directory that
- * holds the reference's registry. */
-static int
-add_hosts_dir(struct cli *cli, struct strv *args, struct error **err)
+char *
+passthru_pull_registry(const struct strv *args)
 {
-  const struct ctrx_config *cfg = NULL;
-  cleanup_strv struct strv dirs = STRV_INIT;
-  cleanup_free char *host_dir = NULL;
   cleanup_ref struct ref r = {0};
-  const char *word = ctrargs_first_ref(args);
-  char *slash;
+  const char *word;
 
-  if (word == NULL || has_hosts_dir(args))
-    return 0;
+  if (!ctrargs_is_pull(args) || (word = ctrargs_first_ref(args)) == NULL || has_hosts_dir(args))
+    return NULL;
   if (ref_parse_docker(word, &r, NULL) < 0 || r.domain == NULL || *r.domain == '\0')
-    return 0; /* ctr will say what is wrong with it */
-  if (cli_config(cli, &cfg, err) < 0 || hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0)
-    return -1;
-  hosts_find_dir(&dirs, r.domain, &host_dir);
-  if (host_dir == NULL || (slash = strrchr(host_dir, '/')) == NULL)
-    return 0;
-  *slash = '\0';
-  return ctrargs_insert_flag(args, 2, "--hosts-dir", host_dir[0] ? host_dir : "/");
+    return NULL;
+  return steal_pointer(&r.domain);
 }
 
-int
-passthru_prepare(struct cli *cli, struct strv *args, struct error **err)
+/* ctr pulls see the hosts directory ctrx would use: the chain directory that
+ * holds the reference's registry. */
+void
+passthru_add_hosts_dir(struct strv *args, const char *registry, const struct strv *chain)
+{
+  cleanup_free char *host_dir = NULL;
+  char *slash;
+
+  hosts_find_dir(chain, registry, &host_dir);
+  if (host_dir == NULL || (slash = strrchr(host_dir, '/')) == NULL)
+    return;
+  *slash = '\0';
+  ctrargs_insert_flag(args, 2, "--hosts-dir", host_dir[0] ? host_dir : "/");
+}
+
+void
+passthru_rewrite_names(struct strv *args, const struct passthru_names *names)
 {
   cleanup_free struct ctrargs_ref *refs = NULL;
   size_t n;
 
   if (args->n == 0)
-    return 0;
+    return;
   refs = xcalloc(args->n + 1, sizeof(*refs));
   n = ctrargs_refs(args, refs);
 
@@ -146,27 +147,25 @@ passthru_prepare(struct cli *cli, struct strv *args, struct error **err)
   if (n == 1 && ctrargs_is_push(args)) {
     size_t at = refs[0].index;
     bool local = false;
-    cleanup_free char *name = cli_existing_image(cli, args->v[at], &local);
+    cleanup_free char *name = names->existing(args->v[at], &local, names->data);
     if (local) {
-      char *remote = cli_new_image(cli, args->v[at]);
+      char *remote = names->created(args->v[at], names->data);
       strv_push_owned(args, NULL);
       memmove(args->v + at + 1, args->v + at, (args->n - 1 - at) * sizeof(*args->v));
       free(args->v[at]); /* the typed word, now in both slots */
       args->v[at] = remote;
       args->v[at + 1] = steal_pointer(&name);
-      return 0;
+      return;
     }
   }
   /* per name: one that exists as typed stays; the others are expanded */
   for (size_t i = 0; i < n; i++) {
     char **w = &args->v[refs[i].index];
-    char *name = refs[i].existing ? cli_existing_image(cli, *w, NULL) : cli_new_image(cli, *w);
+    char *name =
+        refs[i].existing ? names->existing(*w, NULL, names->data) : names->created(*w, names->data);
     free(*w);
     *w = name;
   }
-  if (ctrargs_is_pull(args))
-    return add_hosts_dir(cli, args, err);
-  return 0;
 }
 
 #define REDACTED "***"
@@ -261,36 +260,4 @@ passthru_redact_argv(const struct strv *in, struct strv *out)
       strv_push(out, w);
     }
   }
-}
-
-int
-cli_passthru(struct cli *cli, int argc, char **argv, struct error **err)
-{
-  const struct ctrx_config *cfg = NULL;
-  cleanup_free char *ctr = NULL;
-  cleanup_strv struct strv args = STRV_INIT;
-  cleanup_strv struct strv full = STRV_INIT;
-
-  if (cli_config(cli, &cfg, err) < 0)
-    return -1;
-  if (passthru_find_ctr(cfg->ctr, &ctr, err) < 0)
-    return -1;
-  for (int i = 0; i < argc; i++)
-    strv_push(&args, argv[i]);
-  if (passthru_prepare(cli, &args, err) < 0)
-    return -1;
-  passthru_build_argv(&cli->g, ctr, &args, &full);
-  if (cli->g.debug) {
-    cleanup_strv struct strv shown = STRV_INIT;
-    cleanup_buf struct buf line = BUF_INIT;
-    passthru_redact_argv(&full, &shown);
-    buf_addstr(&line, "exec");
-    for (size_t i = 0; i < shown.n; i++)
-      buf_addf(&line, " %s", shown.v[i]);
-    log_debug("%s", line.data);
-  }
-  fflush(stdout);
-  fflush(stderr);
-  execv(ctr, full.v);
-  return error_set(err, errno, "exec '%s'", ctr);
 }

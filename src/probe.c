@@ -27,12 +27,6 @@ probe_dir_registry(const char *dir_name)
   return name;
 }
 
-static int
-strcmp_p(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The names of the host directories in dir, sorted, into names. */
 static void
 host_dir_names(const char *dir, struct strv *names)
@@ -54,7 +48,7 @@ host_dir_names(const char *dir, struct strv *names)
   }
   closedir(d);
   if (names->n > 1)
-    qsort(names->v, names->n, sizeof(char *), strcmp_p);
+    qsort(names->v, names->n, sizeof(char *), str_ptr_cmp);
 }
 
 void

@@ -8,12 +8,6 @@
 
 #define LABEL_SOURCE "containerd.io/distribution.source."
 
-static int
-strcmp_ptr(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void
 pull_layers_share_blobs(struct pull_layer *layers, size_t n)
 {
@@ -106,7 +100,7 @@ pull_source_value(const struct strv *labels, const char *key, const char *repo)
   if (strv_contains(&repos, repo))
     return NULL;
   strv_push(&repos, repo);
-  qsort(repos.v, repos.n, sizeof(char *), strcmp_ptr);
+  qsort(repos.v, repos.n, sizeof(char *), str_ptr_cmp);
   for (size_t i = 0; i < repos.n; i++)
     buf_addf(&v, "%s%s", i ? "," : "", repos.v[i]);
   return buf_steal(&v);

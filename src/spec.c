@@ -978,12 +978,6 @@ spec_devices_release(struct spec_devices *d)
 }
 
 static int
-cmp_bytes(const void *a, const void *b)
-{
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int
 host_devices_in(const char *dir, struct spec_devices *out, struct error **err)
 {
   static const char *const skip_dirs[] = {"pts",  "shm",         "fd",   "mqueue",
@@ -999,7 +993,7 @@ host_devices_in(const char *dir, struct spec_devices *out, struct error **err)
       strv_push(&names, e->d_name);
   closedir(d);
   if (names.n > 0)
-    qsort(names.v, names.n, sizeof(*names.v), cmp_bytes);
+    qsort(names.v, names.n, sizeof(*names.v), str_ptr_cmp);
   for (size_t i = 0; i < names.n; i++) {
     cleanup_free char *path = xasprintf("%s/%s", dir, names.v[i]);
     struct stat st;
@@ -1050,12 +1044,6 @@ spec_host_devices(const char *dir, struct spec_devices *out, struct error **err)
 
 /* ---- maps (annotations, labels) ---- */
 
-static int
-cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* A copy of map with its keys sorted, as Go marshals a map. */
 static json_t *
 sorted_object(json_t *map)
@@ -1069,7 +1057,7 @@ sorted_object(json_t *map)
   {
     keys[i++] = k;
   }
-  qsort(keys, n, sizeof(*keys), cmp_str);
+  qsort(keys, n, sizeof(*keys), str_ptr_cmp);
   for (i = 0; i < n; i++)
     json_object_set(out, keys[i], json_object_get(map, keys[i]));
   return out;

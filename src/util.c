@@ -526,3 +526,9 @@ read_file(const char *path, size_t max, struct buf *out)
     buf_add(out, "", 0);
   return 0;
 }
+
+int
+str_ptr_cmp(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}

@@ -7,10 +7,6 @@
 #include "cli.h"
 #include "hosts.h"
 
-/* main.c's table, for the help text. Weak, so that the unit tests, which
- * link no main.c, can still run these commands (cmd_find takes NULL). */
-extern const struct cmd cmd_table[] __attribute__((weak));
-
 static void
 print_help(const char *group, const char *sub)
 {
@@ -104,8 +100,8 @@ cmd_hosts(struct cli *cli, int argc, char **argv, struct error **err)
     return error_wrap(err, "hosts");
   if (cli_config(cli, &cfg, err) < 0)
     return -1;
-  if (hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0 ||
-      hosts_dirs(&cli->g.hosts_dirs, cfg, false, &all, err) < 0)
+  if (cli_hosts_dirs(cli, NULL, true, &dirs, err) < 0 ||
+      cli_hosts_dirs(cli, NULL, false, &all, err) < 0)
     return error_wrap(err, "hosts");
   if (hosts_resolve(registry, &dirs, &hc, err) < 0)
     return error_wrap(err, "hosts");
@@ -202,7 +198,7 @@ cmd_hosts_add(struct cli *cli, int argc, char **argv, struct error **err)
   if (cli_config(cli, &cfg, err) < 0)
     return -1;
   /* the first directory of the chain, even one that does not exist yet */
-  if (hosts_dirs(&cli->g.hosts_dirs, cfg, false, &chain, err) < 0)
+  if (cli_hosts_dirs(cli, NULL, false, &chain, err) < 0)
     return error_wrap(err, "hosts add");
   root = chain.n > 0 ? chain.v[0] : HOSTS_CONTAINERD_CERTS_D;
   if (hosts_add_mirror(root, registry, &o.m, &file, err) < 0)

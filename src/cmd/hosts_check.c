@@ -12,9 +12,6 @@
 #include "probe.h"
 #include "registry.h"
 
-/* main.c's table, for the help text; weak as in hosts.c. */
-extern const struct cmd cmd_table[] __attribute__((weak));
-
 enum { CHECK_F_HELP, CHECK_F_JSON, CHECK_F_PLAIN_HTTP, CHECK_F_SKIP_VERIFY };
 
 static const struct flag check_flags[] = {
@@ -352,7 +349,7 @@ cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err)
   }
   if (cli_config(cli, &cfg, err) < 0)
     return -1;
-  if (hosts_dirs(&cli->g.hosts_dirs, cfg, true, &dirs, err) < 0)
+  if (cli_hosts_dirs(cli, NULL, true, &dirs, err) < 0)
     return error_wrap(err, "hosts check");
   if (registry_names(&args, &dirs, &names, err) < 0)
     return -1;

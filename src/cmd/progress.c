@@ -152,22 +152,6 @@ progress_registry_opts(struct cli *cli, const struct progress_timeouts *t, struc
 }
 
 int
-progress_hosts_dirs(struct cli *cli, const struct strv *extra, struct strv *dirs,
-                    struct error **err)
-{
-  const struct ctrx_config *cfg = NULL;
-  cleanup_strv struct strv flagdirs = STRV_INIT;
-
-  if (cli_config(cli, &cfg, err) < 0)
-    return -1;
-  for (size_t i = 0; i < cli->g.hosts_dirs.n; i++)
-    strv_push(&flagdirs, cli->g.hosts_dirs.v[i]);
-  for (size_t i = 0; extra && i < extra->n; i++)
-    strv_push(&flagdirs, extra->v[i]);
-  return hosts_dirs(&flagdirs, cfg, true, dirs, err);
-}
-
-int
 progress_run(struct cli *cli, struct pull_opts *o, struct progress *p, struct pull_result *res,
              struct error **err)
 {
@@ -208,7 +192,7 @@ progress_pull(struct cli *cli, const char *ref, const char *platform, const char
   struct pull_opts o = {0};
   int rv;
 
-  if (progress_hosts_dirs(cli, NULL, &dirs, err) < 0)
+  if (cli_hosts_dirs(cli, NULL, true, &dirs, err) < 0)
     return -1;
   o.ref = ref;
   o.platform = platform;

@@ -30,10 +30,6 @@ struct progress_timeouts {
   int64_t connect_ms, first_byte_ms, stall_ms;
 };
 
-/* The hosts directories to search: --hosts-dir (global, then EXTRA, which
- * may be NULL), else the config's, else the defaults (hosts_dirs). */
-int progress_hosts_dirs(struct cli *cli, const struct strv *extra, struct strv *dirs,
-                        struct error **err);
 /* --debug, the --timeout deadline and the mirror deadlines, into *ro. t may
  * be NULL. */
 void progress_registry_opts(struct cli *cli, const struct progress_timeouts *t,

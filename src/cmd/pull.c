@@ -28,21 +28,29 @@ enum {
   P_MIRROR_STALL,
 };
 
-static const struct flag pull_flags[] = {
-    {"platform", FLAG_VALUE, P_PLATFORM},
-    {"snapshotter", FLAG_VALUE, P_SNAPSHOTTER},
-    {"label", FLAG_VALUE, P_LABEL},
-    {"max-concurrent-downloads", FLAG_VALUE, P_MAX},
-    {"plain-http", FLAG_BOOL, P_PLAIN_HTTP},
-    {"k skip-verify", FLAG_BOOL, P_SKIP_VERIFY},
-    {"u user", FLAG_VALUE, P_USER},
-    {"hosts-dir", FLAG_VALUE, P_HOSTS_DIR},
-    {"print-chainid", FLAG_BOOL, P_PRINT_CHAINID},
-    {"dry-run", FLAG_BOOL, P_DRY_RUN},
-    {"q quiet", FLAG_BOOL, P_QUIET},
-    {"mirror-connect-timeout", FLAG_VALUE, P_MIRROR_CONNECT},
-    {"mirror-first-byte-timeout", FLAG_VALUE, P_MIRROR_FIRST_BYTE},
-    {"mirror-stall-timeout", FLAG_VALUE, P_MIRROR_STALL},
+/* The flags of pull, with their help (see table.c); ctr's flags first. */
+const struct flag cmd_pull_flags[] = {
+    {"platform", FLAG_VALUE, P_PLATFORM, "OS/ARCH[/VARIANT]",
+     "pull for this platform (default: this machine's)", "Flags (ctr's, run by ctrx):"},
+    {"snapshotter", FLAG_VALUE, P_SNAPSHOTTER, "NAME",
+     "unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]"},
+    {"label", FLAG_VALUE, P_LABEL, "K=V", "label the image (repeatable)"},
+    {"max-concurrent-downloads", FLAG_VALUE, P_MAX, "N", "layers downloaded at once (default 4)"},
+    {"plain-http", FLAG_BOOL, P_PLAIN_HTTP, NULL, "talk http to the registry's default endpoint"},
+    {"k skip-verify", FLAG_BOOL, P_SKIP_VERIFY, NULL, "do not verify registries' TLS certificates"},
+    {"u user", FLAG_VALUE, P_USER, "USER[:PASSWORD]",
+     "registry credentials (else docker's config.json)"},
+    {"hosts-dir", FLAG_VALUE, P_HOSTS_DIR, "DIR", "registry hosts directory (repeatable)"},
+    {"print-chainid", FLAG_BOOL, P_PRINT_CHAINID, NULL, "print the image's top chain ID"},
+    {"dry-run", FLAG_BOOL, P_DRY_RUN, NULL, "print the name, hosts dirs and endpoints; do nothing",
+     "Flags of ctrx:"},
+    {"q quiet", FLAG_BOOL, P_QUIET, NULL, "no progress, no summary"},
+    {"mirror-connect-timeout", FLAG_VALUE, P_MIRROR_CONNECT, "DUR",
+     "per endpoint connect deadline (default 5s)"},
+    {"mirror-first-byte-timeout", FLAG_VALUE, P_MIRROR_FIRST_BYTE, "DUR",
+     "per request answer deadline (default 10s)"},
+    {"mirror-stall-timeout", FLAG_VALUE, P_MIRROR_STALL, "DUR",
+     "per transfer no-data deadline (default 15s)"},
     {NULL, FLAG_BOOL, 0},
 };
 
@@ -175,7 +183,7 @@ pull_ref(struct cli *cli, struct pull_cmd *pc, const char *ref, const struct str
 
   o.ref = ref;
   o.platform = pc->platform;
-  o.snapshotter = pc->snapshotter ? pc->snapshotter : getenv("CONTAINERD_SNAPSHOTTER");
+  o.snapshotter = pc->snapshotter ? pc->snapshotter : cli->env.snapshotter;
   o.labels = &pc->labels;
   o.dirs = dirs;
   o.max_concurrent = (int)(pc->max > 32 ? 32 : pc->max);
@@ -200,7 +208,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
   cleanup_strv struct strv dirs = STRV_INIT;
   int optind = 1, unknown = -1, rv;
 
-  rv = cli_parse_flags(pull_flags, argc, argv, &optind, pull_flag, &pc, &unknown, err);
+  rv = cli_parse_flags(cmd_pull_flags, argc, argv, &optind, pull_flag, &pc, &unknown, err);
   if (rv < 0)
     goto done;
   if (rv == 0 && argc - optind == 1 && cli->g.no_expand) {
@@ -211,7 +219,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct error **err)
   }
   if (rv == 1 || argc - optind != 1)
     rv = pull_passthru(cli, argc, argv, err);
-  else if (progress_hosts_dirs(cli, &pc.hosts_dirs, &dirs, err) < 0)
+  else if (cli_hosts_dirs(cli, &pc.hosts_dirs, true, &dirs, err) < 0)
     rv = -1;
   else if (pc.dry_run)
     rv = dry_run(argv[optind], &dirs, err);

@@ -7,10 +7,6 @@
 #include "cli.h"
 #include "ref.h"
 
-/* main.c's table, for the help text. Weak, so that the unit tests, which
- * link no main.c, can still run the command (cmd_find takes NULL). */
-extern const struct cmd cmd_table[] __attribute__((weak));
-
 enum { REF_F_FAMILIAR, REF_F_HELP };
 
 static const struct flag ref_flags[] = {
@@ -81,11 +77,7 @@ cmd_ref(struct cli *cli, int argc, char **argv, struct error **err)
   if (rv == 1)
     return unknown_flag(argv[unknown], err);
   if (o.help) {
-    const struct cmd *c = cmd_find(cmd_table, "ref");
-    if (c != NULL)
-      cmd_print_help(stdout, c, "ref");
-    else
-      printf("Usage: ctrx ref [--familiar] [--] NAME...\n");
+    cmd_print_help(stdout, cmd_find(cmd_table, "ref"), "ref");
     return 0;
   }
   if (optind >= argc)

@@ -42,30 +42,32 @@ enum {
   R_COUNT
 };
 
-static const struct flag run_flags[] = {
-    {"rm", FLAG_BOOL, R_RM},
-    {"d detach", FLAG_BOOL, R_DETACH},
-    {"t tty", FLAG_BOOL, R_TTY},
-    {"net-host", FLAG_BOOL, R_NET_HOST},
-    {"env", FLAG_VALUE, R_ENV},
-    {"env-file", FLAG_VALUE, R_ENV_FILE},
-    {"mount", FLAG_VALUE, R_MOUNT},
-    {"cwd", FLAG_VALUE, R_CWD},
-    {"label", FLAG_VALUE, R_LABEL},
-    {"annotation", FLAG_VALUE, R_ANNOTATION},
-    {"privileged", FLAG_BOOL, R_PRIVILEGED},
-    {"read-only", FLAG_BOOL, R_READ_ONLY},
-    {"snapshotter", FLAG_VALUE, R_SNAPSHOTTER},
-    {"runtime", FLAG_VALUE, R_RUNTIME},
-    {"cpus", FLAG_VALUE, R_CPUS},
-    {"memory-limit", FLAG_VALUE, R_MEMORY},
-    {"cap-add", FLAG_VALUE, R_CAP_ADD},
-    {"cap-drop", FLAG_VALUE, R_CAP_DROP},
-    {"hostname", FLAG_VALUE, R_HOSTNAME},
-    {"u user", FLAG_VALUE, R_USER},
-    {"null-io", FLAG_BOOL, R_NULL_IO},
-    {"pid-file", FLAG_VALUE, R_PID_FILE},
-    {"platform", FLAG_VALUE, R_PLATFORM},
+/* The flags of run, with their help (see table.c). */
+const struct flag cmd_run_flags[] = {
+    {"rm", FLAG_BOOL, R_RM, NULL, "remove the container and its snapshot afterwards",
+     "Flags (ctr's, run by ctrx):"},
+    {"d detach", FLAG_BOOL, R_DETACH, NULL, "start it and return (cannot go with --rm)"},
+    {"t tty", FLAG_BOOL, R_TTY, NULL, "allocate a terminal"},
+    {"net-host", FLAG_BOOL, R_NET_HOST, NULL, "share the host's network namespace"},
+    {"env", FLAG_VALUE, R_ENV, "K=V", "set an environment variable (repeatable)"},
+    {"env-file", FLAG_VALUE, R_ENV_FILE, "FILE", "K=V lines to set"},
+    {"mount", FLAG_VALUE, R_MOUNT, "SPEC", "type=bind,src=/a,dst=/b,options=rbind:ro (repeatable)"},
+    {"cwd", FLAG_VALUE, R_CWD, "DIR", "working directory"},
+    {"label", FLAG_VALUE, R_LABEL, "K=V", "container label, also an annotation (repeatable)"},
+    {"annotation", FLAG_VALUE, R_ANNOTATION, "K=V", "OCI annotation (repeatable)"},
+    {"privileged", FLAG_BOOL, R_PRIVILEGED, NULL, "all capabilities and devices"},
+    {"read-only", FLAG_BOOL, R_READ_ONLY, NULL, "read-only root filesystem"},
+    {"snapshotter", FLAG_VALUE, R_SNAPSHOTTER, "NAME", "snapshotter [$CONTAINERD_SNAPSHOTTER]"},
+    {"runtime", FLAG_VALUE, R_RUNTIME, "NAME", "runtime (default io.containerd.runc.v2)"},
+    {"cpus", FLAG_VALUE, R_CPUS, "N", "CPU limit"},
+    {"memory-limit", FLAG_VALUE, R_MEMORY, "BYTES", "memory limit"},
+    {"cap-add", FLAG_VALUE, R_CAP_ADD, "CAP", "add a capability (repeatable)"},
+    {"cap-drop", FLAG_VALUE, R_CAP_DROP, "CAP", "drop a capability (repeatable)"},
+    {"hostname", FLAG_VALUE, R_HOSTNAME, "NAME", "host name in the container"},
+    {"u user", FLAG_VALUE, R_USER, "USER[:GROUP]", "user to run as"},
+    {"null-io", FLAG_BOOL, R_NULL_IO, NULL, "send all I/O to /dev/null"},
+    {"pid-file", FLAG_VALUE, R_PID_FILE, "FILE", "write the task's pid here"},
+    {"platform", FLAG_VALUE, R_PLATFORM, "PLATFORM", "the image's platform to run"},
     {NULL, FLAG_BOOL, 0},
 };
 
@@ -209,7 +211,7 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
   /* into the snapshotter ctr will use, so that ctr finds the image unpacked */
   snapshotter = ctrargs_flag_value(&args, "snapshotter");
   if (snapshotter == NULL)
-    snapshotter = getenv("CONTAINERD_SNAPSHOTTER");
+    snapshotter = cli->env.snapshotter;
   return pull_expanded(cli, word, name, NULL, snapshotter, err);
 }
 
@@ -233,7 +235,7 @@ cmd_run(struct cli *cli, int argc, char **argv, struct error **err)
   int optind = 1, unknown = -1, status = 0, rv;
   bool local = false;
 
-  rv = cli_parse_flags(run_flags, argc, argv, &optind, run_flag, &rc, &unknown, err);
+  rv = cli_parse_flags(cmd_run_flags, argc, argv, &optind, run_flag, &rc, &unknown, err);
   if (rv < 0)
     goto done;
   if (rv == 1) {
@@ -280,7 +282,7 @@ cmd_run(struct cli *cli, int argc, char **argv, struct error **err)
   rc.o.spec.cap_drop = &rc.cap_drop;
   rc.o.spec.host_hostname = rc.hostname;
   if (rc.o.snapshotter == NULL)
-    rc.o.snapshotter = getenv("CONTAINERD_SNAPSHOTTER");
+    rc.o.snapshotter = cli->env.snapshotter;
   /* a local name, or a literal one that is not a registry's, is not pulled */
   if (!local && pullable(image)) {
     rc.o.pull = pull_missing;

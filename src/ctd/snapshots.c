@@ -159,27 +159,6 @@ ctd_default_snapshotter(struct grpc_conn *c, const char *ns, const char *request
 }
 
 int
-ctd_snapshot_mounts(struct grpc_conn *c, const char *snapshotter, const char *key,
-                    struct ctd_mounts **mounts, struct error **err)
-{
-  Containerd__Services__Snapshots__V1__MountsRequest req =
-      CONTAINERD__SERVICES__SNAPSHOTS__V1__MOUNTS_REQUEST__INIT;
-  struct ctd_mounts *m = xcalloc(1, sizeof(*m));
-
-  req.snapshotter = (char *)snapshotter;
-  req.key = (char *)key;
-  /* MountsResponse has the same shape as PrepareSnapshotResponse (mounts = 1). */
-  if (grpc_unary(c, CTD_SVC("snapshots", "Snapshots", "Mounts"), &req.base,
-                 &containerd__services__snapshots__v1__prepare_snapshot_response__descriptor,
-                 (ProtobufCMessage **)&m->resp, NULL, err) < 0) {
-    free(m);
-    return error_wrap(err, "mounts of snapshot '%s'", key);
-  }
-  *mounts = m;
-  return 0;
-}
-
-int
 ctd_mounts_mount(const struct ctd_mounts *m, const char *dir, struct error **err)
 {
   for (size_t i = 0; i < m->resp->n_mounts; i++) {

@@ -2,8 +2,11 @@
  * parsers of util.c and the gRPC framing. */
 #include <check.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "goflag.h"
 #include "grpc.h"
 #include "passthru.h"
 #include "util.h"
@@ -229,7 +232,7 @@ START_TEST(redacted_exec_line)
   for (size_t i = 0; i < out.n; i++)
     buf_addf(&got, "%s%s", i ? "|" : "", out.v[i]);
   ck_assert_str_eq(got.data ? got.data : "", redacts[_i].want);
-  ck_assert_ptr_null(strstr(got.data ? got.data : "", "s3cret"));
+  ck_assert(got.data == NULL || strstr(got.data, "s3cret") == NULL);
 }
 END_TEST
 
@@ -345,6 +348,230 @@ START_TEST(cmd_aliases)
 }
 END_TEST
 
+/* One word as Go's FlagSet.parseOne reads it; both ctrx's own parser and
+ * ctrargs (what ctr will make of a command line) go through it. */
+static const struct {
+  const char *word;
+  enum goflag_kind kind;
+  const char *name; /* the name, without the value */
+  const char *value;
+} words[] = {
+    {"x", GOFLAG_NONE, NULL, NULL},
+    {"-", GOFLAG_NONE, NULL, NULL},
+    {"", GOFLAG_NONE, NULL, NULL},
+    {"--", GOFLAG_END, NULL, NULL},
+    {"---a", GOFLAG_BAD, NULL, NULL},
+    {"-=a", GOFLAG_BAD, NULL, NULL},
+    {"--=a", GOFLAG_BAD, NULL, NULL},
+    {"-a", GOFLAG_FLAG, "a", NULL},
+    {"--address", GOFLAG_FLAG, "address", NULL},
+    {"-address=s", GOFLAG_FLAG, "address", "s"},
+    {"--address=", GOFLAG_FLAG, "address", ""},
+    {"--a=b=c", GOFLAG_FLAG, "a", "b=c"},
+    {"-a==", GOFLAG_FLAG, "a", "="},
+};
+
+START_TEST(goflag_words)
+{
+  struct goflag g = {NULL, 0, NULL};
+  enum goflag_kind k = goflag_split(words[_i].word, &g);
+
+  ck_assert_int_eq(k, words[_i].kind);
+  if (k != GOFLAG_FLAG)
+    return;
+  ck_assert_int_eq(g.len, strlen(words[_i].name));
+  ck_assert(strncmp(g.name, words[_i].name, g.len) == 0);
+  if (words[_i].value == NULL)
+    ck_assert_ptr_null(g.value);
+  else
+    ck_assert_str_eq(g.value, words[_i].value);
+}
+END_TEST
+
+/* The i-th row of the command tables (the sub-tables after their group) and
+ * its path ("images pull"); the number of rows. */
+static int
+table_row(int i, const struct cmd **row, char **path)
+{
+  int n = 0;
+
+  for (const struct cmd *c = cmd_table; c->name; c++) {
+    if (n++ == i) {
+      *row = c;
+      *path = xstrdup(c->name);
+    }
+    for (const struct cmd *s = c->sub; s && s->name; s++)
+      if (n++ == i) {
+        *row = s;
+        *path = xasprintf("%s %s", c->name, s->name);
+      }
+  }
+  return n;
+}
+
+/* Every row's --help: its summary and usage, and a line for every flag of
+ * its flag table (so a flag cannot be added without its help). */
+START_TEST(help_of_every_row)
+{
+  const struct cmd *c = NULL;
+  cleanup_free char *path = NULL;
+  cleanup_free char *text = NULL;
+  cleanup_free char *head = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+
+  table_row(_i, &c, &path);
+  ck_assert_ptr_nonnull(f);
+  cmd_print_help(f, c, path);
+  fclose(f);
+  head = xasprintf("ctrx %s - %s\n\n%s", path, c->summary, c->usage);
+  ck_assert_msg(str_has_prefix(text, head), "%s --help:\n%s", path, text);
+  ck_assert_msg(strstr(c->usage, "Usage: ctrx ") == c->usage, "%s: usage line", path);
+  for (const struct flag *fl = c->flags; fl && fl->names; fl++) {
+    const char *lname = strrchr(fl->names, ' ');
+    cleanup_free char *want = xasprintf("--%s", lname ? lname + 1 : fl->names);
+    ck_assert_msg(fl->help != NULL, "%s: flag %s has no help", path, fl->names);
+    ck_assert_msg(strstr(text, want), "%s --help does not list %s:\n%s", path, want, text);
+  }
+  for (const struct cmd *s = c->sub; s && s->name; s++)
+    ck_assert_msg(strstr(text, s->summary), "%s --help does not list %s", path, s->name);
+}
+END_TEST
+
+/* 'ctrx --help' lists every command and every global flag. */
+START_TEST(top_help_lists_everything)
+{
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+
+  ck_assert_ptr_nonnull(f);
+  cmd_print_top_help(f);
+  fclose(f);
+  for (const struct cmd *c = cmd_table; c->name; c++) {
+    cleanup_free char *want = xasprintf("\n  %-10s %s\n", c->name, c->summary);
+    ck_assert_msg(strstr(text, want), "ctrx --help lacks %s", c->name);
+  }
+  for (const struct flag *fl = cmd_global_flags; fl->names; fl++) {
+    const char *lname = strrchr(fl->names, ' ');
+    cleanup_free char *want = xasprintf("--%s", lname ? lname + 1 : fl->names);
+    ck_assert_msg(fl->help != NULL && strstr(text, want), "ctrx --help lacks %s", want);
+  }
+  /* a help of several lines continues at the help column */
+  ck_assert(strstr(text, "      --hosts-dir DIR     registry hosts directory (repeatable; default: "
+                         "ctrx config,\n                          containerd's CRI"));
+}
+END_TEST
+
+/* passthru is pure: a command line in, ctr's command line out. Image names
+ * come from the caller: here "local" exists as typed, every other name
+ * expands to "docker.io/x/<name>". */
+static char *
+fake_existing(const char *typed, bool *local, void *data)
+{
+  bool is_local = strcmp(typed, "local") == 0;
+
+  (void)data;
+  if (local)
+    *local = is_local;
+  return is_local ? xstrdup(typed) : xasprintf("docker.io/x/%s", typed);
+}
+
+static char *
+fake_created(const char *typed, void *data)
+{
+  (void)data;
+  return xasprintf("docker.io/x/%s", typed);
+}
+
+static const struct {
+  const char *in;  /* space separated */
+  const char *out; /* after passthru_rewrite_names and the hosts dir */
+} passthru_cases[] = {
+    {"images pull nginx", "images pull --hosts-dir /h docker.io/x/nginx"},
+    {"images pull --hosts-dir /o nginx", "images pull --hosts-dir /o docker.io/x/nginx"},
+    {"i rm local other", "i rm local docker.io/x/other"},
+    {"images push local", "images push docker.io/x/local local"},
+    {"images push other", "images push docker.io/x/other"},
+    {"images tag local new", "images tag local docker.io/x/new"},
+    {"tasks ls", "tasks ls"},
+    {"run --rm local id", "run --rm local id"},
+};
+
+/* words of a space-separated line */
+static void
+split_spaced(const char *line, struct strv *out)
+{
+  cleanup_free char *bars = xstrdup(line);
+
+  for (char *p = bars; *p; p++)
+    if (*p == ' ')
+      *p = '|';
+  split_words(bars, out);
+}
+
+START_TEST(passthru_rewrites)
+{
+  const struct passthru_names names = {fake_existing, fake_created, NULL};
+  cleanup_strv struct strv args = STRV_INIT;
+  cleanup_strv struct strv want = STRV_INIT;
+  cleanup_strv struct strv chain = STRV_INIT;
+  cleanup_free char *registry = NULL;
+  cleanup_free char *root = xasprintf("/tmp/ctrx-unit-passthru.%d", (int)getpid());
+  cleanup_free char *host = xasprintf("%s/docker.io", root);
+
+  ck_assert_int_eq(mkdir(root, 0700) == 0 || errno == EEXIST, 1);
+  ck_assert_int_eq(mkdir(host, 0700) == 0 || errno == EEXIST, 1);
+  strv_push(&chain, root);
+  split_spaced(passthru_cases[_i].in, &args);
+  split_spaced(passthru_cases[_i].out, &want);
+  passthru_rewrite_names(&args, &names);
+  if ((registry = passthru_pull_registry(&args)) != NULL)
+    passthru_add_hosts_dir(&args, registry, &chain);
+  rmdir(host);
+  rmdir(root);
+  /* the hosts dir found is the chain directory, here root for "/h" */
+  for (size_t i = 0; i < want.n; i++)
+    if (strcmp(want.v[i], "/h") == 0) {
+      free(want.v[i]);
+      want.v[i] = xstrdup(root);
+    }
+  ck_assert_int_eq(args.n, want.n);
+  for (size_t i = 0; i < want.n; i++)
+    ck_assert_str_eq(args.v[i], want.v[i]);
+}
+END_TEST
+
+START_TEST(passthru_ctr_argv)
+{
+  const struct passthru_globals g = {"/run/c.sock", "ns", "30s", NULL, true};
+  cleanup_strv struct strv args = STRV_INIT;
+  cleanup_strv struct strv out = STRV_INIT;
+  cleanup_error struct error *err = NULL;
+  cleanup_free char *ctr = NULL;
+  const char *want[] = {"/bin/ctr",  "--address", "/run/c.sock", "--namespace", "ns",
+                        "--timeout", "30s",       "--debug",     "tasks",       "ls"};
+
+  split_spaced("tasks ls", &args);
+  passthru_build_argv(&g, "/bin/ctr", &args, &out);
+  ck_assert_int_eq(out.n, ARRAY_SIZE(want));
+  for (size_t i = 0; i < out.n; i++)
+    ck_assert_str_eq(out.v[i], want[i]);
+  /* the environment's ctr first, then the config's, then PATH's */
+  ck_assert_int_eq(passthru_find_ctr("/bin/sh", "/bin/true", "/nonexistent", &ctr, &err), 0);
+  ck_assert_str_eq(ctr, "/bin/sh");
+  free(ctr);
+  ck_assert_int_eq(passthru_find_ctr(NULL, "/bin/true", "/nonexistent", &ctr, &err), 0);
+  ck_assert_str_eq(ctr, "/bin/true");
+  ctr = NULL;
+  ck_assert_int_lt(passthru_find_ctr("", NULL, "/nonexistent", &ctr, &err), 0);
+  ck_assert(strstr(err->msg, "no ctr found on PATH"));
+  error_freep(&err);
+  ck_assert_int_lt(passthru_find_ctr("/nonexistent/ctr", NULL, NULL, &ctr, &err), 0);
+  ck_assert_str_eq(err->msg, "CTRX_CTR='/nonexistent/ctr' is not an executable file");
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -362,6 +589,11 @@ cli_suite(void)
   tcase_add_test(t, grpc_messages);
   tcase_add_test(t, error_chain);
   tcase_add_loop_test(t, cmd_aliases, 0, (int)ARRAY_SIZE(alias_cases));
+  tcase_add_loop_test(t, goflag_words, 0, (int)ARRAY_SIZE(words));
+  tcase_add_loop_test(t, help_of_every_row, 0, table_row(-1, NULL, NULL));
+  tcase_add_test(t, top_help_lists_everything);
+  tcase_add_loop_test(t, passthru_rewrites, 0, (int)ARRAY_SIZE(passthru_cases));
+  tcase_add_test(t, passthru_ctr_argv);
   suite_add_tcase(s, t);
   return s;
 }

@@ -298,6 +298,55 @@ START_TEST(test_release_twice)
 }
 END_TEST
 
+/* Settings: a flag, then the environment, then the ctrx config, then the
+ * default; an empty value counts as unset. */
+static const struct {
+  const char *flag, *env, *cfg, *def, *want;
+} picks[] = {
+    {"f", "e", "c", "d", "f"},   {NULL, "e", "c", "d", "e"}, {"", "e", "c", "d", "e"},
+    {NULL, NULL, "c", "d", "c"}, {NULL, "", "", "d", "d"},   {NULL, NULL, NULL, NULL, NULL},
+};
+
+START_TEST(test_precedence)
+{
+  const char *got = config_pick(picks[_i].flag, picks[_i].env, picks[_i].cfg, picks[_i].def);
+
+  if (picks[_i].want == NULL)
+    ck_assert_ptr_null(got);
+  else
+    ck_assert_str_eq(got, picks[_i].want);
+}
+END_TEST
+
+static const char *
+fake_env(const char *name)
+{
+  static const char *const vars[][2] = {
+      {"CONTAINERD_ADDRESS", "/a.sock"}, {"CONTAINERD_NAMESPACE", "ns"},
+      {"CONTAINERD_SNAPSHOTTER", ""},    {"CTRX_CTR", "/bin/ctr"},
+      {"CTRX_CONTAINERD_CONFIG", "/c"},  {"PATH", "/p"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+    if (strcmp(vars[i][0], name) == 0)
+      return vars[i][1];
+  return NULL;
+}
+
+START_TEST(test_read_env)
+{
+  struct ctrx_env env;
+
+  config_read_env(&env, fake_env);
+  ck_assert_str_eq(env.address, "/a.sock");
+  ck_assert_str_eq(env.namespace, "ns");
+  ck_assert_str_eq(env.snapshotter, "");
+  ck_assert_ptr_null(env.no_expand);
+  ck_assert_str_eq(env.ctr, "/bin/ctr");
+  ck_assert_str_eq(env.containerd_config, "/c");
+  ck_assert_str_eq(env.path, "/p");
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -312,6 +361,8 @@ config_suite(void)
   tcase_add_test(tc, test_home_fallback);
   tcase_add_test(tc, test_release_twice);
   tcase_add_test(tc, test_system_file);
+  tcase_add_loop_test(tc, test_precedence, 0, ARRAY_SIZE(picks));
+  tcase_add_test(tc, test_read_env);
   suite_add_tcase(s, tc);
   return s;
 }
