@@ -92,10 +92,11 @@ push_image_with_user(const char *user, const char *tag)
       "%s", o.err);
   {
     char digest[80] = "";
-    size_t n = strcspn(o.out, " ");
+    /* "DIGEST\nSIZE\n" */
+    size_t n = strcspn(o.out, " \n");
     char *end = NULL;
     long long size;
-    ck_assert(n > 0 && n < sizeof(digest) && o.out[n] == ' ');
+    ck_assert(n > 0 && n < sizeof(digest) && o.out[n] != '\0');
     memcpy(digest, o.out, n);
     errno = 0;
     size = strtoll(o.out + n + 1, &end, 10);
