@@ -13,10 +13,30 @@
 
 /* Core modules' warnings and --debug lines: one write per line, so that
  * lines from several threads never interleave. */
+/* A copy of text that a terminal shows as text: control characters (C0, DEL
+ * and UTF-8-encoded C1, which covers escape sequences) become '?'. Errors and
+ * log lines quote what servers, files and the command line said. */
+static char *
+terminal_safe(const char *text)
+{
+  char *out = xstrdup(text);
+
+  for (unsigned char *p = (unsigned char *)out, prev = 0; *p; prev = *p++) {
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+      *p = '?';
+    else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+      p[0] = '?', p[1] = '?';
+    else if (*p >= 0x80 && *p <= 0x9f && prev < 0x80) /* a raw C1 byte */
+      *p = '?';
+  }
+  return out;
+}
+
 static void
 log_to_stderr(enum log_level level, const char *line, void *data)
 {
-  cleanup_free char *out = xasprintf("ctrx: %s\n", line);
+  cleanup_free char *safe = terminal_safe(line);
+  cleanup_free char *out = xasprintf("ctrx: %s\n", safe);
   write_all(STDERR_FILENO, out, strlen(out));
 }
 
@@ -200,7 +220,8 @@ main(int argc, char **argv)
   status = run(&cli, argc, argv, &err);
   if (status < 0) {
     fflush(stdout);
-    fprintf(stderr, "ctrx: %s\n", err ? err->msg : "unknown error");
+    cleanup_free char *msg = terminal_safe(err ? err->msg : "unknown error");
+    fprintf(stderr, "ctrx: %s\n", msg);
     if (err && err->code == ERR_USAGE)
       fprintf(stderr, "ctrx: see 'ctrx --help'\n");
     status = 1;
