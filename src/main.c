@@ -22,11 +22,12 @@ terminal_safe(const char *text)
   char *out = xstrdup(text);
 
   for (unsigned char *p = (unsigned char *)out, prev = 0; *p; prev = *p++) {
-    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-      *p = '?';
-    else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+    bool c0 = (*p < 0x20 && *p != '\t') || *p == 0x7f;
+    bool raw_c1 = *p >= 0x80 && *p <= 0x9f && prev < 0x80;
+
+    if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* C1 in UTF-8 */
       p[0] = '?', p[1] = '?';
-    else if (*p >= 0x80 && *p <= 0x9f && prev < 0x80) /* a raw C1 byte */
+    else if (c0 || raw_c1)
       *p = '?';
   }
   return out;
