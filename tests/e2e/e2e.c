@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,4 +229,68 @@ e2e_native_commands(struct strv *out)
       break;
     p++;
   }
+}
+
+char *
+e2e_testbed(void)
+{
+  const char *env = getenv("CTRX_TESTBED");
+  char exe[4096];
+  ssize_t n;
+  struct stat st;
+
+  if (env && *env)
+    return xstrdup(env);
+  n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    char *slash;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (slash) {
+      char *p;
+      *slash = '\0';
+      p = xasprintf("%s/../tests/testbed/testbed", exe);
+      if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+        return p;
+      free(p);
+    }
+  }
+  return xstrdup("tests/testbed/testbed");
+}
+
+/* The shell's way to the top of the repository: the binary under test is
+ * ./ctrx, or build-san/ctrx of a sanitized build. */
+
+char *
+e2e_secure_start(const char *name)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+  cleanup_buf struct buf env = BUF_INIT;
+  cleanup_free char *path = NULL;
+  char *dir = xasprintf("%s/%s", e2e_env("CTRX_TEST_ROOT"), name);
+  char *save = NULL;
+
+  e2e_sh(&o, NULL, E2E_AT_TOP "SECURE_WATCH_PID=%d tests/testbed/secure-registries start %s",
+         (int)getpid(), dir);
+  ck_assert_msg(o.status == 0, "secure-registries start: %s%s", o.out, o.err);
+  path = xasprintf("%s/secure.env", dir);
+  ck_assert_int_eq(read_file(path, 1 << 16, &env), 0);
+  for (char *l = strtok_r(env.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char *eq = strchr(l, '=');
+    if (eq == NULL)
+      continue;
+    *eq = '\0';
+    setenv(l, eq + 1, 1);
+  }
+  return dir;
+}
+
+void
+e2e_secure_stop(char **dir)
+{
+  cleanup_e2e_out struct e2e_out o = {0};
+
+  e2e_sh(&o, NULL, E2E_AT_TOP "tests/testbed/secure-registries stop %s", *dir);
+  free(*dir);
+  *dir = NULL;
 }

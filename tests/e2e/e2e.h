@@ -25,6 +25,23 @@ int e2e_sh(struct e2e_out *o, const char *stdin_data, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void e2e_out_release(struct e2e_out *o);
 #define cleanup_e2e_out __attribute__((cleanup(e2e_out_release)))
+/* The test bed script: $CTRX_TESTBED, else next to this binary's build
+ * directory (build/ or build-san/ at the top of the repository), else below
+ * the current directory. Allocated. */
+char *e2e_testbed(void);
+/* The shell's way to the top of the repository, for a command that starts
+ * there: the binary under test is ./ctrx, or build-san/ctrx of a sanitized
+ * build. */
+#define E2E_AT_TOP                                                                                 \
+  "t=$(dirname \"$CTRX\"); while [ ! -x \"$t/tests/testbed/secure-registries\" ] && "              \
+  "[ \"$t\" != / ]; do t=$(dirname \"$t\"); done; cd \"$t\" && "
+
+/* Start tests/testbed/secure-registries in CTRX_TEST_ROOT/NAME (Basic,
+ * token and TLS registries, watched by this process) and put every KEY=VALUE
+ * of its secure.env into the environment; returns the directory. */
+char *e2e_secure_start(const char *name);
+/* Stop them and free *dir. */
+void e2e_secure_stop(char **dir);
 /* A namespace name unique to this run and test. */
 char *e2e_namespace(const char *prefix);
 /* Remove everything in a namespace (images, containers, tasks) with ctr. */

@@ -12,42 +12,18 @@
 #include "e2e.h"
 #include "util.h"
 
-#define AT_TOP                                                                                     \
-  "t=$(dirname \"$CTRX\"); while [ ! -x \"$t/tests/testbed/secure-registries\" ] && "              \
-  "[ \"$t\" != / ]; do t=$(dirname \"$t\"); done; cd \"$t\" && "
-
 static char *secure_dir;
 
 static void
 secure_setup(void)
 {
-  cleanup_e2e_out struct e2e_out o = {0};
-  cleanup_buf struct buf env = BUF_INIT;
-  cleanup_free char *path = NULL;
-  char *save = NULL;
-
-  secure_dir = xasprintf("%s/hosts-check-parity", e2e_env("CTRX_TEST_ROOT"));
-  e2e_sh(&o, NULL, AT_TOP "SECURE_WATCH_PID=%d tests/testbed/secure-registries start %s",
-         (int)getpid(), secure_dir);
-  ck_assert_msg(o.status == 0, "secure-registries start: %s%s", o.out, o.err);
-  path = xasprintf("%s/secure.env", secure_dir);
-  ck_assert_int_eq(read_file(path, 1 << 16, &env), 0);
-  for (char *l = strtok_r(env.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-    char *eq = strchr(l, '=');
-    if (eq == NULL)
-      continue;
-    *eq = '\0';
-    setenv(l, eq + 1, 1);
-  }
+  secure_dir = e2e_secure_start("hosts-check-parity");
 }
 
 static void
 secure_teardown(void)
 {
-  cleanup_e2e_out struct e2e_out o = {0};
-  e2e_sh(&o, NULL, AT_TOP "tests/testbed/secure-registries stop %s", secure_dir);
-  free(secure_dir);
-  secure_dir = NULL;
+  e2e_secure_stop(&secure_dir);
 }
 
 static const struct {

@@ -25,38 +25,12 @@
 #define SLOW_S 10
 #define SLOW_PULL "pull --mirror-first-byte-timeout 30s"
 
-static char *
-find_testbed(void)
-{
-  const char *env = getenv("CTRX_TESTBED");
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  struct stat st;
-
-  if (env && *env)
-    return xstrdup(env);
-  if (n > 0) {
-    char *slash;
-    exe[n] = '\0';
-    slash = strrchr(exe, '/');
-    if (slash) {
-      char *p;
-      *slash = '\0';
-      p = xasprintf("%s/../tests/testbed/testbed", exe);
-      if (stat(p, &st) == 0)
-        return p;
-      free(p);
-    }
-  }
-  return xstrdup("tests/testbed/testbed");
-}
-
 /* A fault server of our own with only the slow mode; its address. */
 static char *
 slow_start(void)
 {
   cleanup_e2e_out struct e2e_out o = {0};
-  cleanup_free char *tb = find_testbed();
+  cleanup_free char *tb = e2e_testbed();
   cleanup_free char *dir = xasprintf("%s/faults-robust-%d", e2e_env("CTRX_TEST_ROOT"), getpid());
   const char *l;
 
@@ -73,7 +47,7 @@ static void
 slow_stop(void)
 {
   cleanup_e2e_out struct e2e_out o = {0};
-  cleanup_free char *tb = find_testbed();
+  cleanup_free char *tb = e2e_testbed();
 
   e2e_sh(&o, NULL, "%s stop-faults %s/faults-robust-%d", tb, e2e_env("CTRX_TEST_ROOT"), getpid());
 }
@@ -115,7 +89,7 @@ push_image(const char *tag, bool twice)
   cleanup_e2e_out struct e2e_out o = {0};
   char *name = xasprintf("robust/%s-%d:v1", tag, (int)getpid());
   cleanup_free char *repo = xstrndup(name, strlen(name) - 3);
-  cleanup_free char *tb = find_testbed();
+  cleanup_free char *tb = e2e_testbed();
 
   if (!twice) {
     ck_assert_msg(e2e_sh(&o, NULL, "%s push-unique %s/unique $REG %s v1", tb,

@@ -20,32 +20,6 @@
 static char faults_env[4096];
 
 static char *
-find_testbed(void)
-{
-  const char *env = getenv("CTRX_TESTBED");
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  struct stat st;
-
-  if (env && *env)
-    return xstrdup(env);
-  if (n > 0) {
-    char *slash;
-    exe[n] = '\0';
-    slash = strrchr(exe, '/');
-    if (slash) {
-      char *p;
-      *slash = '\0';
-      p = xasprintf("%s/../tests/testbed/testbed", exe);
-      if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
-        return p;
-      free(p);
-    }
-  }
-  return xstrdup("tests/testbed/testbed");
-}
-
-static char *
 faults_dir(void)
 {
   return xasprintf("%s/faults-hostile", e2e_env("CTRX_TEST_ROOT"));
@@ -56,7 +30,7 @@ hostile_start(void)
 {
   cleanup_e2e_out struct e2e_out o = {0};
   cleanup_free char *dir = faults_dir();
-  cleanup_free char *testbed = find_testbed();
+  cleanup_free char *testbed = e2e_testbed();
 
   ck_assert_msg(e2e_sh(&o, NULL, "FAULTSRV_WATCH_PID=%d %.1000s start-faults %.1000s 0 $REG 3",
                        (int)getpid(), testbed, dir) == 0,
@@ -69,7 +43,7 @@ hostile_stop(void)
 {
   cleanup_e2e_out struct e2e_out o = {0};
   cleanup_free char *dir = faults_dir();
-  cleanup_free char *testbed = find_testbed();
+  cleanup_free char *testbed = e2e_testbed();
 
   e2e_sh(&o, NULL, "%s stop-faults %s", testbed, dir);
 }
@@ -125,7 +99,7 @@ static char *
 push_unique(const char *tag, char **digest)
 {
   cleanup_e2e_out struct e2e_out o = {0};
-  cleanup_free char *testbed = find_testbed();
+  cleanup_free char *testbed = e2e_testbed();
   char *name = xasprintf("hostile/%s-%d:v1", tag, (int)getpid());
   cleanup_free char *repo = xstrndup(name, strlen(name) - 3);
 

@@ -30,42 +30,6 @@ static struct {
 
 static char *testbed; /* tests/testbed/testbed */
 
-static bool
-is_file(const char *path)
-{
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* The test bed script: $CTRX_TESTBED, else next to this binary's build
- * directory (build/ or build-san/ at the top of the repository), else below
- * the current directory. */
-static char *
-find_testbed(void)
-{
-  const char *env = getenv("CTRX_TESTBED");
-  char exe[4096];
-  ssize_t n;
-
-  if (env && *env)
-    return xstrdup(env);
-  n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n > 0) {
-    char *slash;
-    exe[n] = '\0';
-    slash = strrchr(exe, '/');
-    if (slash) {
-      char *p;
-      *slash = '\0';
-      p = xasprintf("%s/../tests/testbed/testbed", exe);
-      if (is_file(p))
-        return p;
-      free(p);
-    }
-  }
-  return xstrdup("tests/testbed/testbed");
-}
-
 static char *
 faults_dir(void)
 {
@@ -81,7 +45,7 @@ faults_start(void)
   cleanup_free char *dir = faults_dir();
   char *save = NULL;
 
-  testbed = find_testbed();
+  testbed = e2e_testbed();
   ck_assert_msg(e2e_sh(&o, NULL, "FAULTSRV_WATCH_PID=%d %s start-faults %s 0 $REG 3", (int)getpid(),
                        testbed, dir) == 0,
                 "start-faults: %s%s", o.out, o.err);

@@ -563,6 +563,7 @@ START_TEST(passthru_ctr_argv)
   free(ctr);
   ck_assert_int_eq(passthru_find_ctr(NULL, "/bin/true", "/nonexistent", &ctr, &err), 0);
   ck_assert_str_eq(ctr, "/bin/true");
+  free(ctr);
   ctr = NULL;
   ck_assert_int_lt(passthru_find_ctr("", NULL, "/nonexistent", &ctr, &err), 0);
   ck_assert(strstr(err->msg, "no ctr found on PATH"));
