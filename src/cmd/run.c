@@ -115,7 +115,7 @@ _Static_assert(ARRAY_SIZE(run_slots) == R_COUNT, "a run flag without a slot");
 static int
 run_flag(int id, const char *v, void *data, struct error **err)
 {
-  char *field = (char *)data + run_slots[id].offset;
+  void *field = (char *)data + run_slots[id].offset;
   bool b = false;
 
   switch (run_slots[id].slot) {
