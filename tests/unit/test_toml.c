@@ -305,6 +305,8 @@ static const struct {
     {"a = \"\xC0\xAF\"\n", "t.toml:1:6: invalid UTF-8"},
     /* overlong 3- and 4-byte forms, past U+10FFFF, a lead byte no UTF-8 has */
     {"a = \"\xE0\x80\xAF\"\n", "t.toml:1:6: invalid UTF-8"},
+    /* U+07FF in three bytes: overlong (two bytes hold it), yet above U+007F */
+    {"a = \"\xE0\x9F\xBF\"\n", "t.toml:1:6: invalid UTF-8"},
     {"a = \"\xF0\x80\x80\xAF\"\n", "t.toml:1:6: invalid UTF-8"},
     {"a = \"\xF4\x90\x80\x80\"\n", "t.toml:1:6: invalid UTF-8"},
     {"a = \"\xF5\x80\x80\x80\"\n", "t.toml:1:6: invalid UTF-8"},
