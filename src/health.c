@@ -84,7 +84,6 @@ read_state(const char *path, struct buf *out)
 {
   cleanup_close int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   struct stat st;
-  char chunk[8192];
 
   if (fd < 0)
     return -1;
@@ -92,24 +91,7 @@ read_state(const char *path, struct buf *out)
     return -1;
   if (!S_ISREG(st.st_mode))
     return 1;
-  for (;;) {
-    ssize_t r = read(fd, chunk, sizeof(chunk));
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    if (r == 0)
-      break;
-    if (out->len + (size_t)r > MAX_FILE) {
-      errno = EFBIG;
-      return -1;
-    }
-    buf_add(out, chunk, (size_t)r);
-  }
-  if (out->data == NULL)
-    buf_add(out, "", 0);
-  return 0;
+  return read_fd(fd, MAX_FILE, out);
 }
 
 struct health *

@@ -500,13 +500,10 @@ write_all(int fd, const void *p, size_t n)
 }
 
 int
-read_file(const char *path, size_t max, struct buf *out)
+read_fd(int fd, size_t max, struct buf *out)
 {
-  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   char chunk[8192];
 
-  if (fd < 0)
-    return -1;
   for (;;) {
     ssize_t r = read(fd, chunk, sizeof(chunk));
     if (r < 0) {
@@ -525,6 +522,16 @@ read_file(const char *path, size_t max, struct buf *out)
   if (out->data == NULL)
     buf_add(out, "", 0);
   return 0;
+}
+
+int
+read_file(const char *path, size_t max, struct buf *out)
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return -1;
+  return read_fd(fd, max, out);
 }
 
 int

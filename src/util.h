@@ -110,8 +110,11 @@ int64_t now_ms(void);
 
 /* write() all of it, retrying on EINTR and short writes. */
 int write_all(int fd, const void *p, size_t n);
-/* Read a whole file, at most max bytes (-1 and errno EFBIG if larger). */
+/* Read a whole file, at most max bytes (-1 and errno EFBIG if larger); out
+ * holds a NUL-terminated buffer, even when empty. read_fd reads an open fd
+ * to its end the same way. */
 int read_file(const char *path, size_t max, struct buf *out);
+int read_fd(int fd, size_t max, struct buf *out);
 
 struct error;
 struct stat;
