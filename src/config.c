@@ -225,6 +225,8 @@ config_read_env(struct ctrx_env *env, const char *(*get)(const char *name))
   env->ctr = get("CTRX_CTR");
   env->containerd_config = get("CTRX_CONTAINERD_CONFIG");
   env->path = get("PATH");
+  env->docker_config = get("DOCKER_CONFIG");
+  env->home = get("HOME");
 }
 
 const char *
