@@ -243,7 +243,8 @@ auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *o
     strv_push_owned(&all, xasprintf("repository:%s:pull", repo));
   for (size_t i = 0; challenge && i < challenge->n; i++)
     strv_push(&all, challenge->v[i]);
-  qsort(all.v, all.n, sizeof(*all.v), str_ptr_cmp);
+  if (all.n > 1)
+    qsort(all.v, all.n, sizeof(*all.v), str_ptr_cmp);
   for (size_t i = 0; i < all.n; i++)
     if (i == 0 || strcmp(all.v[i], all.v[i - 1]) != 0)
       strv_push(out, all.v[i]);

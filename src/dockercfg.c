@@ -71,9 +71,15 @@ wipe_json(json_t *j)
   if (json_is_string(j)) {
     explicit_bzero((char *)json_string_value(j), json_string_length(j));
   } else if (json_is_object(j)) {
-    json_object_foreach(j, k, v) wipe_json(v);
+    json_object_foreach(j, k, v)
+    {
+      wipe_json(v);
+    }
   } else if (json_is_array(j)) {
-    json_array_foreach(j, i, v) wipe_json(v);
+    json_array_foreach(j, i, v)
+    {
+      wipe_json(v);
+    }
   }
 }
 

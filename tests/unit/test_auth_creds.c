@@ -186,6 +186,23 @@ START_TEST(token_form)
 }
 END_TEST
 
+/* A login asks for no repository: no scope of its own, the challenge's alone. */
+START_TEST(login_scopes)
+{
+  struct strv none = STRV_INIT, scopes = STRV_INIT, ch = STRV_INIT;
+
+  auth_token_scopes(NULL, NULL, &none);
+  ck_assert_uint_eq(none.n, 0);
+  strv_push(&ch, "registry:catalog:*");
+  auth_token_scopes(NULL, &ch, &scopes);
+  ck_assert_uint_eq(scopes.n, 1);
+  ck_assert_str_eq(scopes.v[0], "registry:catalog:*");
+  strv_release(&none);
+  strv_release(&scopes);
+  strv_release(&ch);
+}
+END_TEST
+
 static const struct {
   long status;
   bool idt;
@@ -406,6 +423,7 @@ auth_creds_suite(void)
   tcase_add_loop_test(pure, helper_answers, 0, ARRAY_SIZE(answer_cases));
   tcase_add_loop_test(pure, token_form, 0, ARRAY_SIZE(form_cases));
   tcase_add_loop_test(pure, post_falls_back, 0, ARRAY_SIZE(fallback_cases));
+  tcase_add_test(pure, login_scopes);
   suite_add_tcase(s, pure);
   tcase_add_checked_fixture(files, tmp_setup, tmp_teardown);
   tcase_add_test(files, save_keeps_other_keys);
