@@ -444,6 +444,10 @@ lookup_creds(struct auth *a, const char *host, struct dockercfg_creds *out, stru
   if (rv < 0 || out->kind != DOCKERCFG_HELPER)
     return rv;
   rv = credhelper_get(&a->helper, out->helper, out->server_url, out, err);
+  log_debug("credentials for %s: docker-credential-%s get: %s", host, out->helper,
+            rv > 0    ? "found"
+            : rv == 0 ? "none (anonymous)"
+                      : "failed");
   if (rv < 0 && error_is(*err, ERR_NOT_FOUND)) {
     log_warn("%s for %s: pulling anonymously", (*err)->msg, host);
     error_free(steal_pointer(err));
@@ -583,8 +587,11 @@ auth_post_falls_back(long status, bool identity_token)
 {
   /* containerd's rule: registries without the OAuth2 POST answer 404 (GCR),
    * 401 (Artifactory) or 400 (ACR); 405 too, unless the secret is a refresh
-   * token, which only the POST can use. */
-  return status == 400 || status == 401 || status == 404 || (status == 405 && !identity_token);
+   * token, which only the POST can use. Ours too: a redirect of the form to
+   * another origin (not followed: it holds the secret) gets the GET, which
+   * follows it without credentials. */
+  return status == 400 || status == 401 || status == 404 || (status == 405 && !identity_token) ||
+         (status >= 300 && status < 400);
 }
 
 /* One token request; 0 with Q answered (any status), -1 on a transport failure. */

@@ -862,8 +862,9 @@ http_perform(struct http *http, struct http_conn *c, const struct http_endpoint 
     char *next = NULL;
 
     if (foreign && q->post_form != NULL)
-      /* the form holds a password or a refresh token: not for another origin */
-      return error_setc(err, ERR_UNAVAILABLE, "token request redirected to another origin");
+      /* The form holds a password or a refresh token: not for another origin.
+       * The redirect is the answer (q->status is its 3xx). */
+      return 0;
     if (perform_once(http, h, ep, cur, foreign ? NULL : auth, foreign, q, err) < 0)
       return -1;
     if (q->status != 301 && q->status != 302 && q->status != 303 && q->status != 307 &&

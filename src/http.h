@@ -96,7 +96,8 @@ void http_req_release(struct http_req *q);
 /* Request URL, following redirects ourselves: once the target is another
  * origin (blob storage, or anyone a hostile registry names), it gets no
  * AUTH (a whole Authorization value, may be NULL), no Basic credentials of a
- * token request and no header of EP; a POST is never sent there (an error).
+ * token request and no header of EP; a POST is not followed there (its 3xx
+ * is the answer).
  * -1 with *err on a transport failure or
  * a sink error; any HTTP status is 0 (q->status says which). */
 int http_perform(struct http *h, struct http_conn *c, const struct http_endpoint *ep,

@@ -49,7 +49,8 @@ struct dockercfg_creds;
  * joined by spaces. Holds the secret: wipe it. */
 char *auth_token_form(const struct dockercfg_creds *c, const char *service,
                       const struct strv *scopes);
-/* The POST's STATUS means the realm wants the GET instead (containerd's rule). */
+/* The POST's STATUS means the realm wants the GET instead (containerd's rule,
+ * and a 3xx: the POST is never followed to another origin). */
 bool auth_post_falls_back(long status, bool identity_token);
 
 /* "<base>/<repo>/<kind>/<object>" plus "?ns=<escaped ns>" when ep->ns is set;

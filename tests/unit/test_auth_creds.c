@@ -210,7 +210,7 @@ static const struct {
 } fallback_cases[] = {
     {404, false, true},  {404, true, true},   {405, false, true},  {405, true, false},
     {401, false, true},  {400, true, true},   {403, false, false}, {500, false, false},
-    {429, false, false}, {200, false, false},
+    {429, false, false}, {200, false, false}, {302, false, true},  {307, true, true},
 };
 
 START_TEST(post_falls_back)
