@@ -12,7 +12,7 @@ _ctrx_global_value='-a --address -n --namespace --timeout --connect-timeout --ho
 _ctrx_global_bool='--k8s --debug --no-expand -h --help -v --version'
 
 # Commands: ctrx's own, then ctr's (handed to ctr).
-_ctrx_commands='pull run ref hosts version images containers content events leases
+_ctrx_commands='pull run ref login logout hosts version images containers content events leases
 namespaces plugins pprof snapshots tasks install oci shim help'
 
 _ctrx_pull_value='--platform --snapshotter --label --max-concurrent-downloads -u --user
@@ -219,6 +219,9 @@ _ctrx() {
   hosts:add) value_flags=$_ctrx_hosts_add_value bool_flags=$_ctrx_hosts_add_bool what=registry ;;
   hosts:check) value_flags='' bool_flags='--json --plain-http --skip-verify --help' what=registry ;;
   hosts:*) what=none ;;
+  login:) value_flags='-u --username -p --password' bool_flags='--password-stdin --help'
+    what=registry ;;
+  logout:) bool_flags='--help' what=registry ;;
   images:* | image:* | i:*)
     case $sub in
     rm | remove | del | delete | tag | push | label | mount | check | convert | export) what=images ;;

@@ -6,11 +6,13 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "credhelper.h"
 #include "digest.h"
+#include "dockercfg.h"
+#include "log.h"
 #include "registry_internal.h"
 
 #define MAX_TOKEN_BODY (1024u * 1024u)
-#define MAX_DOCKER_CONFIG (16u * 1024u * 1024u)
 
 /* ---- WWW-Authenticate, token URLs, docker's config.json: pure ---- */
 
@@ -237,10 +239,12 @@ auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *o
 {
   struct strv all = STRV_INIT;
 
-  strv_push_owned(&all, xasprintf("repository:%s:pull", repo));
+  if (repo != NULL)
+    strv_push_owned(&all, xasprintf("repository:%s:pull", repo));
   for (size_t i = 0; challenge && i < challenge->n; i++)
     strv_push(&all, challenge->v[i]);
-  qsort(all.v, all.n, sizeof(*all.v), str_ptr_cmp);
+  if (all.n > 1)
+    qsort(all.v, all.n, sizeof(*all.v), str_ptr_cmp);
   for (size_t i = 0; i < all.n; i++)
     if (i == 0 || strcmp(all.v[i], all.v[i - 1]) != 0)
       strv_push(out, all.v[i]);
@@ -275,94 +279,24 @@ b64_encode(const char *s)
   return r ? r : xstrdup("");
 }
 
-/* NULL when S is not valid base64 (or decodes to text with a NUL in it). */
-static char *
-b64_decode(const char *s)
-{
-  size_t len = 0;
-  char *out;
-
-  if (*s == '\0')
-    return NULL;
-  out = digest_base64_decode(s, &len);
-  if (out != NULL && memchr(out, '\0', len) != NULL) {
-    free(out);
-    return NULL;
-  }
-  return out;
-}
-
 /* jansson's own cleanup helper. */
 #define cleanup_json __attribute__((cleanup(json_decrefp)))
 
 int
-auth_docker_credentials(const char *host, char **user_pass, struct error **err)
+auth_docker_credentials(const char *config_path, const char *host, char **user_pass,
+                        struct error **err)
 {
-  cleanup_free char *path = NULL;
-  cleanup_buf struct buf data = BUF_INIT;
-  cleanup_json json_t *root = NULL;
-  const char *dir = getenv("DOCKER_CONFIG");
-  json_t *auths, *entry = NULL;
-  json_error_t jerr;
+  struct dockercfg_creds c = {0};
+  int rv;
 
   *user_pass = NULL;
-  if (dir != NULL && dir[0] != '\0') {
-    path = xasprintf("%s/config.json", dir);
-  } else {
-    const char *home = getenv("HOME");
-    if (home == NULL || home[0] == '\0')
-      return 0;
-    path = xasprintf("%s/.docker/config.json", home);
+  rv = dockercfg_lookup_file(config_path, host, &c, err);
+  if (rv == 0 && c.kind == DOCKERCFG_AUTHS) {
+    *user_pass = xasprintf("%s:%s", c.user ? c.user : "", c.secret);
+    rv = 1;
   }
-  if (read_file(path, MAX_DOCKER_CONFIG, &data) < 0) {
-    if (errno == ENOENT || errno == ENOTDIR)
-      return 0;
-    return error_set(err, errno, "read '%s'", path);
-  }
-  root = json_loadb(data.data, data.len, 0, &jerr);
-  explicit_bzero(data.data, data.len);
-  if (root == NULL)
-    /* Not jansson's text: it quotes the token it stumbled on, a password perhaps. */
-    return error_setc(err, ERR_INVALID, "parse '%s': invalid JSON at line %d, column %d", path,
-                      jerr.line, jerr.column);
-  if (!json_is_object(root))
-    return error_setc(err, ERR_INVALID, "parse '%s': not a JSON object", path);
-  auths = json_object_get(root, "auths");
-  if (!json_is_object(auths))
-    return 0;
-  {
-    char *keys[5] = {xstrdup(host), xasprintf("https://%s", host), xasprintf("http://%s", host),
-                     xasprintf("https://%s/v1/", host), NULL};
-    if (strcmp(host, "registry-1.docker.io") == 0 || strcmp(host, "docker.io") == 0)
-      keys[4] = xstrdup("https://index.docker.io/v1/");
-    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-      if (entry == NULL && keys[i] != NULL)
-        entry = json_object_get(auths, keys[i]);
-      free(keys[i]);
-    }
-  }
-  if (!json_is_object(entry))
-    return 0;
-  {
-    const char *auth = json_string_value(json_object_get(entry, "auth"));
-    const char *user = json_string_value(json_object_get(entry, "username"));
-    const char *pass = json_string_value(json_object_get(entry, "password"));
-
-    if (auth != NULL && auth[0] != '\0') {
-      char *dec = b64_decode(auth);
-      if (dec == NULL || strchr(dec, ':') == NULL) {
-        free(dec);
-        return error_setc(err, ERR_INVALID, "parse '%s': invalid \"auth\" for %s", path, host);
-      }
-      *user_pass = dec;
-      return 1;
-    }
-    if (user != NULL && user[0] != '\0') {
-      *user_pass = xasprintf("%s:%s", user, pass ? pass : "");
-      return 1;
-    }
-  }
-  return 0;
+  dockercfg_creds_release(&c);
+  return rv;
 }
 
 /* ---- authentication ---- */
@@ -374,20 +308,43 @@ struct auth_entry {
   char *value; /* the whole Authorization value: "Bearer …" or "Basic …" */
 };
 
+/* What one registry host's credentials turned out to be, for the process:
+ * a helper runs once per host, whatever it answered. */
+struct cred_entry {
+  char *host;
+  struct dockercfg_creds creds; /* kind NONE: anonymous */
+  struct error *err;            /* the lookup failed: every request says so */
+};
+
 struct auth {
-  pthread_mutex_t lock; /* guards everything below */
+  pthread_mutex_t lock; /* guards user, entries, n */
   char *user;
+  char *docker_config;
+  char *path;
+  struct credhelper_opts helper;
   struct auth_entry *entries;
   size_t n;
+  pthread_mutex_t cred_lock; /* guards creds, n_creds; held while a helper runs */
+  struct cred_entry *creds;
+  size_t n_creds;
 };
 
 struct auth *
-auth_new(const char *user)
+auth_new(const struct auth_opts *o)
 {
+  static const struct auth_opts none = {0};
   struct auth *a = xcalloc(1, sizeof(*a));
 
+  if (o == NULL)
+    o = &none;
   pthread_mutex_init(&a->lock, NULL);
-  a->user = user ? xstrdup(user) : NULL;
+  pthread_mutex_init(&a->cred_lock, NULL);
+  a->user = o->user ? xstrdup(o->user) : NULL;
+  a->docker_config = o->docker_config ? xstrdup(o->docker_config) : NULL;
+  a->path = o->path ? xstrdup(o->path) : NULL;
+  a->helper.path = a->path;
+  a->helper.timeout_ms = o->helper_timeout_ms;
+  a->helper.deadline_ms = o->deadline_ms;
   return a;
 }
 
@@ -403,10 +360,19 @@ auth_free(struct auth *a)
     free(a->entries[i].value);
   }
   free(a->entries);
+  for (size_t i = 0; i < a->n_creds; i++) {
+    free(a->creds[i].host);
+    dockercfg_creds_release(&a->creds[i].creds);
+    error_free(a->creds[i].err);
+  }
+  free(a->creds);
   if (a->user)
     explicit_bzero(a->user, strlen(a->user));
   free(a->user);
+  free(a->docker_config);
+  free(a->path);
   pthread_mutex_destroy(&a->lock);
+  pthread_mutex_destroy(&a->cred_lock);
   free(a);
 }
 
@@ -463,23 +429,108 @@ free_secret(char **p)
   }
 }
 #define cleanup_secret __attribute__((cleanup(free_secret)))
+#define cleanup_creds __attribute__((cleanup(dockercfg_creds_release)))
 
-/* ---- answering a challenge ---- */
+/* ---- where the credentials come from ---- */
 
-/* Credentials for the endpoint at BASE: --user, else docker's config.json.
- * 0 and NULL: none. */
+/* HOST's credentials from config.json: its auths entry, or what the helper
+ * it names answers. A helper that is not on the PATH means anonymous, as
+ * Docker has it, with a warning; one that fails is an error. */
 static int
-credentials(struct auth *a, const char *base, char **out, struct error **err)
+lookup_creds(struct auth *a, const char *host, struct dockercfg_creds *out, struct error **err)
 {
-  cleanup_free char *host = http_url_origin(base, true);
+  int rv = dockercfg_lookup_file(a->docker_config, host, out, err);
 
-  *out = NULL;
-  if (a->user != NULL) {
-    *out = strchr(a->user, ':') ? xstrdup(a->user) : xasprintf("%s:", a->user);
+  if (rv < 0 || out->kind != DOCKERCFG_HELPER)
+    return rv;
+  rv = credhelper_get(&a->helper, out->helper, out->server_url, out, err);
+  log_debug("credentials for %s: docker-credential-%s get: %s", host, out->helper,
+            rv > 0    ? "found"
+            : rv == 0 ? "none (anonymous)"
+                      : "failed");
+  if (rv < 0 && error_is(*err, ERR_NOT_FOUND)) {
+    log_warn("%s for %s: pulling anonymously", (*err)->msg, host);
+    error_free(steal_pointer(err));
+    dockercfg_creds_release(out);
     return 0;
   }
-  return auth_docker_credentials(host, out, err) < 0 ? -1 : 0;
+  if (rv <= 0) {
+    if (rv < 0)
+      error_wrap(err, "credentials for %s", host);
+    dockercfg_creds_release(out);
+  }
+  return rv < 0 ? -1 : 0;
 }
+
+static void
+creds_copy(const struct dockercfg_creds *from, struct dockercfg_creds *to)
+{
+  memset(to, 0, sizeof(*to));
+  to->kind = from->kind;
+  to->helper = from->helper ? xstrdup(from->helper) : NULL;
+  to->from_store = from->from_store;
+  to->server_url = from->server_url ? xstrdup(from->server_url) : NULL;
+  to->user = from->user ? xstrdup(from->user) : NULL;
+  to->secret = from->secret ? xstrdup(from->secret) : NULL;
+  to->identity_token = from->identity_token;
+}
+
+/* Credentials for the endpoint at BASE: --user, else config.json's for its
+ * host, looked up once per process. out->secret NULL: anonymous. */
+static int
+credentials(struct auth *a, const char *base, struct dockercfg_creds *out, struct error **err)
+{
+  cleanup_free char *host = http_url_origin(base, true);
+  struct cred_entry *e = NULL;
+
+  memset(out, 0, sizeof(*out));
+  if (a->user != NULL) {
+    const char *colon = strchr(a->user, ':');
+    out->kind = DOCKERCFG_AUTHS;
+    out->user = colon ? xstrndup(a->user, (size_t)(colon - a->user)) : xstrdup(a->user);
+    out->secret = xstrdup(colon ? colon + 1 : "");
+    return 0;
+  }
+  pthread_mutex_lock(&a->cred_lock);
+  for (size_t i = 0; i < a->n_creds && e == NULL; i++)
+    if (strcmp(a->creds[i].host, host) == 0)
+      e = &a->creds[i];
+  if (e == NULL) {
+    a->creds = xrealloc(a->creds, (a->n_creds + 1) * sizeof(*a->creds));
+    e = &a->creds[a->n_creds++];
+    memset(e, 0, sizeof(*e));
+    e->host = xstrdup(host);
+    if (lookup_creds(a, host, &e->creds, &e->err) < 0 && e->err == NULL)
+      error_setc(&e->err, ERR_INTERNAL, "credentials for %s", host);
+  }
+  if (e->err != NULL)
+    error_setc(err, e->err->code, "%s", e->err->msg);
+  else
+    creds_copy(&e->creds, out);
+  pthread_mutex_unlock(&a->cred_lock);
+  return e->err != NULL ? -1 : 0;
+}
+
+int
+auth_describe_source(const char *config_path, const char *host, char **out, struct error **err)
+{
+  struct dockercfg_creds c = {0};
+
+  *out = NULL;
+  if (dockercfg_lookup_file(config_path, host, &c, err) < 0)
+    return -1;
+  if (c.kind == DOCKERCFG_HELPER)
+    *out = xasprintf("helper docker-credential-%s (%s)", c.helper,
+                     c.from_store ? "credsStore" : "credHelpers");
+  else if (c.kind == DOCKERCFG_AUTHS)
+    *out = xstrdup(c.identity_token ? "config.json auths (identity token)" : "config.json auths");
+  else
+    *out = xstrdup("none");
+  dockercfg_creds_release(&c);
+  return 0;
+}
+
+/* ---- answering a challenge ---- */
 
 /* "Bearer <token>" from a token answer (BODY), or NULL with *err. */
 static char *
@@ -501,34 +552,105 @@ bearer_from_answer(const struct buf *body, struct error **err)
   return xasprintf("Bearer %s", tok);
 }
 
+char *
+auth_token_form(const struct dockercfg_creds *c, const char *service, const struct strv *scopes)
+{
+  struct buf b = BUF_INIT;
+  cleanup_secret char *secret = http_query_escape(c->secret);
+
+  if (c->identity_token || c->user == NULL || c->user[0] == '\0') {
+    buf_addf(&b, "grant_type=refresh_token&refresh_token=%s", secret);
+  } else {
+    cleanup_secret char *user = http_query_escape(c->user);
+    buf_addf(&b, "grant_type=password&username=%s&password=%s", user, secret);
+  }
+  buf_addstr(&b, "&client_id=ctrx");
+  if (service != NULL && service[0] != '\0') {
+    cleanup_free char *e = http_query_escape(service);
+    buf_addf(&b, "&service=%s", e);
+  }
+  if (scopes->n > 0) {
+    struct buf joined = BUF_INIT;
+    for (size_t i = 0; i < scopes->n; i++)
+      buf_addf(&joined, "%s%s", i ? " " : "", scopes->v[i]);
+    {
+      cleanup_free char *e = http_query_escape(joined.data);
+      buf_addf(&b, "&scope=%s", e);
+    }
+    buf_release(&joined);
+  }
+  return buf_steal(&b);
+}
+
+bool
+auth_post_falls_back(long status, bool identity_token)
+{
+  /* containerd's rule: registries without the OAuth2 POST answer 404 (GCR),
+   * 401 (Artifactory) or 400 (ACR); 405 too, unless the secret is a refresh
+   * token, which only the POST can use. Ours too: a redirect of the form to
+   * another origin (not followed: it holds the secret) gets the GET, which
+   * follows it without credentials. */
+  return status == 400 || status == 401 || status == 404 || (status == 405 && !identity_token) ||
+         (status >= 300 && status < 400);
+}
+
+/* One token request; 0 with Q answered (any status), -1 on a transport failure. */
+static int
+token_request(struct http *http, struct http_conn *conn, const struct http_endpoint *ep,
+              const char *url, const char *form, const char *basic, struct http_req *q,
+              struct error **err)
+{
+  *q = (struct http_req){.method = form ? "POST" : "GET",
+                         .body_max = MAX_TOKEN_BODY,
+                         .sink_limit = -1,
+                         .no_ep_headers = true,
+                         .basic_creds = basic,
+                         .post_form = form};
+  if (http_perform(http, conn, ep, url, NULL, q, err) < 0)
+    return error_wrap(err, "fetch token");
+  return 0;
+}
+
+/* The token for C's realm: with credentials, the OAuth2 POST first and the
+ * GET (Basic) when the realm has no POST; without, an anonymous GET. */
 static char *
 bearer_token(struct http *http, struct http_conn *conn, const struct http_endpoint *ep,
-             const char *repo, const struct auth_challenge *c, const char *creds,
+             const char *repo, const struct auth_challenge *c, const struct dockercfg_creds *cr,
              struct error **err)
 {
   cleanup_strv struct strv scopes = STRV_INIT;
   cleanup_free char *url = NULL;
-  struct http_req q = {.method = "GET", .body_max = MAX_TOKEN_BODY, .sink_limit = -1};
-  char *ret;
+  cleanup_secret char *form = NULL, *basic = NULL;
+  struct http_req q = {0};
+  bool have = cr->secret != NULL && cr->secret[0] != '\0';
+  char *ret = NULL;
 
   if (c->realm == NULL || c->realm[0] == '\0')
     return error_setc(err, ERR_UNAUTHENTICATED, "bearer challenge without realm"), NULL;
   if (!str_has_prefix(c->realm, "http://") && !str_has_prefix(c->realm, "https://"))
     return error_setc(err, ERR_UNAUTHENTICATED, "bearer realm is not an http(s) URL"), NULL;
   auth_token_scopes(repo, &c->scopes, &scopes);
-  url = auth_token_url(c->realm, c->service, &scopes);
-  q.no_ep_headers = true;
-  q.basic_creds = creds;
-  if (http_perform(http, conn, ep, url, NULL, &q, err) < 0) {
+  if (have) {
+    basic = xasprintf("%s:%s", cr->user ? cr->user : "", cr->secret);
+    form = auth_token_form(cr, c->service, &scopes);
+    if (token_request(http, conn, ep, c->realm, form, NULL, &q, err) < 0)
+      goto out;
+    if (q.status == 200 || !auth_post_falls_back(q.status, cr->identity_token))
+      goto answer;
+    log_debug("token POST answered %ld: asking again with GET", q.status);
     http_req_release(&q);
-    return error_wrap(err, "fetch token"), NULL;
   }
+  url = auth_token_url(c->realm, c->service, &scopes);
+  if (token_request(http, conn, ep, url, NULL, basic, &q, err) < 0)
+    goto out;
+answer:
   if (q.status != 200) {
     http_status_error(&q, err);
-    http_req_release(&q);
-    return error_wrap(err, "fetch token"), NULL;
+    error_wrap(err, "fetch token");
+  } else {
+    ret = bearer_from_answer(&q.body, err);
   }
-  ret = bearer_from_answer(&q.body, err);
+out:
   if (q.body.data != NULL)
     explicit_bzero(q.body.data, q.body.len);
   http_req_release(&q);
@@ -542,7 +664,7 @@ authenticate(struct auth *a, struct http *http, struct http_conn *conn, const ch
              struct error **err)
 {
   cleanup_buf struct buf joined = BUF_INIT;
-  cleanup_secret char *creds = NULL;
+  cleanup_creds struct dockercfg_creds creds = {0};
   struct auth_challenge *cs = NULL;
   const struct auth_challenge *bearer = NULL, *basic = NULL;
   size_t n = 0;
@@ -565,11 +687,12 @@ authenticate(struct auth *a, struct http *http, struct http_conn *conn, const ch
   if (credentials(a, base, &creds, err) < 0)
     goto out;
   if (bearer != NULL) {
-    ret = bearer_token(http, conn, ep, repo, bearer, creds, err);
-  } else if (creds == NULL) {
+    ret = bearer_token(http, conn, ep, repo, bearer, &creds, err);
+  } else if (creds.secret == NULL) {
     error_setc(err, ERR_UNAUTHENTICATED, "unauthorized: basic authentication needs credentials");
   } else {
-    cleanup_secret char *b = b64_encode(creds);
+    cleanup_secret char *up = xasprintf("%s:%s", creds.user ? creds.user : "", creds.secret);
+    cleanup_secret char *b = b64_encode(up);
     ret = xasprintf("Basic %s", b);
   }
 out:
@@ -607,4 +730,31 @@ auth_perform(struct auth *a, struct http *http, struct http_conn *conn, const ch
     auth_store(a, key, auth);
     fresh = true;
   }
+}
+
+int
+auth_check_login(struct auth *a, struct http *http, struct http_conn *conn, const char *base,
+                 const struct http_endpoint *ep, struct error **err)
+{
+  cleanup_free char *url = xasprintf("%s/", base);
+  cleanup_secret char *auth = NULL;
+  struct http_req q = {.method = "GET", .body_max = HTTP_MAX_ERROR_BODY, .sink_limit = -1};
+  int rv = -1;
+
+  if (http_perform(http, conn, ep, url, NULL, &q, err) < 0)
+    goto out;
+  if (q.status == 401 && q.www_auth.n > 0) {
+    auth = authenticate(a, http, conn, base, ep, NULL, &q.www_auth, err);
+    if (auth == NULL || http_perform(http, conn, ep, url, auth, &q, err) < 0)
+      goto out;
+  }
+  if (q.status == 200)
+    rv = 0;
+  else if (q.status == 401)
+    rv = error_setc(err, ERR_UNAUTHENTICATED, "unauthorized: incorrect username or password");
+  else
+    rv = http_status_error(&q, err);
+out:
+  http_req_release(&q);
+  return rv;
 }

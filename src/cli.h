@@ -38,10 +38,14 @@ struct cli {
   char *self_path;        /* /proc/self/exe, to never exec ourselves */
   char *state_dir;        /* config_state_dir(), resolved at start */
   int64_t deadline_ms;    /* monotonic deadline from --timeout, 0 = none */
+  char *docker_config;    /* Docker's config.json path, see cli_docker_config() */
 };
 
 /* Connect on first use; later calls return the same connection. */
 int cli_conn(struct cli *cli, struct grpc_conn **out, struct error **err);
+/* Docker's config.json: $DOCKER_CONFIG/config.json, else
+ * $HOME/.docker/config.json; NULL when neither is set. Borrowed. */
+const char *cli_docker_config(struct cli *cli);
 /* Load the ctrx config on first use. */
 int cli_config(struct cli *cli, const struct ctrx_config **out, struct error **err);
 
@@ -120,6 +124,9 @@ extern const struct flag cmd_pull_flags[];
 extern const struct flag cmd_run_flags[];
 extern const struct flag cmd_hosts_add_flags[];
 extern const struct flag cmd_hosts_check_flags[];
+/* The flags of login and logout (src/cmd/login.c). */
+extern const struct flag cmd_login_flags[];
+extern const struct flag cmd_logout_flags[];
 
 int cmd_version(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_ref(struct cli *cli, int argc, char **argv, struct error **err);
@@ -128,6 +135,8 @@ int cmd_hosts_add(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_pull(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_run(struct cli *cli, int argc, char **argv, struct error **err);
+int cmd_login(struct cli *cli, int argc, char **argv, struct error **err);
+int cmd_logout(struct cli *cli, int argc, char **argv, struct error **err);
 
 /* The name to use for an image the command expects to exist, as typed in
  * TYPED: TYPED itself when expansion is off, when it is its own expansion, or

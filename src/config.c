@@ -225,6 +225,7 @@ config_read_env(struct ctrx_env *env, const char *(*get)(const char *name))
   env->ctr = get("CTRX_CTR");
   env->containerd_config = get("CTRX_CONTAINERD_CONFIG");
   env->path = get("PATH");
+  env->docker_config = get("DOCKER_CONFIG");
   env->state_dir = get("CTRX_STATE_DIR");
   env->xdg_state_home = get("XDG_STATE_HOME");
   env->home = get("HOME");

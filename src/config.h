@@ -35,10 +35,11 @@ struct ctrx_env {
   const char *no_expand;         /* CTRX_NO_EXPAND */
   const char *ctr;               /* CTRX_CTR */
   const char *containerd_config; /* CTRX_CONTAINERD_CONFIG */
-  const char *path;              /* PATH, where ctr is looked for */
+  const char *path;              /* PATH, where ctr and credential helpers are looked for */
   const char *state_dir;         /* CTRX_STATE_DIR */
   const char *xdg_state_home;    /* XDG_STATE_HOME */
-  const char *home;              /* HOME */
+  const char *docker_config;     /* DOCKER_CONFIG: the directory of Docker's config.json */
+  const char *home;              /* HOME (also ~/.docker/config.json without DOCKER_CONFIG) */
 };
 /* Fill env through get (getenv, or a test's table). */
 void config_read_env(struct ctrx_env *env, const char *(*get)(const char *name));

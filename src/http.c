@@ -679,6 +679,8 @@ request_headers(const struct http *http, const struct http_endpoint *ep, const c
   }
   if (q->accept != NULL)
     strv_push_owned(sent, xasprintf("Accept: %s", q->accept));
+  if (q->post_form != NULL)
+    strv_push(sent, "Content-Type: application/x-www-form-urlencoded");
   if (q->offset > 0)
     strv_push_owned(sent, xasprintf("Range: bytes=%lld-", (long long)q->offset));
   if (auth != NULL)
@@ -738,9 +740,12 @@ set_request(struct http *http, CURL *h, const struct http_endpoint *ep, const ch
   lc.easy_setopt(h, CURLOPT_HEADERDATA, q);
   lc.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   lc.easy_setopt(h, CURLOPT_WRITEDATA, q);
-  if (strcmp(q->method, "HEAD") == 0)
+  if (strcmp(q->method, "HEAD") == 0) {
     lc.easy_setopt(h, CURLOPT_NOBODY, 1L);
-  else
+  } else if (q->post_form != NULL) {
+    lc.easy_setopt(h, CURLOPT_POSTFIELDS, q->post_form);
+    lc.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(q->post_form));
+  } else
     lc.easy_setopt(h, CURLOPT_HTTPGET, 1L);
   if (q->basic_creds != NULL && !foreign) {
     lc.easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -856,6 +861,10 @@ http_perform(struct http *http, struct http_conn *c, const struct http_endpoint 
     bool foreign = strcmp(cur_origin, origin) != 0;
     char *next = NULL;
 
+    if (foreign && q->post_form != NULL)
+      /* The form holds a password or a refresh token: not for another origin.
+       * The redirect is the answer (q->status is its 3xx). */
+      return 0;
     if (perform_once(http, h, ep, cur, foreign ? NULL : auth, foreign, q, err) < 0)
       return -1;
     if (q->status != 301 && q->status != 302 && q->status != 303 && q->status != 307 &&

@@ -57,7 +57,7 @@ typedef int (*http_sink)(const void *data, size_t len, void *arg, struct error *
  * http_perform (as often as wanted) and free it with http_req_release. */
 struct http_req {
   /* request */
-  const char *method; /* "GET" or "HEAD" */
+  const char *method; /* "GET", "HEAD", or "POST" with post_form */
   const char *accept;
   int64_t offset;             /* Range start, 0: none */
   size_t body_max;            /* bytes of a 2xx body kept in .body */
@@ -66,6 +66,7 @@ struct http_req {
   int64_t sink_limit;         /* most bytes the sink may get, -1: no limit */
   bool no_ep_headers;         /* a token request: only User-Agent */
   const char *basic_creds;    /* "user:pass" for a token request */
+  const char *post_form;      /* POST: the x-www-form-urlencoded body (a secret) */
   const volatile int *cancel; /* set by another thread: give up */
   /* response */
   long status;
@@ -95,7 +96,9 @@ void http_req_release(struct http_req *q);
 /* Request URL, following redirects ourselves: once the target is another
  * origin (blob storage, or anyone a hostile registry names), it gets no
  * AUTH (a whole Authorization value, may be NULL), no Basic credentials of a
- * token request and no header of EP. -1 with *err on a transport failure or
+ * token request and no header of EP; a POST is not followed there (its 3xx
+ * is the answer).
+ * -1 with *err on a transport failure or
  * a sink error; any HTTP status is 0 (q->status says which). */
 int http_perform(struct http *h, struct http_conn *c, const struct http_endpoint *ep,
                  const char *url, const char *auth, struct http_req *q, struct error **err);

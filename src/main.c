@@ -210,6 +210,7 @@ cli_release(struct cli *cli)
   free(cli->g.namespace);
   strv_release(&cli->g.hosts_dirs);
   free(cli->self_path);
+  free(cli->docker_config);
   free(cli->state_dir);
 }
 

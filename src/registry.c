@@ -48,7 +48,10 @@ registry_new(const struct registry_opts *opts, struct registry **out, struct err
       .deadline_ms = opts->deadline_ms,
   };
   r->http = http_new(&ho);
-  r->auth = auth_new(opts->user);
+  r->auth = auth_new(&(struct auth_opts){.user = opts->user,
+                                         .docker_config = opts->docker_config,
+                                         .path = opts->path,
+                                         .deadline_ms = opts->deadline_ms});
   r->debug = opts->debug;
   r->hedge_delay_ms = opts->hedge_delay_ms > 0 ? opts->hedge_delay_ms : REGISTRY_HEDGE_DELAY_MS;
   r->on_failure = opts->on_endpoint_failure;
@@ -103,6 +106,22 @@ http_endpoint_of(const struct registry_ep *ep)
                                 .client_cert = ep->client_cert,
                                 .client_key = ep->client_key,
                                 .connect_timeout_ms = ep->connect_timeout_ms};
+}
+
+int
+registry_check_login(struct registry *r, const struct registry_ep *ep, struct error **err)
+{
+  struct http_endpoint hep = http_endpoint_of(ep);
+  struct http_conn *c = NULL;
+  int rv;
+
+  if (http_ready(err) < 0)
+    return -1;
+  if ((c = http_conn_get(r->http)) == NULL)
+    return error_setc(err, ERR_INTERNAL, "no connection from curl");
+  rv = auth_check_login(r->auth, r->http, c, ep->base, &hep, err);
+  http_conn_put(r->http, c);
+  return rv;
 }
 
 /* The request to URL on EP, authenticated for REPO as it asks. */

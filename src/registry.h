@@ -29,6 +29,8 @@ struct registry_ep {
 
 struct registry_opts {
   const char *user;              /* "user:password" from --user, NULL: docker config.json */
+  const char *docker_config;     /* that config.json's path, NULL: none */
+  const char *path;              /* the PATH its credential helpers are found on */
   const char *user_agent;        /* NULL: "ctrx/<version>" */
   bool debug;                    /* log each request (endpoint, status, time) to stderr:
                                     Authorization and hosts.toml header values redacted,
@@ -54,6 +56,10 @@ struct registry;
 
 int registry_new(const struct registry_opts *opts, struct registry **out, struct error **err);
 void registry_free(struct registry *r);
+
+/* Login: GET EP's /v2/ with the credentials of R's options, answering a
+ * challenge as a pull would; 0 when it answers 200. */
+int registry_check_login(struct registry *r, const struct registry_ep *ep, struct error **err);
 
 /* Resolve REF_OBJECT (a tag, or a "sha256:…" digest) of repository REPO
  * ("library/busybox") into the root descriptor: HEAD manifests/<obj> with the

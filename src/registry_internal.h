@@ -29,19 +29,29 @@ int auth_parse_challenges(const char *header, struct auth_challenge **out, size_
                           struct error **err);
 void auth_challenges_free(struct auth_challenge *c, size_t n);
 
-/* The scopes of a token request: "repository:<repo>:pull" and CHALLENGE's
+/* The scopes of a token request: "repository:<repo>:pull" (none for REPO NULL) and CHALLENGE's
  * (may be NULL), sorted and without duplicates, into OUT. */
 void auth_token_scopes(const char *repo, const struct strv *challenge, struct strv *out);
 /* "<realm>?scope=…&scope=…&service=…" ('&' when realm has a query already). */
 char *auth_token_url(const char *realm, const char *service, const struct strv *scopes);
 
-/* Credentials for registry HOST (host[:port]) from $DOCKER_CONFIG/config.json,
- * else ~/.docker/config.json: the "auths" entry keyed "host", "https://host",
- * "http://host" or "https://host/v1/", its "auth" (base64 of user:password)
- * or "username" and "password". Returns 1 with *user_pass = "user:password"
- * (caller frees), 0 when there is none, -1 when the file cannot be read or
- * parsed. The error never quotes the credentials. */
-int auth_docker_credentials(const char *host, char **user_pass, struct error **err);
+/* Credentials for registry HOST (host[:port]) from the config.json at
+ * CONFIG_PATH (NULL: none), as dockercfg_lookup finds them in its auths
+ * (a helper is not run). Returns 1 with *user_pass = "user:password" (caller
+ * frees), 0 when there is none, -1 when the file cannot be read or parsed.
+ * The error never quotes the credentials. */
+int auth_docker_credentials(const char *config_path, const char *host, char **user_pass,
+                            struct error **err);
+struct dockercfg_creds;
+/* The OAuth2 token request's form for credentials C: grant_type=password
+ * with username and password, or grant_type=refresh_token for an identity
+ * token (or a secret without a user); client_id, service, and the scopes
+ * joined by spaces. Holds the secret: wipe it. */
+char *auth_token_form(const struct dockercfg_creds *c, const char *service,
+                      const struct strv *scopes);
+/* The POST's STATUS means the realm wants the GET instead (containerd's rule,
+ * and a 3xx: the POST is never followed to another origin). */
+bool auth_post_falls_back(long status, bool identity_token);
 
 /* "<base>/<repo>/<kind>/<object>" plus "?ns=<escaped ns>" when ep->ns is set;
  * KIND is "manifests" or "blobs". */

@@ -169,6 +169,18 @@ cmd_print_help(FILE *out, const struct cmd *c, const char *path)
   }
 }
 
+const char *
+cli_docker_config(struct cli *cli)
+{
+  const char *dir = cli->env.docker_config, *home = cli->env.home;
+
+  if (cli->docker_config == NULL && dir != NULL && dir[0] != '\0')
+    cli->docker_config = xasprintf("%s/config.json", dir);
+  else if (cli->docker_config == NULL && home != NULL && home[0] != '\0')
+    cli->docker_config = xasprintf("%s/.docker/config.json", home);
+  return cli->docker_config;
+}
+
 int
 cli_config(struct cli *cli, const struct ctrx_config **out, struct error **err)
 {

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cli.h"
 #include "hosts.h"
+#include "http.h"
 #include "probe.h"
 #include "registry.h"
 
@@ -48,6 +50,24 @@ check_flag(int id, const char *value, void *data, struct error **err)
   else if (id == CHECK_F_SKIP_VERIFY)
     o->eo.skip_verify = b;
   return 0;
+}
+
+/* Docker's config.json, for where each endpoint's credentials come from. */
+static const char *docker_config;
+
+/* Where a pull would take PE's credentials from, in words; never them. */
+static char *
+creds_source(const struct probe_endpoint *pe)
+{
+  cleanup_free char *host = http_url_origin(pe->ep.base, true);
+  struct error *err = NULL;
+  char *s = NULL;
+
+  if (auth_describe_source(docker_config, host, &s, &err) < 0) {
+    s = xasprintf("unknown: %s", err->msg);
+    error_free(err);
+  }
+  return s;
 }
 
 /* The TLS column holds a word; why TLS failed is in the error column. */
@@ -98,9 +118,12 @@ print_row(const struct widths *w, const char *name, const struct probe_endpoint 
     snprintf(status, sizeof(status), "%ld", p->status);
   else
     snprintf(status, sizeof(status), "-");
+  cleanup_free char *creds = creds_source(pe);
+
   printf("%-*s  %-*s  %-6s  %8s  %-4s  %-4s  %-*s  %s\n", w->reg, name, w->url, url,
          probe_verdict(p), latency, status, p->http_version[0] ? p->http_version : "-", w->tls,
          tls_word(p), p->error ? p->error : "-");
+  printf("%-*s    credentials: %s\n", w->reg, "", creds);
 }
 
 static void
@@ -163,6 +186,10 @@ json_endpoint(const struct probe_endpoint *pe)
   json_object_set_new(e, "http_version", str_or_null(p->http_version[0] ? p->http_version : NULL));
   json_object_set_new(e, "tls", str_or_null(p->tls));
   json_object_set_new(e, "error", str_or_null(p->error));
+  {
+    cleanup_free char *creds = creds_source(pe);
+    json_object_set_new(e, "credentials", str_or_null(creds));
+  }
   return e;
 }
 
@@ -352,6 +379,7 @@ cmd_hosts_check(struct cli *cli, int argc, char **argv, struct error **err)
   }
   if (cli_config(cli, &cfg, err) < 0)
     return -1;
+  docker_config = cli_docker_config(cli);
   if (cli_hosts_dirs(cli, NULL, true, &dirs, err) < 0)
     return error_wrap(err, "hosts check");
   if (registry_names(&args, &dirs, &names, err) < 0)

@@ -140,6 +140,8 @@ progress_registry_opts(struct cli *cli, const struct progress_timeouts *t, struc
     cfg = NULL;
   ro->debug = cli->g.debug;
   ro->deadline_ms = cli->deadline_ms;
+  ro->docker_config = cli_docker_config(cli);
+  ro->path = cli->env.path;
   ro->connect_timeout_ms = t->connect_ms                        ? t->connect_ms
                            : cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms
                                                                 : 0;

@@ -70,6 +70,24 @@ const struct cmd cmd_table[] = {
      "or with --familiar in its short form. An invalid NAME is reported and the exit\n"
      "status is 1; the valid ones are still printed.\n",
      NULL, NULL},
+    {"login", "", cmd_login, NULL,
+     "check and save a registry's credentials in Docker's config.json",
+     "Usage: ctrx login [-u USER] [-p PASSWORD | --password-stdin] [REGISTRY]\n"
+     "\n"
+     "Asks REGISTRY (default Docker Hub; docker.io is saved as\n"
+     "https://index.docker.io/v1/, as Docker saves it) for /v2/ with the credentials,\n"
+     "the token flow included, and when it accepts them saves them as docker login\n"
+     "does: in $DOCKER_CONFIG/config.json (else ~/.docker/config.json), mode 0600,\n"
+     "replaced atomically, its other keys kept; or through the credential helper\n"
+     "its credHelpers or credsStore names (docker-credential-NAME store). Without\n"
+     "-u or a password it asks on the terminal, the password without echo.\n",
+     cmd_login_flags, NULL},
+    {"logout", "", cmd_logout, NULL, "remove a registry's credentials from Docker's config.json",
+     "Usage: ctrx logout [REGISTRY]\n"
+     "\n"
+     "Removes REGISTRY's (default Docker Hub) entry from config.json's auths and,\n"
+     "when config.json names a credential helper for it, erases it there too.\n",
+     cmd_logout_flags, NULL},
     {"hosts", "", cmd_hosts, hosts_cmds, "show the registry endpoints a pull will try",
      "Usage: ctrx hosts REGISTRY|REF\n"
      "       ctrx hosts add REGISTRY URL [flags]\n"

@@ -65,10 +65,16 @@ ep_testbed(void)
   return ep_for(base);
 }
 
+/* Docker's config.json for new_client, as cli.c resolves it; NULL: none. */
+static const char *client_docker_config;
+
 static struct registry *
 new_client(const char *user, bool debug)
 {
-  struct registry_opts o = {.user = user, .debug = debug, .connect_timeout_ms = 3000};
+  struct registry_opts o = {.user = user,
+                            .docker_config = client_docker_config,
+                            .debug = debug,
+                            .connect_timeout_ms = 3000};
   struct registry *r = NULL;
   struct error *err = NULL;
 
@@ -355,7 +361,8 @@ static struct fake {
   int port;
   pthread_t thread;
   pthread_mutex_t lock;
-  int token_requests;
+  int token_requests; /* GET /token */
+  int token_posts;    /* POST /token, the OAuth2 form: answered 404, as realms without it do */
   int storage_requests;
   bool storage_saw_auth;
   char token_query[512];
@@ -422,6 +429,13 @@ serve(int c)
   if (!str_has_prefix(path, "/token"))
     path[strcspn(path, "?")] = '\0';
 
+  if (str_has_prefix(path, "/token") && strcmp(method, "POST") == 0) {
+    pthread_mutex_lock(&fake.lock);
+    fake.token_posts++;
+    pthread_mutex_unlock(&fake.lock);
+    reply(c, head, "404 Not Found", "", "");
+    return;
+  }
   if (str_has_prefix(path, "/token")) {
     pthread_mutex_lock(&fake.lock);
     fake.token_requests++;
@@ -537,6 +551,8 @@ START_TEST(bearer_token_with_credentials)
   ck_assert_str_eq(d.media_type, OCI_MANIFEST);
   ck_assert_int_eq(d.size, (int64_t)strlen(fake_manifest));
   ck_assert_int_eq(fake.token_requests, 1);
+  /* the OAuth2 POST came first, and its 404 sent the request to GET */
+  ck_assert_int_eq(fake.token_posts, 1);
   ck_assert_str_eq(fake.token_query, "/token?scope=repository%3Aauth%2Fimg%3Apull&service=fake");
   oci_desc_release(&d);
   /* The token is cached for the host and scope. */
@@ -566,14 +582,14 @@ START_TEST(bearer_token_from_docker_config)
   ck_assert_ptr_nonnull(f);
   fputs(json, f);
   fclose(f);
-  setenv("DOCKER_CONFIG", dir, 1);
+  client_docker_config = path;
   r = new_client(NULL, false);
   ck_assert_msg(registry_resolve(r, &ep, 1, "auth/img", "latest", &d, NULL, &err) == 0, "%s",
                 err ? err->msg : "");
   ck_assert_str_eq(d.digest, fake.manifest_digest);
   oci_desc_release(&d);
   registry_free(r);
-  unsetenv("DOCKER_CONFIG");
+  client_docker_config = NULL;
   unlink(path);
   rmdir(dir);
   registry_ep_release(&ep);
@@ -587,7 +603,6 @@ START_TEST(bearer_refused_without_credentials)
   struct oci_desc d = {0};
   struct error *err = NULL;
 
-  setenv("DOCKER_CONFIG", "/nonexistent", 1);
   ck_assert_int_eq(registry_resolve(r, &ep, 1, "auth/img", "latest", &d, NULL, &err), -1);
   ck_assert_int_eq(err->code, ERR_UNAUTHENTICATED);
   ck_assert_msg(strstr(err->msg, "fetch token") != NULL && strstr(err->msg, "bad credentials"),
@@ -601,7 +616,6 @@ START_TEST(bearer_refused_without_credentials)
   ck_assert_int_eq(err->code, ERR_UNAUTHENTICATED);
   ck_assert_msg(strstr(err->msg, "wrong-pw") == NULL, "%s", err->msg);
   error_free(err);
-  unsetenv("DOCKER_CONFIG");
   registry_ep_release(&ep);
   registry_free(r);
 }

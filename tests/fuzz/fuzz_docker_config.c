@@ -1,4 +1,4 @@
-/* libFuzzer target: a docker config.json (DOCKER_CONFIG/config.json) into the
+/* libFuzzer target: a docker config.json (a file of its own) into the
  * credentials lookup, for Docker Hub's aliases and for a plain registry. The
  * lookup finds nothing, finds "user:password", or fails with ERR_INVALID and
  * nothing returned. */
@@ -30,7 +30,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   if (mkdtemp(config_dir) == NULL)
     abort();
-  setenv("DOCKER_CONFIG", config_dir, 1);
   config_path = xasprintf("%s/config.json", config_dir);
   atexit(remove_config);
   return 0;
@@ -41,7 +40,7 @@ lookup(const char *host)
 {
   char *user_pass = NULL;
   struct error *err = NULL;
-  int rv = auth_docker_credentials(host, &user_pass, &err);
+  int rv = auth_docker_credentials(config_path, host, &user_pass, &err);
 
   if (rv < 0) {
     if (user_pass != NULL || err == NULL || err->code != ERR_INVALID)

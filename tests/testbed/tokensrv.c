@@ -1,14 +1,23 @@
 /* tokensrv: a Docker registry token server for the end-to-end tests.
  *
- *   tokensrv -k KEY.pem -c CERT.pem -u USER:PASSWORD [-p PORT] [-o FILE]
- *            [-l LOG] [-i ISSUER] [-s SERVICE] [-t LIFETIME_S] [-P PID]
+ *   tokensrv -k KEY.pem -c CERT.pem -u USER:PASSWORD [-r REFRESH] [-m MODEFILE]
+ *            [-p PORT] [-o FILE] [-l LOG] [-i ISSUER] [-s SERVICE] [-t LIFETIME_S]
+ *            [-P PID]
  *
  * Listens on 127.0.0.1:PORT (any free port when 0 or absent) and answers
  * token requests as docker-registry's `auth: token:` expects them
  * (distribution's token spec):
  *
  *   GET  /token?service=…&scope=…[&scope=…]   credentials as HTTP Basic
- *   POST /token  (form: grant_type=password&username=…&password=…&scope=…&service=…)
+ *   POST /token  (form: grant_type=password&username=…&password=…&scope=…&service=…,
+ *                 or grant_type=refresh_token&refresh_token=REFRESH&…: an OAuth2
+ *                 refresh token, the "identitytoken" of Docker's config.json,
+ *                 standing for USER)
+ *
+ * MODEFILE, read at each request, changes what is answered: "post-only"
+ * refuses every GET (405), as realms that know only OAuth2 do; "get-only"
+ * answers every POST 404, as realms without OAuth2 do; anything else, or no
+ * file, answers both.
  *
  * Right credentials get a JWT (RS256, signed with KEY; CERT, which the
  * registry has in its rootcertbundle, goes in the x5c header) granting every
@@ -18,9 +27,10 @@
  * "expires_in", "issued_at"}.
  *
  * Once listening, FILE (written atomically) gets TOKENSRV=127.0.0.1:<port>.
- * LOG gets one line per request: method, who ("user", "anonymous",
- * "denied"), the scopes, and for issued tokens the token itself, so that a
- * test can check that the token never shows up where it must not.
+ * LOG gets one line per request: method, who ("user", "refresh" (the user,
+ * by the refresh token), "anonymous", "denied", "refused" (by the mode)), the scopes, and for
+ * issued tokens the token itself, so that a test can check that the token never shows up where it
+ * must not.
  *
  * It stops by itself after LIFETIME_S seconds (default 1800) or when process
  * PID is gone (-P). Loopback only; one request per connection.
@@ -52,8 +62,10 @@
 #define TOKEN_TTL 300
 
 static EVP_PKEY *key;
-static char *x5c;        /* base64 of CERT's DER */
-static const char *cred; /* "user:password" */
+static char *x5c;                 /* base64 of CERT's DER */
+static const char *cred;          /* "user:password" */
+static const char *refresh_token; /* -r */
+static const char *mode_file;     /* -m */
 static const char *issuer = "ctrx-tokensrv";
 static const char *service = "ctrx-test-registry";
 static FILE *logf;
@@ -195,7 +207,7 @@ struct request {
   char *authorization;
   char *body;
   /* parsed parameters */
-  char *user, *password, *grant_type, *service;
+  char *user, *password, *grant_type, *service, *refresh;
   char *scopes[MAX_SCOPES];
   size_t n_scopes;
 };
@@ -211,6 +223,7 @@ request_free(struct request *r)
   free(r->password);
   free(r->grant_type);
   free(r->service);
+  free(r->refresh);
   for (size_t i = 0; i < r->n_scopes; i++)
     free(r->scopes[i]);
 }
@@ -246,6 +259,9 @@ parse_params(struct request *r, const char *s, bool form)
       } else if (form && strcmp(k, "password") == 0) {
         free(r->password);
         r->password = strdup(v);
+      } else if (form && strcmp(k, "refresh_token") == 0) {
+        free(r->refresh);
+        r->refresh = strdup(v);
       } else if (form && strcmp(k, "grant_type") == 0) {
         free(r->grant_type);
         r->grant_type = strdup(v);
@@ -443,13 +459,29 @@ logline(const struct request *r, const char *who, const char *token)
   fflush(logf);
 }
 
+/* What MODEFILE says now: "post-only", "get-only" or "". */
+static void
+read_mode(char *out, size_t len)
+{
+  FILE *f = mode_file ? fopen(mode_file, "r") : NULL;
+
+  out[0] = '\0';
+  if (f == NULL)
+    return;
+  if (fgets(out, (int)len, f) == NULL)
+    out[0] = '\0';
+  out[strcspn(out, "\r\n")] = '\0';
+  fclose(f);
+}
+
 static void
 serve(int fd)
 {
   struct request r = {0};
   char *given = NULL, *token = NULL;
-  const char *who;
+  const char *who = "user";
   struct str body = {0};
+  char mode[32];
 
   if (read_request(fd, &r) < 0) {
     request_free(&r);
@@ -460,16 +492,31 @@ serve(int fd)
     goto out;
   }
   parse_params(&r, r.query, false);
+  read_mode(mode, sizeof(mode));
+  if ((strcmp(mode, "post-only") == 0 && strcmp(r.method, "GET") == 0) ||
+      (strcmp(mode, "get-only") == 0 && strcmp(r.method, "POST") == 0)) {
+    logline(&r, "refused", NULL);
+    if (strcmp(r.method, "GET") == 0)
+      reply(fd, 405, "Method Not Allowed", NULL, "{\"errors\":[{\"code\":\"UNSUPPORTED\"}]}");
+    else
+      reply(fd, 404, "Not Found", NULL, "{\"errors\":[{\"code\":\"NOT_FOUND\"}]}");
+    goto out;
+  }
   if (strcmp(r.method, "POST") == 0) {
     parse_params(&r, r.body, true);
-    if (r.grant_type == NULL || strcmp(r.grant_type, "password") != 0) {
+    if (r.grant_type != NULL && strcmp(r.grant_type, "refresh_token") == 0) {
+      /* the refresh token stands for the user; any other is refused */
+      bool ok = refresh_token != NULL && r.refresh != NULL && strcmp(r.refresh, refresh_token) == 0;
+      given = strdup(ok ? cred : "refresh:wrong");
+      who = "refresh";
+    } else if (r.grant_type == NULL || strcmp(r.grant_type, "password") != 0) {
       logline(&r, "unsupported-grant", NULL);
       reply(fd, 400, "Bad Request", NULL, "{\"error\":\"unsupported_grant_type\"}");
       goto out;
-    }
-    if (r.user != NULL)
+    } else if (r.user != NULL) {
       if (asprintf(&given, "%s:%s", r.user, r.password ? r.password : "") < 0)
         die("out of memory");
+    }
   } else if (strcmp(r.method, "GET") == 0) {
     if (r.authorization != NULL && strncasecmp(r.authorization, "basic ", 6) == 0) {
       given = unb64(r.authorization + 6);
@@ -495,7 +542,6 @@ serve(int fd)
     goto out;
   }
   if (given != NULL) {
-    who = "user";
     token = sign_token("ctrx-user", r.scopes, r.n_scopes);
   } else {
     who = "anonymous";
@@ -577,7 +623,7 @@ main(int argc, char **argv)
   time_t deadline;
   int opt, ls, one = 1;
 
-  while ((opt = getopt(argc, argv, "k:c:u:p:o:l:i:s:t:P:")) != -1) {
+  while ((opt = getopt(argc, argv, "k:c:u:r:m:p:o:l:i:s:t:P:")) != -1) {
     char *end = NULL;
     switch (opt) {
     case 'k':
@@ -588,6 +634,12 @@ main(int argc, char **argv)
       break;
     case 'u':
       cred = optarg;
+      break;
+    case 'r':
+      refresh_token = optarg;
+      break;
+    case 'm':
+      mode_file = optarg;
       break;
     case 'o':
       out = optarg;
@@ -616,7 +668,8 @@ main(int argc, char **argv)
       break;
     }
     default:
-      fprintf(stderr, "usage: tokensrv -k KEY -c CERT -u USER:PASSWORD [-p PORT] [-o FILE] "
+      fprintf(stderr, "usage: tokensrv -k KEY -c CERT -u USER:PASSWORD [-r REFRESH] [-m MODEFILE] "
+                      "[-p PORT] [-o FILE] "
                       "[-l LOG] [-i ISSUER] [-s SERVICE] [-t LIFETIME_S] [-P PID]\n");
       return 2;
     }

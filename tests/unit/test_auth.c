@@ -191,7 +191,7 @@ static const char config_json[] =
     "\"bad.example\": {\"auth\": \"%%%\"},"
     "\"nocolon.example\": {\"auth\": \"YWxpY2U=\"},"
     "\"empty.example\": {}"
-    "}, \"credsStore\": \"none\"}";
+    "}}";
 
 START_TEST(docker_credentials)
 {
@@ -218,7 +218,7 @@ START_TEST(docker_credentials)
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     struct error *err = NULL;
     char *up = NULL;
-    int rc = auth_docker_credentials(cases[i].host, &up, &err);
+    int rc = auth_docker_credentials(path, cases[i].host, &up, &err);
 
     ck_assert_msg(rc == cases[i].rc, "%s: rc %d", cases[i].host, rc);
     if (cases[i].user_pass) {
@@ -240,32 +240,30 @@ END_TEST
 START_TEST(docker_credentials_files)
 {
   cleanup_free char *path = xasprintf("%s/config.json", cfg_dir);
-  cleanup_free char *home_docker = xasprintf("%s/.docker", cfg_dir);
-  cleanup_free char *home_path = xasprintf("%s/.docker/config.json", cfg_dir);
   struct error *err = NULL;
   char *up = NULL;
 
-  /* No file: no credentials, no error. */
-  ck_assert_int_eq(auth_docker_credentials("plain.example:5000", &up, &err), 0);
+  /* No file, or no path at all: no credentials, no error. */
+  ck_assert_int_eq(auth_docker_credentials(path, "plain.example:5000", &up, &err), 0);
+  ck_assert_int_eq(auth_docker_credentials(NULL, "plain.example:5000", &up, &err), 0);
   ck_assert_ptr_null(err);
   /* Not JSON: an error naming the file. */
   write_config(path, "{\"auths\": ");
-  ck_assert_int_eq(auth_docker_credentials("plain.example:5000", &up, &err), -1);
+  ck_assert_int_eq(auth_docker_credentials(path, "plain.example:5000", &up, &err), -1);
   ck_assert_int_eq(err->code, ERR_INVALID);
   ck_assert_msg(strstr(err->msg, path) != NULL, "%s", err->msg);
   error_free(err);
   err = NULL;
   write_config(path, "[1]");
-  ck_assert_int_eq(auth_docker_credentials("x", &up, &err), -1);
+  ck_assert_int_eq(auth_docker_credentials(path, "x", &up, &err), -1);
   error_free(err);
   err = NULL;
+  /* The path is the caller's: DOCKER_CONFIG and HOME are not read here. */
   unlink(path);
-  /* Without DOCKER_CONFIG, ~/.docker/config.json. */
-  unsetenv("DOCKER_CONFIG");
-  setenv("HOME", cfg_dir, 1);
-  ck_assert_int_eq(mkdir(home_docker, 0700), 0);
-  write_config(home_path, config_json);
-  ck_assert_int_eq(auth_docker_credentials("secure.example", &up, &err), 1);
+  setenv("DOCKER_CONFIG", cfg_dir, 1);
+  write_config(path, config_json);
+  ck_assert_int_eq(auth_docker_credentials(NULL, "secure.example", &up, &err), 0);
+  ck_assert_int_eq(auth_docker_credentials(path, "secure.example", &up, &err), 1);
   ck_assert_str_eq(up, "bob:p:w");
   free(up);
 }
@@ -291,7 +289,7 @@ START_TEST(docker_config_error_keeps_secrets)
   char *up = NULL;
 
   write_config(path, malformed_configs[_i]);
-  ck_assert_int_eq(auth_docker_credentials("r.example", &up, &err), -1);
+  ck_assert_int_eq(auth_docker_credentials(path, "r.example", &up, &err), -1);
   ck_assert_ptr_null(up);
   ck_assert_int_eq(err->code, ERR_INVALID);
   ck_assert_msg(strstr(err->msg, path) != NULL, "%s", err->msg);
