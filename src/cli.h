@@ -36,6 +36,7 @@ struct cli {
   bool cfg_loaded;
   struct grpc_conn *conn; /* opened on first use by cli_conn() */
   char *self_path;        /* /proc/self/exe, to never exec ourselves */
+  char *state_dir;        /* config_state_dir(), resolved at start */
   int64_t deadline_ms;    /* monotonic deadline from --timeout, 0 = none */
 };
 

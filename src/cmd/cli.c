@@ -266,7 +266,9 @@ cli_hosts_dirs(struct cli *cli, const struct strv *cmd_dirs, bool existing_only,
     strv_push(&flag_dirs, cli->g.hosts_dirs.v[i]);
   for (size_t i = 0; cmd_dirs && i < cmd_dirs->n; i++)
     strv_push(&flag_dirs, cmd_dirs->v[i]);
-  return hosts_dirs(&flag_dirs, cfg, existing_only, out, err);
+  return hosts_dirs(&flag_dirs, &cfg->hosts_dirs,
+                    config_pick(NULL, cli->env.containerd_config, cfg->containerd_config, NULL),
+                    existing_only, out, err);
 }
 
 static char *
