@@ -95,18 +95,59 @@ static const struct {
 
 static const char *const default_namespaces[] = {"pid", "ipc", "uts", "mount", "network"};
 
-/* 1.6.20's list: later 1.6 releases add /sys/devices/virtual/powercap. */
+/* 1.7's and 2.x's list, on every line: 1.6.20's lacks the powercap mask
+ * (its energy counters leak what other tenants compute), which later 1.6
+ * releases added too, so it is hardening that ctrx gives 1.6 as well. */
 static const char *const masked_paths[] = {
-    "/proc/acpi",          "/proc/asound",     "/proc/kcore",       "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/sys/firmware",       "/proc/scsi",
+    "/proc/acpi",          "/proc/asound",
+    "/proc/kcore",         "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats",   "/proc/sched_debug",
+    "/sys/firmware",       "/sys/devices/virtual/powercap",
+    "/proc/scsi",
 };
 
 static const char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
+/* ociVersion: the runtime-spec version each line's containerd was built with. */
+static const char *const oci_versions[] = {
+    [SPEC_LINE_1_6] = "1.0.2-dev",
+    [SPEC_LINE_1_7] = "1.1.0",
+    [SPEC_LINE_2] = "1.2.1",
+};
+
 /* ---- small helpers ---- */
+
+/* Decimal digits at *p into *v (saturating); false when there are none. */
+static bool
+version_number(const char **p, unsigned *v)
+{
+  const char *s = *p;
+
+  *v = 0;
+  for (; **p >= '0' && **p <= '9'; (*p)++)
+    *v = *v > 100000 ? *v : *v * 10 + (unsigned)(**p - '0');
+  return *p != s;
+}
+
+enum spec_line
+spec_line_of(const char *version)
+{
+  const char *p = version;
+  unsigned major = 0, minor = 0;
+
+  if (p == NULL)
+    return SPEC_LINE_2;
+  if (*p == 'v')
+    p++;
+  if (!version_number(&p, &major) || *p++ != '.' || !version_number(&p, &minor))
+    return SPEC_LINE_2;
+  if (major >= 2)
+    return SPEC_LINE_2;
+  return major == 1 && minor >= 7 ? SPEC_LINE_1_7 : SPEC_LINE_1_6;
+}
 
 static json_t *
 json_strings(const char *const *v, size_t n)
@@ -834,7 +875,9 @@ spec_build(const struct spec_opts *o, char **json, struct error **err)
       annotations_json(o, &annotations, err) < 0 || build_linux(o, linux_, err) < 0)
     return -1;
 
-  json_object_set_new(spec, "ociVersion", json_string("1.0.2-dev"));
+  if ((unsigned)o->line >= ARRAY_SIZE(oci_versions))
+    return error_setc(err, ERR_INVALID, "unknown containerd line %d", (int)o->line);
+  json_object_set_new(spec, "ociVersion", json_string(oci_versions[o->line]));
   json_object_set(spec, "process", proc);
   root = json_object();
   json_object_set_new(root, "path", json_string("rootfs"));
