@@ -25,7 +25,7 @@ static const char *const default_caps[] = {
     "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
-/* Every Linux capability by number, for --privileged and "ALL". */
+/* Every Linux capability by number, for --privileged. */
 static const char *const all_caps[] = {
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
@@ -501,11 +501,13 @@ caps_remove(struct strv *caps, const char *c)
     caps->v[k] = NULL;
 }
 
+/* ctr of every line refuses a name without CAP_, "ALL" too, before it
+ * creates anything. */
 static int
 caps_check(const struct strv *list, struct error **err)
 {
   for (size_t i = 0; list && i < list->n; i++)
-    if (strcmp(list->v[i], "ALL") != 0 && !str_has_prefix(list->v[i], "CAP_"))
+    if (!str_has_prefix(list->v[i], "CAP_"))
       return error_setc(err, ERR_INVALID,
                         "capability '%s': capabilities must be specified with 'CAP_' prefix",
                         list->v[i]);
@@ -526,20 +528,10 @@ caps_apply(const struct spec_opts *o, struct strv *caps)
   else
     for (size_t i = 0; i < ARRAY_SIZE(default_caps); i++)
       caps_add(caps, default_caps[i]);
-  for (size_t i = 0; o->cap_add && i < o->cap_add->n; i++) {
-    if (strcmp(o->cap_add->v[i], "ALL") == 0)
-      for (size_t k = 0; k < ARRAY_SIZE(all_caps); k++)
-        caps_add(caps, all_caps[k]);
-    else
-      caps_add(caps, o->cap_add->v[i]);
-  }
-  for (size_t i = 0; o->cap_drop && i < o->cap_drop->n; i++) {
-    if (strcmp(o->cap_drop->v[i], "ALL") == 0) {
-      strv_release(caps);
-      continue;
-    }
+  for (size_t i = 0; o->cap_add && i < o->cap_add->n; i++)
+    caps_add(caps, o->cap_add->v[i]);
+  for (size_t i = 0; o->cap_drop && i < o->cap_drop->n; i++)
     caps_remove(caps, o->cap_drop->v[i]);
-  }
 }
 
 /* ---- maps (annotations, labels) ---- */

@@ -176,6 +176,30 @@ START_TEST(test_same_record)
 }
 END_TEST
 
+/* A capability without CAP_, "ALL" too: every line's ctr refuses it before
+ * it creates anything, and so must ctrx, leaving nothing behind. */
+static const char *const refused_caps[] = {"--cap-drop ALL", "--cap-add ALL",
+                                           "--cap-add SYS_ADMIN"};
+
+START_TEST(test_refused_caps)
+{
+  cleanup_e2e_out struct e2e_out c = {0}, x = {0}, left = {0};
+  cleanup_free char *id = xasprintf("slcap%d", _i);
+  const char *flags = refused_caps[_i];
+
+  ck_assert_int_ne(
+      e2e_sh(&c, NULL, "$CTR -a \"$ADDR\" -n %s run %s %s %s true", ns, flags, img, id), 0);
+  ck_assert_msg(strstr(c.err, "capabilities must be specified with 'CAP_' prefix") != NULL, "%s",
+                c.err);
+  ck_assert_int_ne(
+      e2e_sh(&x, NULL, "$CTRX -a \"$ADDR\" -n %s run %s %s %s true", ns, flags, img, id), 0);
+  ck_assert_msg(strstr(x.err, "capabilities must be specified with 'CAP_' prefix") != NULL, "%s",
+                x.err);
+  ck_assert_int_ne(e2e_sh(&left, NULL, "$CTR -a \"$ADDR\" -n %s c info %s", ns, id), 0);
+  ck_assert_int_ne(e2e_sh(&left, NULL, "$CTR -a \"$ADDR\" -n %s snapshots info %s", ns, id), 0);
+}
+END_TEST
+
 Suite *
 spec_lines_suite(void)
 {
@@ -185,6 +209,7 @@ spec_lines_suite(void)
   tcase_set_timeout(t, 120);
   tcase_add_unchecked_fixture(t, setup, teardown);
   tcase_add_loop_test(t, test_same_record, 0, ARRAY_SIZE(cases));
+  tcase_add_loop_test(t, test_refused_caps, 0, ARRAY_SIZE(refused_caps));
   suite_add_tcase(s, t);
   return s;
 }

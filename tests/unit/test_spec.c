@@ -353,6 +353,11 @@ set_cap_add_then_drop_all(struct spec_opts *o)
   o->cap_drop = sv("ALL", NULL, NULL);
 }
 static void
+set_cap_add_cap_all(struct spec_opts *o)
+{
+  o->cap_add = sv("CAP_ALL", NULL, NULL);
+}
+static void
 set_cpus(struct spec_opts *o)
 {
   o->cpus = 1.5;
@@ -458,10 +463,8 @@ static const struct {
      "[\"CAP_DAC_OVERRIDE\",\"CAP_FSETID\",\"CAP_FOWNER\",\"CAP_MKNOD\","
      "\"CAP_NET_RAW\",\"CAP_SETGID\",\"CAP_SETUID\",\"CAP_SETFCAP\",\"CAP_SETPCAP\","
      "\"CAP_NET_BIND_SERVICE\",\"CAP_SYS_CHROOT\",\"CAP_AUDIT_WRITE\"]"},
-    {"--cap-drop ALL", set_cap_drop_all, "process.capabilities", "{}"},
-    {"--cap-add ALL", set_cap_add_all, "process.capabilities.bounding.40",
-     "\"CAP_CHECKPOINT_RESTORE\""},
-    {"--cap-add then --cap-drop ALL", set_cap_add_then_drop_all, "process.capabilities", "{}"},
+    /* CAP_ALL means nothing to ctr: a name like any other */
+    {"--cap-add CAP_ALL", set_cap_add_cap_all, "process.capabilities.bounding.14", "\"CAP_ALL\""},
     {"--cpus", set_cpus, "linux.resources.cpu",
      "{\"shares\":1024,\"quota\":150000,\"period\":100000}"},
     {"--cpus fraction", set_cpus_small, "linux.resources.cpu.quota", "25000"},
@@ -561,6 +564,10 @@ static const struct {
 } flag_errors[] = {
     {bad_cap_add, "'SYS_ADMIN': capabilities must be specified with 'CAP_' prefix"},
     {bad_cap_drop, "'chown'"},
+    /* "ALL" too, as ctr of every line refuses it */
+    {set_cap_drop_all, "'ALL': capabilities must be specified with 'CAP_' prefix"},
+    {set_cap_add_all, "'ALL': capabilities must be specified with 'CAP_' prefix"},
+    {set_cap_add_then_drop_all, "'ALL'"},
     {bad_annotation, "annotation 'novalue'"},
     {bad_memory, "memory limit"},
     {bad_cpus, "--cpus"},
