@@ -290,14 +290,13 @@ static int __attribute__((format(printf, 3, 4)))
 url_error(struct hctx *c, const struct toml_value *at, const char *fmt, ...)
 {
   va_list ap;
-  cleanup_free char *msg = NULL;
+  int r;
 
   va_start(ap, fmt);
-  msg = xvasprintf(fmt, ap);
+  /* no file named for a URL given on the command line */
+  r = toml_verror_at(c->err, at ? c->file : NULL, at, fmt, ap);
   va_end(ap);
-  if (at == NULL)
-    return error_setc(c->err, ERR_INVALID, "%s", msg);
-  return toml_error_at(c->err, c->file, at, "%s", msg);
+  return r;
 }
 
 char *

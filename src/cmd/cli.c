@@ -125,8 +125,8 @@ cmd_print_flags(FILE *out, const struct flag *flags, int width, bool long_indent
   if (width == 0) {
     for (const struct flag *f = flags; f->names; f++) {
       cleanup_free char *d = f->help ? flag_display(f, long_indent) : NULL;
-      if (d && (int)strlen(d) + 1 > width)
-        width = (int)strlen(d) + 1;
+      if (d && (int)strlen(d) + 2 > width)
+        width = (int)strlen(d) + 2; /* two blanks before the help */
     }
   }
   for (const struct flag *f = flags; f->names; f++) {
