@@ -24,6 +24,11 @@ void ctd_set_namespace(struct grpc_conn *c, const char *ns);
 
 /* Version/Version: both strings are newly allocated. */
 int ctd_version(struct grpc_conn *c, char **version, char **revision, struct error **err);
+/* Version/Version in two halves, so that it can ride along with other calls:
+ * begin sends the request; end waits for the answer (*version allocated, and
+ * *revision unless revision is NULL) and frees s whatever happens. */
+int ctd_version_begin(struct grpc_conn *c, struct grpc_stream **s, struct error **err);
+int ctd_version_end(struct grpc_stream *s, char **version, char **revision, struct error **err);
 /* Version/Version and Introspection/Server at once (two calls in flight):
  * *uuid is NULL when the daemon does not say. */
 int ctd_version_info(struct grpc_conn *c, char **version, char **revision, char **uuid,

@@ -14,6 +14,7 @@
 
 #include "ctd.h"
 #include "image.h"
+#include "log.h"
 #include "run_internal.h"
 
 #define FIFO_ROOT "/run/containerd/fifo"
@@ -306,6 +307,7 @@ struct run_state {
   struct run_fifos f;
   struct run_io io;
   struct grpc_stream *wait;
+  struct grpc_stream *version; /* Version/Version in flight, NULL once answered */
   struct termios saved;
   bool raw; /* saved holds the terminal's mode before raw */
   bool have_container, have_snapshot, have_task;
@@ -343,6 +345,7 @@ run_state_release(struct run_state *st)
   if (st->raw)
     tcsetattr(st->io.in, TCSANOW, &st->saved);
   grpc_stream_free(st->wait);
+  grpc_stream_free(st->version);
   run_io_release(&st->io);
   run_state_undo(st);
   if (st->lease)
@@ -360,6 +363,34 @@ run_state_release(struct run_state *st)
 }
 
 #define cleanup_run_state __attribute__((cleanup(run_state_release)))
+
+/* The id must be new. The daemon's version, which picks the line whose ctr
+ * run the spec matches, is asked alongside, so it costs no round trip. */
+static int
+check_new_container(struct run_state *st, struct error **err)
+{
+  if (ctd_version_begin(st->c, &st->version, NULL) < 0)
+    st->version = NULL;
+  if (ctd_container_exists(st->c, st->o->id, NULL) == 0)
+    return error_setc(err, ERR_ALREADY_EXISTS, "container \"%s\": already exists", st->o->id);
+  return 0;
+}
+
+/* The line of the daemon's version; one that does not say (or cannot) gets
+ * the newest line's spec. */
+static void
+pick_line(struct run_state *st)
+{
+  cleanup_free char *version = NULL;
+  struct error *e = NULL;
+
+  if (st->version == NULL || ctd_version_end(steal_pointer(&st->version), &version, NULL, &e) < 0) {
+    log_debug("containerd's version unknown (%s): the newest line's spec",
+              e ? e->msg : "not asked");
+    error_free(e);
+  }
+  st->o->spec.line = spec_line_of(version);
+}
 
 /* --snapshotter, else the namespace's default, else overlayfs. */
 static int
@@ -563,8 +594,9 @@ run_container(struct grpc_conn *c, struct run_opts *o, int *status, struct error
       .c = c, .o = o, .io = RUN_IO_INIT(c, o->id), .failed = true};
 
   *status = 0;
-  if (ctd_container_exists(c, o->id, NULL) == 0)
-    return error_setc(err, ERR_ALREADY_EXISTS, "container \"%s\": already exists", o->id);
+  if (check_new_container(&st, err) < 0)
+    return -1;
+  pick_line(&st);
   if (pick_snapshotter(&st, err) < 0 || ensure_image(&st, err) < 0 ||
       prepare_rootfs(&st, err) < 0 || create_container(&st, err) < 0 || start_task(&st, err) < 0)
     return -1;

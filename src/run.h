@@ -21,7 +21,7 @@ struct run_opts {
   const char *pid_file;
   const char *platform; /* NULL: this machine's */
   /* The flags that shape the spec; run fills in ns, id, image config,
-   * passwd and group. */
+   * passwd and group, and the line, from the daemon's version. */
   struct spec_opts spec;
   /* Called when the image is missing, or not unpacked for the snapshotter:
    * pull (and unpack) it, then run goes on. */

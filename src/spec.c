@@ -1,18 +1,12 @@
 /* The OCI spec `ctr run` writes into the container record. Each step below
  * mirrors one of ctr's spec options, applied in ctr's order, because the order
  * shows through: which env value wins, where TERM= lands, what cap-drop sees. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <linux/openat2.h>
 #include <math.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 
-#include "spec.h"
+#include "spec_internal.h"
 
 #define STOP_SIGNAL_LABEL "io.containerd.image.config.stop-signal"
 #define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -31,7 +25,7 @@ static const char *const default_caps[] = {
     "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
-/* Every Linux capability by number, for --privileged and "ALL". */
+/* Every Linux capability by number, for --privileged. */
 static const char *const all_caps[] = {
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
@@ -101,18 +95,59 @@ static const struct {
 
 static const char *const default_namespaces[] = {"pid", "ipc", "uts", "mount", "network"};
 
-/* 1.6.20's list: later 1.6 releases add /sys/devices/virtual/powercap. */
+/* 1.7's and 2.x's list, on every line: 1.6.20's lacks the powercap mask
+ * (its energy counters leak what other tenants compute), which later 1.6
+ * releases added too, so it is hardening that ctrx gives 1.6 as well. */
 static const char *const masked_paths[] = {
-    "/proc/acpi",          "/proc/asound",     "/proc/kcore",       "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/sys/firmware",       "/proc/scsi",
+    "/proc/acpi",          "/proc/asound",
+    "/proc/kcore",         "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats",   "/proc/sched_debug",
+    "/sys/firmware",       "/sys/devices/virtual/powercap",
+    "/proc/scsi",
 };
 
 static const char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
+/* ociVersion: the runtime-spec version each line's containerd was built with. */
+static const char *const oci_versions[] = {
+    [SPEC_LINE_1_6] = "1.0.2-dev",
+    [SPEC_LINE_1_7] = "1.1.0",
+    [SPEC_LINE_2] = "1.2.1",
+};
+
 /* ---- small helpers ---- */
+
+/* Decimal digits at *p into *v (saturating); false when there are none. */
+static bool
+version_number(const char **p, unsigned *v)
+{
+  const char *s = *p;
+
+  *v = 0;
+  for (; **p >= '0' && **p <= '9'; (*p)++)
+    *v = *v > 100000 ? *v : *v * 10 + (unsigned)(**p - '0');
+  return *p != s;
+}
+
+enum spec_line
+spec_line_of(const char *version)
+{
+  const char *p = version;
+  unsigned major = 0, minor = 0;
+
+  if (p == NULL)
+    return SPEC_LINE_2;
+  if (*p == 'v')
+    p++;
+  if (!version_number(&p, &major) || *p++ != '.' || !version_number(&p, &minor))
+    return SPEC_LINE_2;
+  if (major >= 2)
+    return SPEC_LINE_2;
+  return major == 1 && minor >= 7 ? SPEC_LINE_1_7 : SPEC_LINE_1_6;
+}
 
 static json_t *
 json_strings(const char *const *v, size_t n)
@@ -121,442 +156,6 @@ json_strings(const char *const *v, size_t n)
   for (size_t i = 0; i < n; i++)
     json_array_append_new(a, json_string(v[i]));
   return a;
-}
-
-/* What go_atoi makes of a string. */
-enum { ATOI_OK = 0, ATOI_SYNTAX = -1, ATOI_RANGE = -2 };
-
-/* Go's strconv.Atoi: optional sign, then decimal digits only, in int64 range.
- * ATOI_SYNTAX for anything else (the empty string too), ATOI_RANGE for
- * digits beyond int64, as Go tells the two apart. */
-static int
-go_atoi(const char *s, size_t n, int64_t *out)
-{
-  size_t i = 0;
-  bool neg = false, range = false;
-  uint64_t v = 0;
-
-  if (n > 0 && (s[0] == '+' || s[0] == '-')) {
-    neg = s[0] == '-';
-    i = 1;
-  }
-  if (i == n)
-    return ATOI_SYNTAX;
-  for (; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return ATOI_SYNTAX;
-    if (range || v > (UINT64_MAX - 9) / 10) {
-      range = true;
-      continue;
-    }
-    v = v * 10 + (uint64_t)(s[i] - '0');
-    if (v > (uint64_t)INT64_MAX + (neg ? 1 : 0))
-      range = true;
-  }
-  if (range)
-    return ATOI_RANGE;
-  *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-  return ATOI_OK;
-}
-
-/* The largest uid and gid: runc refuses more than INT32_MAX, and containerd
- * (pkg/oci WithUser, since 2.x) refuses it up front. */
-#define ID_MAX INT32_MAX
-
-static bool
-id_in_range(int64_t v)
-{
-  return v >= 0 && v <= ID_MAX;
-}
-
-/* The next '\n'-terminated line of the NUL-terminated text at *p. */
-static bool
-next_line(const char **p, const char **line, size_t *len)
-{
-  const char *nl;
-
-  if (**p == '\0')
-    return false;
-  *line = *p;
-  nl = strchr(*p, '\n');
-  if (nl == NULL) {
-    *len = strlen(*p);
-    *p += *len;
-  } else {
-    *len = (size_t)(nl - *p);
-    *p = nl + 1;
-  }
-  return true;
-}
-
-/* Split a passwd/group line at ':' into at most max fields (the rest empty). */
-static void
-split_colon(const char *line, size_t len, const char **f, size_t *flen, size_t max)
-{
-  size_t k = 0, start = 0;
-
-  for (size_t i = 0; i < max; i++) {
-    f[i] = line + len;
-    flen[i] = 0;
-  }
-  for (size_t i = 0; i <= len && k < max; i++) {
-    if (i == len || line[i] == ':') {
-      f[k] = line + start;
-      flen[k] = i - start;
-      k++;
-      start = i + 1;
-    }
-  }
-}
-
-static bool
-field_eq(const char *f, size_t n, const char *s)
-{
-  return strlen(s) == n && memcmp(f, s, n) == 0;
-}
-
-/* A numeric passwd/group field: unparsable counts as 0, as in runc's parser,
- * but digits beyond int64 are out of range (INT64_MIN here), where runc's 0
- * would make root of them. */
-static int64_t
-field_int(const char *f, size_t n)
-{
-  int64_t v = 0;
-  int r = go_atoi(f, n, &v);
-
-  if (r == ATOI_RANGE)
-    return INT64_MIN;
-  return r == ATOI_OK ? v : 0;
-}
-
-static bool
-skip_db_line(const char *line, size_t len)
-{
-  size_t i = 0;
-  while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-    i++;
-  return i == len || line[i] == '#';
-}
-
-/* ---- /etc/passwd and /etc/group ---- */
-
-/* First passwd entry with that name (name != NULL) or uid. */
-static bool
-passwd_find(const char *passwd, const char *name, int64_t uid, char **name_out, int64_t *uid_out,
-            int64_t *gid_out)
-{
-  const char *p = passwd, *line;
-  size_t len;
-
-  if (passwd == NULL)
-    return false;
-  while (next_line(&p, &line, &len)) {
-    const char *f[4];
-    size_t fl[4];
-    int64_t u;
-
-    if (skip_db_line(line, len))
-      continue;
-    split_colon(line, len, f, fl, 4);
-    u = field_int(f[2], fl[2]);
-    if (name != NULL ? field_eq(f[0], fl[0], name) : u == uid) {
-      if (name_out != NULL)
-        *name_out = xstrndup(f[0], fl[0]);
-      if (uid_out != NULL)
-        *uid_out = u;
-      if (gid_out != NULL)
-        *gid_out = field_int(f[3], fl[3]);
-      return true;
-    }
-  }
-  return false;
-}
-
-static bool
-group_find(const char *group, const char *name, int64_t *gid_out)
-{
-  const char *p = group, *line;
-  size_t len;
-
-  if (group == NULL)
-    return false;
-  while (next_line(&p, &line, &len)) {
-    const char *f[4];
-    size_t fl[4];
-
-    if (skip_db_line(line, len))
-      continue;
-    split_colon(line, len, f, fl, 4);
-    if (field_eq(f[0], fl[0], name)) {
-      *gid_out = field_int(f[2], fl[2]);
-      return true;
-    }
-  }
-  return false;
-}
-
-/* Whether the comma-separated member list names user. */
-static bool
-group_lists(const char *list, size_t n, const char *user)
-{
-  size_t start = 0;
-  for (size_t i = 0; i <= n; i++) {
-    if (i == n || list[i] == ',') {
-      if (field_eq(list + start, i - start, user))
-        return true;
-      start = i + 1;
-    }
-  }
-  return false;
-}
-
-struct user_ids {
-  uint32_t uid, gid;
-  uint32_t *gids; /* additionalGids */
-  size_t n_gids;
-};
-
-static int
-user_not_found(const char *name, const char *passwd, struct error **err)
-{
-  if (passwd == NULL)
-    return error_setc(err, ERR_NOT_FOUND, "user '%s': no /etc/passwd in the rootfs", name);
-  return error_setc(err, ERR_NOT_FOUND, "user '%s': no users found in /etc/passwd", name);
-}
-
-static int
-group_not_found(const char *name, const char *group, struct error **err)
-{
-  if (group == NULL)
-    return error_setc(err, ERR_NOT_FOUND, "group '%s': no /etc/group in the rootfs", name);
-  return error_setc(err, ERR_NOT_FOUND, "group '%s': no groups found in /etc/group", name);
-}
-
-/* A uid or gid taken from /etc/passwd or /etc/group: one out of range
- * would wrap around (to 0, root, for 4294967296) where containerd casts it;
- * refused instead. */
-static int
-db_id(int64_t v, const char *what, const char *name, const char *file, uint32_t *out,
-      struct error **err)
-{
-  if (!id_in_range(v))
-    return error_setc(err, ERR_INVALID, "%s of '%s' in %s is out of range", what, name, file);
-  *out = (uint32_t)v;
-  return 0;
-}
-
-/* One side of a USER value: a number (*is_name false), or a name, which an
- * empty side also is (then it means "not given"). A number outside
- * 0..ID_MAX, or one beyond int64, is refused as containerd refuses it. */
-static int
-user_part(const char *userstr, const char *s, size_t n, const char *what, uint32_t *id,
-          bool *is_name, struct error **err)
-{
-  int64_t v = 0;
-  int r = go_atoi(s, n, &v);
-
-  *is_name = r == ATOI_SYNTAX;
-  if (*is_name)
-    return 0;
-  if (r == ATOI_RANGE || !id_in_range(v))
-    return error_setc(err, ERR_INVALID, "invalid USER value '%s': %s out of range", userstr, what);
-  *id = (uint32_t)v;
-  return 0;
-}
-
-/* ctr's WithUser: "uid", "name", or "a:b" with each side a number or a name.
- * A bare uid takes its passwd entry's gid (0 if there is none); a gid after
- * ':' is used as given, not the user's primary group, and an empty side of
- * "a:b" is 0, not looked up. */
-static int
-resolve_user(const struct spec_opts *o, const char *userstr, struct user_ids *u, struct error **err)
-{
-  const char *colon = strchr(userstr, ':');
-  int64_t uid = 0, gid = 0;
-  uint32_t id = 0;
-  bool is_name = false;
-
-  if (colon == NULL) {
-    if (user_part(userstr, userstr, strlen(userstr), "uid", &id, &is_name, err) < 0)
-      return -1;
-    if (!is_name) {
-      u->uid = id;
-      u->gid = 0;
-      if (passwd_find(o->passwd, NULL, id, NULL, &uid, &gid))
-        return db_id(gid, "gid", userstr, "/etc/passwd", &u->gid, err);
-      return 0;
-    }
-    if (!passwd_find(o->passwd, userstr, 0, NULL, &uid, &gid))
-      return user_not_found(userstr, o->passwd, err);
-    if (db_id(uid, "uid", userstr, "/etc/passwd", &u->uid, err) < 0 ||
-        db_id(gid, "gid", userstr, "/etc/passwd", &u->gid, err) < 0)
-      return -1;
-    return 0;
-  }
-  if (strchr(colon + 1, ':') != NULL)
-    return error_setc(err, ERR_INVALID, "invalid USER value '%s'", userstr);
-
-  cleanup_free char *uname = xstrndup(userstr, (size_t)(colon - userstr));
-  const char *gname = colon + 1;
-  uint32_t new_uid = 0, new_gid = 0;
-
-  if (user_part(userstr, uname, strlen(uname), "uid", &new_uid, &is_name, err) < 0)
-    return -1;
-  if (is_name && uname[0] != '\0') {
-    if (!passwd_find(o->passwd, uname, 0, NULL, &uid, NULL))
-      return user_not_found(uname, o->passwd, err);
-    if (db_id(uid, "uid", uname, "/etc/passwd", &new_uid, err) < 0)
-      return -1;
-  }
-  if (user_part(userstr, gname, strlen(gname), "gid", &new_gid, &is_name, err) < 0)
-    return -1;
-  if (is_name && gname[0] != '\0') {
-    if (!group_find(o->group, gname, &gid))
-      return group_not_found(gname, o->group, err);
-    if (db_id(gid, "gid", gname, "/etc/group", &new_gid, err) < 0)
-      return -1;
-  }
-  u->uid = new_uid;
-  u->gid = new_gid;
-  return 0;
-}
-
-/* ctr's WithAdditionalGIDs: the groups whose member list names the user
- * (a numeric userstr is first turned into its passwd name; anything else is
- * taken as the name verbatim, so "name:group" matches no member list), in
- * /etc/group order, except a group named like the user; the primary gid is put
- * first when not already among them. */
-static int
-additional_gids(const struct spec_opts *o, const char *userstr, struct user_ids *u,
-                struct error **err)
-{
-  cleanup_free char *name = NULL;
-  int64_t v = 0;
-  size_t cap = 0;
-
-  free(u->gids);
-  u->gids = NULL;
-  u->n_gids = 0;
-  if (go_atoi(userstr, strlen(userstr), &v) == ATOI_OK) {
-    if (!passwd_find(o->passwd, NULL, v, &name, NULL, NULL))
-      name = NULL;
-  } else {
-    name = xstrdup(userstr);
-  }
-  if (name != NULL && o->group != NULL) {
-    const char *p = o->group, *line;
-    size_t len;
-
-    while (next_line(&p, &line, &len)) {
-      const char *f[4];
-      size_t fl[4];
-      cleanup_free char *gname = NULL;
-
-      if (skip_db_line(line, len))
-        continue;
-      split_colon(line, len, f, fl, 4);
-      if (field_eq(f[0], fl[0], name) || !group_lists(f[3], fl[3], name))
-        continue;
-      if (u->n_gids == cap) {
-        cap = cap ? cap * 2 : 4;
-        u->gids = xrealloc(u->gids, cap * sizeof(*u->gids));
-      }
-      gname = xstrndup(f[0], fl[0]);
-      if (db_id(field_int(f[2], fl[2]), "gid", gname, "/etc/group", &u->gids[u->n_gids], err) < 0)
-        return -1;
-      u->n_gids++;
-    }
-  }
-  for (size_t i = 0; i < u->n_gids; i++)
-    if (u->gids[i] == u->gid)
-      return 0;
-  u->gids = xrealloc(u->gids, (u->n_gids + 1) * sizeof(*u->gids));
-  memmove(u->gids + 1, u->gids, u->n_gids * sizeof(*u->gids));
-  u->gids[0] = u->gid;
-  u->n_gids++;
-  return 0;
-}
-
-/* Open root/<rel> for reading with every symlink resolved inside root (a
- * chroot's view, as runc's user lookup in the container has). Without
- * openat2 (kernels before 5.6, or a seccomp filter), no symlink is followed
- * at all. */
-static int
-open_in_root(int root, const char *rel)
-{
-  struct open_how how = {
-      .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  long fd = syscall(SYS_openat2, root, rel, &how, sizeof(how));
-  const char *slash;
-  cleanup_close int dir = -1;
-
-  /* EPERM: seccomp profiles older than openat2 answer so */
-  if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-    return (int)fd;
-  slash = strchr(rel, '/');
-  if (slash == NULL)
-    return openat(root, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
-  {
-    cleanup_free char *first = xstrndup(rel, (size_t)(slash - rel));
-    dir = openat(root, first, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  }
-  if (dir < 0)
-    return -1;
-  return open_in_root(dir, slash + 1);
-}
-
-static int
-read_in_root(int root, const char *root_path, const char *rel, struct buf *out, struct error **err)
-{
-  cleanup_close int fd = open_in_root(root, rel);
-  struct stat st;
-  char chunk[8192];
-
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR)
-      return 0;
-    return error_set(err, errno, "open '%s/%s'", root_path, rel);
-  }
-  if (fstat(fd, &st) < 0)
-    return error_set(err, errno, "stat '%s/%s'", root_path, rel);
-  if (!S_ISREG(st.st_mode))
-    return error_setc(err, ERR_INVALID, "'%s/%s' is not a regular file", root_path, rel);
-  for (;;) {
-    ssize_t r = read(fd, chunk, sizeof(chunk));
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return error_set(err, errno, "read '%s/%s'", root_path, rel);
-    if (r == 0)
-      break;
-    if (out->len + (size_t)r > SPEC_USER_DB_MAX) {
-      buf_release(out);
-      return error_setc(err, ERR_INVALID, "'%s/%s' is larger than %d bytes", root_path, rel,
-                        SPEC_USER_DB_MAX);
-    }
-    buf_add(out, chunk, (size_t)r);
-  }
-  if (out->data == NULL)
-    buf_add(out, "", 0);
-  return 0;
-}
-
-int
-spec_read_user_db(const char *root, struct buf *passwd, struct buf *group, struct error **err)
-{
-  cleanup_close int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-  if (dir < 0)
-    return error_set(err, errno, "open rootfs '%s'", root);
-  if (read_in_root(dir, root, "etc/passwd", passwd, err) < 0 ||
-      read_in_root(dir, root, "etc/group", group, err) < 0) {
-    buf_release(passwd);
-    buf_release(group);
-    return -1;
-  }
-  return 0;
 }
 
 /* ---- the image config ---- */
@@ -902,11 +501,13 @@ caps_remove(struct strv *caps, const char *c)
     caps->v[k] = NULL;
 }
 
+/* ctr of every line refuses a name without CAP_, "ALL" too, before it
+ * creates anything. */
 static int
 caps_check(const struct strv *list, struct error **err)
 {
   for (size_t i = 0; list && i < list->n; i++)
-    if (strcmp(list->v[i], "ALL") != 0 && !str_has_prefix(list->v[i], "CAP_"))
+    if (!str_has_prefix(list->v[i], "CAP_"))
       return error_setc(err, ERR_INVALID,
                         "capability '%s': capabilities must be specified with 'CAP_' prefix",
                         list->v[i]);
@@ -927,119 +528,10 @@ caps_apply(const struct spec_opts *o, struct strv *caps)
   else
     for (size_t i = 0; i < ARRAY_SIZE(default_caps); i++)
       caps_add(caps, default_caps[i]);
-  for (size_t i = 0; o->cap_add && i < o->cap_add->n; i++) {
-    if (strcmp(o->cap_add->v[i], "ALL") == 0)
-      for (size_t k = 0; k < ARRAY_SIZE(all_caps); k++)
-        caps_add(caps, all_caps[k]);
-    else
-      caps_add(caps, o->cap_add->v[i]);
-  }
-  for (size_t i = 0; o->cap_drop && i < o->cap_drop->n; i++) {
-    if (strcmp(o->cap_drop->v[i], "ALL") == 0) {
-      strv_release(caps);
-      continue;
-    }
+  for (size_t i = 0; o->cap_add && i < o->cap_add->n; i++)
+    caps_add(caps, o->cap_add->v[i]);
+  for (size_t i = 0; o->cap_drop && i < o->cap_drop->n; i++)
     caps_remove(caps, o->cap_drop->v[i]);
-  }
-}
-
-int
-spec_parse_cap_eff(const char *status, uint64_t *eff, struct error **err)
-{
-  const char *p = status, *line;
-  size_t len;
-
-  while (status != NULL && next_line(&p, &line, &len)) {
-    cleanup_free char *v = NULL;
-    size_t i = 7;
-
-    if (len < 7 || memcmp(line, "CapEff:", 7) != 0)
-      continue;
-    while (i < len && (line[i] == ' ' || line[i] == '\t'))
-      i++;
-    v = xstrndup(line + i, len - i);
-    if (parse_uint64(v, 16, eff) < 0)
-      return error_setc(err, ERR_INVALID, "CapEff '%s' is not a hexadecimal mask", v);
-    return 0;
-  }
-  return error_setc(err, ERR_INVALID, "no CapEff line in the process status");
-}
-
-/* ---- host devices ---- */
-
-void
-spec_devices_release(struct spec_devices *d)
-{
-  for (size_t i = 0; i < d->n; i++)
-    free(d->v[i].path);
-  free(d->v);
-  d->v = NULL;
-  d->n = 0;
-}
-
-static int
-host_devices_in(const char *dir, struct spec_devices *out, struct error **err)
-{
-  static const char *const skip_dirs[] = {"pts",  "shm",         "fd",   "mqueue",
-                                          ".lxc", ".lxd-mounts", ".udev"};
-  cleanup_strv struct strv names = STRV_INIT;
-  DIR *d = opendir(dir);
-  struct dirent *e;
-
-  if (d == NULL)
-    return error_set(err, errno, "read directory '%s'", dir);
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      strv_push(&names, e->d_name);
-  closedir(d);
-  if (names.n > 0)
-    qsort(names.v, names.n, sizeof(*names.v), str_ptr_cmp);
-  for (size_t i = 0; i < names.n; i++) {
-    cleanup_free char *path = xasprintf("%s/%s", dir, names.v[i]);
-    struct stat st;
-    bool skip = false;
-
-    if (lstat(path, &st) < 0) {
-      if (errno == ENOENT)
-        continue;
-      return error_set(err, errno, "stat '%s'", path);
-    }
-    if (S_ISDIR(st.st_mode)) {
-      for (size_t k = 0; k < ARRAY_SIZE(skip_dirs); k++)
-        skip = skip || strcmp(names.v[i], skip_dirs[k]) == 0;
-      if (!skip && host_devices_in(path, out, err) < 0)
-        return -1;
-      continue;
-    }
-    if (strcmp(names.v[i], "console") == 0 || (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) ||
-        major(st.st_rdev) == 0)
-      continue;
-    out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
-    out->v[out->n++] = (struct spec_device){
-        .path = steal_pointer(&path),
-        .type = S_ISBLK(st.st_mode) ? 'b' : 'c',
-        .major = (int64_t)major(st.st_rdev),
-        .minor = (int64_t)minor(st.st_rdev),
-        .file_mode = (uint32_t)(st.st_mode & ~(mode_t)S_IFMT),
-        .uid = (uint32_t)st.st_uid,
-        .gid = (uint32_t)st.st_gid,
-    };
-  }
-  return 0;
-}
-
-int
-spec_host_devices(const char *dir, struct spec_devices *out, struct error **err)
-{
-  size_t n0 = out->n;
-
-  if (host_devices_in(dir, out, err) < 0) {
-    for (size_t i = n0; i < out->n; i++)
-      free(out->v[i].path);
-    out->n = n0;
-    return -1;
-  }
-  return 0;
 }
 
 /* ---- maps (annotations, labels) ---- */
@@ -1128,36 +620,6 @@ spec_container_labels(const struct spec_opts *o, struct strv *out, struct error 
 
 /* ---- the spec ---- */
 
-static void
-user_ids_release(struct user_ids *u)
-{
-  free(u->gids);
-}
-
-#define cleanup_user_ids __attribute__((cleanup(user_ids_release)))
-
-/* The user: the image's first (as ctr, even when --user then overrides it). */
-static int
-process_user(const struct spec_opts *o, const struct image_config *c, struct user_ids *u,
-             struct error **err)
-{
-  if (c->user != NULL && c->user[0] != '\0') {
-    cleanup_free char *uid = NULL;
-    if (resolve_user(o, c->user, u, err) < 0)
-      return error_wrap(err, "image config user");
-    uid = xasprintf("%" PRIu32, u->uid);
-    if (additional_gids(o, uid, u, err) < 0)
-      return error_wrap(err, "image config user");
-  } else if (additional_gids(o, "root", u, err) < 0) {
-    return -1;
-  }
-  if (o->user != NULL && o->user[0] != '\0') {
-    if (resolve_user(o, o->user, u, err) < 0 || additional_gids(o, o->user, u, err) < 0)
-      return -1;
-  }
-  return 0;
-}
-
 /* Env: --env-file, then --env over it, then all that over the image's. */
 static int
 process_env(const struct spec_opts *o, const struct image_config *c, struct strv *env,
@@ -1192,22 +654,6 @@ process_env(const struct spec_opts *o, const struct image_config *c, struct strv
     env_replace_or_append(env, &h, 1);
   }
   return 0;
-}
-
-static json_t *
-user_json(const struct user_ids *u)
-{
-  json_t *j = json_object();
-
-  json_object_set_new(j, "uid", json_integer(u->uid));
-  json_object_set_new(j, "gid", json_integer(u->gid));
-  if (u->n_gids > 0) {
-    json_t *g = json_array();
-    for (size_t i = 0; i < u->n_gids; i++)
-      json_array_append_new(g, json_integer(u->gids[i]));
-    json_object_set_new(j, "additionalGids", g);
-  }
-  return j;
 }
 
 /* The command line, else the image's entrypoint and cmd. */
@@ -1249,13 +695,13 @@ static int
 build_process(const struct spec_opts *o, const struct image_config *c, json_t *proc,
               struct error **err)
 {
-  cleanup_user_ids struct user_ids u = {0, 0, NULL, 0};
+  cleanup_spec_user struct spec_user u = {0, 0, NULL, 0};
   cleanup_strv struct strv env = STRV_INIT;
   cleanup_strv struct strv caps = STRV_INIT;
   json_t *args = NULL;
   json_t *j;
 
-  if (process_user(o, c, &u, err) < 0 || process_env(o, c, &env, err) < 0)
+  if (spec_user_resolve(o, c->user, &u, err) < 0 || process_env(o, c, &env, err) < 0)
     return -1;
   if (caps_check(o->cap_add, err) < 0 || caps_check(o->cap_drop, err) < 0)
     return -1;
@@ -1263,7 +709,7 @@ build_process(const struct spec_opts *o, const struct image_config *c, json_t *p
 
   if (o->tty)
     json_object_set_new(proc, "terminal", json_true());
-  json_object_set_new(proc, "user", user_json(&u));
+  json_object_set_new(proc, "user", spec_user_json(&u));
   if (process_args(o, c, &args, err) < 0)
     return -1;
   json_object_set_new(proc, "args", args);
@@ -1421,7 +867,9 @@ spec_build(const struct spec_opts *o, char **json, struct error **err)
       annotations_json(o, &annotations, err) < 0 || build_linux(o, linux_, err) < 0)
     return -1;
 
-  json_object_set_new(spec, "ociVersion", json_string("1.0.2-dev"));
+  if ((unsigned)o->line >= ARRAY_SIZE(oci_versions))
+    return error_setc(err, ERR_INVALID, "unknown containerd line %d", (int)o->line);
+  json_object_set_new(spec, "ociVersion", json_string(oci_versions[o->line]));
   json_object_set(spec, "process", proc);
   root = json_object();
   json_object_set_new(root, "path", json_string("rootfs"));

@@ -1,5 +1,6 @@
-/* The OCI runtime spec and container labels `ctr run` (containerd 1.6)
- * generates for an image and its flags (PROTOCOL.md §4.3, §4.4). Pure: the
+/* The OCI runtime spec and container labels `ctr run` of each containerd line
+ * (1.6, 1.7, 2.x) generates for an image and its flags (PROTOCOL.md §4.3,
+ * §4.4; the differences per line in docs/CONTAINERD-LINES.md). Pure: the
  * caller reads the image config and (with spec_read_user_db) the rootfs
  * /etc/passwd and /etc/group; spec_build touches no file but the --env-file. */
 #ifndef CTRX_SPEC_H
@@ -26,12 +27,28 @@ struct spec_devices {
   size_t n;
 };
 
+/* The containerd lines whose `ctr run` spec is reproduced. They differ only
+ * in ociVersion; the one mask a later line added (/sys/devices/virtual/
+ * powercap, from 1.7 and late 1.6 releases) is hardening, applied on every
+ * line. */
+enum spec_line {
+  SPEC_LINE_1_6, /* and anything older */
+  SPEC_LINE_1_7,
+  SPEC_LINE_2, /* 2.0 and later */
+};
+
+/* The line of a daemon version as containerd's Version API reports it
+ * ("1.6.20~ds1", "v1.7.29", "2.1.5"). A version that does not start with
+ * MAJOR.MINOR (NULL too) counts as the newest line. */
+enum spec_line spec_line_of(const char *version);
+
 /* --env-file files larger than this are refused. */
 #define SPEC_ENV_FILE_MAX (4 * 1024 * 1024)
 
 /* Everything the spec depends on. Nothing is owned: the caller keeps every
  * pointer alive for the duration of the call. Every strv may be NULL. */
 struct spec_opts {
+  enum spec_line line;      /* whose ctr run the spec matches */
   const char *ns;           /* namespace: cgroupsPath "/<ns>/<id>" */
   const char *id;           /* container id */
   const char *image_config; /* the image config blob (JSON text); NULL: empty config */
@@ -50,7 +67,7 @@ struct spec_opts {
   const struct strv *labels;      /* --label k=v (or k, meaning k=true): also annotations */
   double cpus;                    /* --cpus: 0 = unset; quota = cpus*100000, period 100000 */
   int64_t memory_limit;           /* bytes, 0 = unset */
-  /* "CAP_X" names, or "ALL"; added first, then dropped */
+  /* "CAP_X" names (as ctr, nothing else: not "ALL"); added first, then dropped */
   const struct strv *cap_add, *cap_drop;
   const char *hostname; /* --hostname or NULL (then not set, as ctr) */
   /* --user "uid[:gid]" or "name[:group]" (either side numeric or a name), or
@@ -67,8 +84,8 @@ struct spec_opts {
   const struct spec_devices *host_devices;
 };
 
-/* The OCI runtime spec JSON (compact, fields in runtime-spec order) ctr 1.6
- * would generate. On success *json is the caller's to free. Fails with
+/* The OCI runtime spec JSON (compact, fields in runtime-spec order) the
+ * line's ctr run would generate. On success *json is the caller's to free. Fails with
  * ERR_INVALID for a malformed or oversized image config, bad flag values, no
  * command at all, or an env-file error; ERR_NOT_FOUND for a user or group
  * name missing from /etc/passwd or /etc/group. */
