@@ -226,6 +226,20 @@ reopen_ingest(struct blob_put *b, bool check, struct error **err)
   return writer_open(p, b->ref, b->s.d, &b->s.w, &b->offset, &b->exists, err);
 }
 
+/* The blob did not verify: nothing of it is kept, it starts over. */
+static int
+restart_blob(struct blob_put *b, struct error **err)
+{
+  if (reopen_ingest(b, false, err) < 0)
+    return -1;
+  b->s.received = 0;
+  buf_release(&b->s.chunk);
+  if (b->s.keep)
+    b->s.keep->len = 0;
+  digest_reset(b->s.md);
+  return 0;
+}
+
 /* One try at endpoint ep, from what came so far; *e says why it failed. A
  * digest mismatch keeps nothing unverified: the blob starts over. -1 only
  * when the ingest cannot be opened again for that. */
@@ -251,15 +265,10 @@ fetch_from(struct blob_put *b, const struct registry_ep *ep, struct error **e, s
   if (strcmp(got, d->digest) == 0)
     return 0;
   error_setc(e, ERR_DATA_LOSS, "digest mismatch: got %s", got);
-  if (reopen_ingest(b, false, err) < 0) {
+  if (restart_blob(b, err) < 0) {
     error_freep(e);
     return -1;
   }
-  s->received = 0;
-  buf_release(&s->chunk);
-  if (s->keep)
-    s->keep->len = 0;
-  digest_reset(s->md);
   return 0;
 }
 
@@ -289,14 +298,7 @@ fetch_spread(struct blob_put *b, bool *done, struct error **err)
   if (s->md != NULL && strcmp((hex = digest_hex(s->md)), d->digest) != 0) {
     note(p, PULL_NOTE, "%s: digest mismatch (got %s) from the spread: one endpoint at a time",
          d->digest, hex);
-    if (reopen_ingest(b, false, err) < 0)
-      return -1;
-    s->received = 0;
-    buf_release(&s->chunk);
-    if (s->keep)
-      s->keep->len = 0;
-    digest_reset(s->md);
-    return 0;
+    return restart_blob(b, err);
   }
   *done = true;
   b->served = p->served;

@@ -12,7 +12,7 @@
 #include "log.h"
 #include "util.h"
 
-#define DELIVER_CHUNK (128u << 10)
+#define DELIVER_CHUNK (64u << 10)
 #define PUNCH_STEP (1ll << 20)
 #define DEFAULT_SPOOL_DIR "/var/tmp"
 #define RATE_MIN_BYTES (256 << 10)
@@ -25,10 +25,16 @@ ep_free(const struct spread_ep_state *e, uint64_t excluded, size_t i)
   return !e->failed && (excluded & (UINT64_C(1) << i)) == 0 && e->active < e->cap;
 }
 
-/* Whether a is a better choice than b (both free). */
+/* Whether a is a better choice than b (both free): an idle endpoint first
+ * (every endpoint kept busy), then one not measured yet, then the best rate
+ * per connection (an endpoint that caps each connection keeps its rate as it
+ * gets more; one that caps all of them together does not), then the fewest
+ * connections. */
 static bool
 ep_better(const struct spread_ep_state *a, const struct spread_ep_state *b)
 {
+  if ((a->active == 0) != (b->active == 0))
+    return a->active == 0;
   if ((a->rate == 0) != (b->rate == 0))
     return a->rate == 0;
   if (a->rate != b->rate)
@@ -39,26 +45,14 @@ ep_better(const struct spread_ep_state *a, const struct spread_ep_state *b)
 int
 spread_pick_endpoint(const struct spread_ep_state *eps, size_t n, uint64_t excluded)
 {
-  double best_rate = 0;
-  int pick = -1, slow = -1;
+  int pick = -1;
 
   if (n > SPREAD_MAX_ENDPOINTS)
     n = SPREAD_MAX_ENDPOINTS;
   for (size_t i = 0; i < n; i++)
-    if (!eps[i].failed && (excluded & (UINT64_C(1) << i)) == 0 && eps[i].rate > best_rate)
-      best_rate = eps[i].rate;
-  for (size_t i = 0; i < n; i++) {
-    if (!ep_free(&eps[i], excluded, i))
-      continue;
-    if (eps[i].rate > 0 && eps[i].rate * 8 < best_rate) {
-      if (slow < 0 || ep_better(&eps[i], &eps[slow]))
-        slow = (int)i;
-      continue;
-    }
-    if (pick < 0 || ep_better(&eps[i], &eps[pick]))
+    if (ep_free(&eps[i], excluded, i) && (pick < 0 || ep_better(&eps[i], &eps[pick])))
       pick = (int)i;
-  }
-  return pick >= 0 ? pick : slow;
+  return pick;
 }
 
 int64_t
@@ -76,6 +70,20 @@ spread_steal_cut(int64_t cur, int64_t end, double owner_rate, double thief_rate,
   if (keep < min_piece || rest - keep < min_piece)
     return -1;
   return cur + keep;
+}
+
+int
+spread_pool_size(size_t n_usable)
+{
+  size_t want = n_usable <= 1 ? SPREAD_CONNS_PER_EP : 3 * n_usable;
+
+  return (int)(want > SPREAD_MAX_CONNS ? SPREAD_MAX_CONNS : want);
+}
+
+bool
+spread_throttled(double rate, bool measured)
+{
+  return measured && rate > 0 && rate < SPREAD_THROTTLED_RATE;
 }
 
 bool
@@ -150,6 +158,7 @@ struct spread {
   pthread_cond_t work; /* idle connections wait here */
   struct blob **blobs; /* open blobs, lowest first */
   size_t n_blobs;
+  size_t n_usable; /* endpoints that take part */
   pthread_t tids[SPREAD_MAX_CONNS];
   int n_tids;
   bool stop;
@@ -243,6 +252,11 @@ find_steal(struct spread *s, struct blob *b, struct job *j)
   stalled = now - v->last_ms >= SPREAD_STALL_STEAL_MS;
   ep = spread_pick_endpoint(s->st, s->n, b->excluded | (stalled ? UINT64_C(1) << v->ep : 0));
   if (ep < 0)
+    return false;
+  /* one endpoint: more connections only when each one is throttled */
+  if (!stalled && s->n_usable == 1 &&
+      !spread_throttled(s->st[ep].rate > 0 ? s->st[ep].rate : run[k].rate,
+                        v->got - v->got0 >= RATE_MIN_BYTES || s->st[ep].rate > 0))
     return false;
   cut = stalled
             ? run[k].cur
@@ -431,6 +445,11 @@ spread_new(struct registry *r, const struct registry_ep *eps, size_t n, const bo
   for (size_t i = 0; i < s->n; i++) {
     s->st[i].cap = SPREAD_CONNS_PER_EP;
     s->st[i].failed = !usable[i] || (eps[i].caps & REGISTRY_PULL) == 0;
+    /* listed twice (a mirror that is also the server): one endpoint */
+    for (size_t k = 0; k < i; k++)
+      if (!s->st[k].failed && strcmp(eps[k].base, eps[i].base) == 0)
+        s->st[i].failed = true;
+    s->n_usable += !s->st[i].failed;
   }
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->work, NULL);
@@ -458,15 +477,10 @@ spread_free(struct spread *s)
 static void
 start_pool(struct spread *s)
 {
-  int want = 0;
+  int want = spread_pool_size(s->n_usable);
 
   if (s->n_tids > 0)
     return;
-  for (size_t i = 0; i < s->n; i++)
-    if (!s->st[i].failed)
-      want += s->st[i].cap;
-  if (want > SPREAD_MAX_CONNS)
-    want = SPREAD_MAX_CONNS;
   for (int i = 0; i < want; i++)
     if (pthread_create(&s->tids[s->n_tids], NULL, conn_thread, s) == 0)
       s->n_tids++;

@@ -23,9 +23,10 @@
 #define SPREAD_MAX_CONNS 16        /* the whole pool */
 #define SPREAD_MIN_PIECE (1 << 20) /* no range is split into pieces smaller than this */
 #define SPREAD_WINDOW (64ll << 20) /* most bytes of a blob ahead of what was handed on */
-#define SPREAD_STALL_STEAL_MS                                                                      \
-  3000 /* a range this long without a byte goes to an idle connection                              \
-        */
+/* bytes/s: one connection slower than this is throttled */
+#define SPREAD_THROTTLED_RATE 16e6
+/* a range this long without a byte goes to an idle connection */
+#define SPREAD_STALL_STEAL_MS 3000
 
 /* ---- the pure decisions (unit-tested) ---- */
 
@@ -39,10 +40,10 @@ struct spread_ep_state {
 };
 
 /* The endpoint an idle connection should use: not failed, not in excluded
- * (a bit per endpoint), a free slot; an unmeasured one first (to measure
- * it), then the best rate per connection, then the fewest connections, then
- * the lowest index. An endpoint far slower than the best one (under an
- * eighth) gets work only while nothing else has a slot. -1 when none. */
+ * (a bit per endpoint), a free slot; one with no connection first (every
+ * endpoint kept busy), then an unmeasured one (to measure it), then the best
+ * rate per connection, then the fewest connections, then the lowest index.
+ * -1 when none. */
 int spread_pick_endpoint(const struct spread_ep_state *eps, size_t n, uint64_t excluded);
 
 /* Where a thief cuts a running range whose next byte is CUR and whose end is
@@ -51,6 +52,17 @@ int spread_pick_endpoint(const struct spread_ep_state *eps, size_t n, uint64_t e
  * both unknown: halves). -1 when either part would be under min_piece. */
 int64_t spread_steal_cut(int64_t cur, int64_t end, double owner_rate, double thief_rate,
                          int64_t min_piece);
+
+/* How many connections the pool has for N_USABLE endpoints: SPREAD_CONNS_PER_EP
+ * for one (in case it throttles each connection), three per endpoint for
+ * more (each kept busy, and room to steal), SPREAD_MAX_CONNS at most. */
+int spread_pool_size(size_t n_usable);
+
+/* Whether a registry's only endpoint throttles each connection, so that more
+ * connections to it help: one connection's RATE (measured: over enough bytes
+ * to tell) is under SPREAD_THROTTLED_RATE. A fast endpoint keeps one
+ * connection per blob, as without spreading. */
+bool spread_throttled(double rate, bool measured);
 
 /* Whether a range starting at START may be fetched while the blob has been
  * handed on up to HEAD: the spool stays within WINDOW bytes ahead. */
@@ -79,7 +91,8 @@ struct spread_opts {
 struct spread;
 
 /* A scheduler over EPS (borrowed, must outlive it) of which those with
- * usable[i] take part; R (borrowed) makes the requests. */
+ * usable[i] and the pull capability take part, each base once; R (borrowed)
+ * makes the requests. */
 struct spread *spread_new(struct registry *r, const struct registry_ep *eps, size_t n,
                           const bool *usable, const struct spread_opts *o);
 /* Stops and joins the connections. NULL is fine. */
