@@ -72,6 +72,15 @@ spread_steal_cut(int64_t cur, int64_t end, double owner_rate, double thief_rate,
   return cur + keep;
 }
 
+int64_t
+spread_chunk_end(int64_t at, int64_t size, int64_t chunk)
+{
+  /* a last piece under half a chunk joins the one before it */
+  if (size - at < chunk + chunk / 2)
+    return size;
+  return at + chunk;
+}
+
 int
 spread_pool_size(size_t n_usable)
 {
@@ -218,6 +227,9 @@ find_pending(struct spread *s, struct blob *b, struct job *j)
     ep = spread_pick_endpoint(s->st, s->n, b->excluded);
     if (ep < 0)
       return false;
+    /* one endpoint: a second connection for a blob only when each is throttled */
+    if (s->n_usable == 1 && b->running > 0 && !spread_throttled(s->st[ep].rate, s->st[ep].rate > 0))
+      return false;
     claim(s, j, b, rg, (size_t)ep);
     return true;
   }
@@ -253,10 +265,9 @@ find_steal(struct spread *s, struct blob *b, struct job *j)
   ep = spread_pick_endpoint(s->st, s->n, b->excluded | (stalled ? UINT64_C(1) << v->ep : 0));
   if (ep < 0)
     return false;
-  /* one endpoint: more connections only when each one is throttled */
-  if (!stalled && s->n_usable == 1 &&
-      !spread_throttled(s->st[ep].rate > 0 ? s->st[ep].rate : run[k].rate,
-                        v->got - v->got0 >= RATE_MIN_BYTES || s->st[ep].rate > 0))
+  /* one endpoint: its chunks already run side by side; cutting a request
+   * short throws away what its server had in flight */
+  if (!stalled && s->n_usable == 1)
     return false;
   cut = stalled
             ? run[k].cur
@@ -629,7 +640,8 @@ spread_fetch(struct spread *s, const char *repo, const struct oci_desc *desc, in
     return -1;
   pthread_cond_init(&b.cond, NULL);
   pthread_mutex_lock(&s->mu);
-  range_add(&b, offset, desc->size);
+  for (int64_t at = offset; at < desc->size; at = spread_chunk_end(at, desc->size, SPREAD_CHUNK))
+    range_add(&b, at, spread_chunk_end(at, desc->size, SPREAD_CHUNK));
   blob_register(s, &b);
   rv = drain(s, &b, sink, arg, err);
   blob_close(s, &b);

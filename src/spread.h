@@ -1,9 +1,12 @@
 /* The pull scheduler: the bytes of the blobs of one pull spread over every
  * healthy endpoint with the pull capability, in byte ranges, by measured
  * throughput. A pool of connections takes work from the open blobs, lowest
- * blob first; a blob starts as one range, and an idle connection steals the
- * tail of the range that will take longest (split in proportion to the two
- * connections' rates), or the whole rest of a range that stalled. Ranges
+ * blob first; a blob is cut into chunks of SPREAD_CHUNK, each connection takes
+ * the next one when it is done (a faster one takes more), and once none is
+ * left an idle connection steals the tail of the range that will take longest
+ * (split in proportion to the two connections' rates), or the whole rest of a
+ * range that stalled. A registry's only endpoint gets a second connection for
+ * a blob only when each connection is throttled, and nothing is cut. Ranges
  * land in a spool file at their offsets; each blob's own thread hands its
  * bytes to the sink in order, so the sink (digest, containerd's sequential
  * content writer) sees one stream. What waits out of order is bounded by
@@ -23,6 +26,7 @@
 #define SPREAD_MAX_CONNS 16        /* the whole pool */
 #define SPREAD_MIN_PIECE (1 << 20) /* no range is split into pieces smaller than this */
 #define SPREAD_WINDOW (64ll << 20) /* most bytes of a blob ahead of what was handed on */
+#define SPREAD_CHUNK (4ll << 20)   /* a blob is cut into ranges of about this many bytes */
 /* bytes/s: one connection slower than this is throttled */
 #define SPREAD_THROTTLED_RATE 16e6
 /* a range this long without a byte goes to an idle connection */
@@ -52,6 +56,10 @@ int spread_pick_endpoint(const struct spread_ep_state *eps, size_t n, uint64_t e
  * both unknown: halves). -1 when either part would be under min_piece. */
 int64_t spread_steal_cut(int64_t cur, int64_t end, double owner_rate, double thief_rate,
                          int64_t min_piece);
+
+/* Where the range that starts at AT of a blob of SIZE bytes ends: CHUNK on,
+ * or SIZE when less than a chunk and a half is left (no tiny last range). */
+int64_t spread_chunk_end(int64_t at, int64_t size, int64_t chunk);
 
 /* How many connections the pool has for N_USABLE endpoints: SPREAD_CONNS_PER_EP
  * for one (in case it throttles each connection), three per endpoint for

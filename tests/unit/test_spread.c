@@ -157,6 +157,42 @@ START_TEST(throttled)
 }
 END_TEST
 
+/* The chunks of a blob: from AT on, of SIZE bytes, chunks of 4 MiB. */
+static const struct {
+  int64_t at, size;
+  int64_t want;
+} chunk_cases[] = {
+    {0, 22 * MIB, 4 * MIB},         {20 * MIB, 22 * MIB, 22 * MIB}, /* 2 MiB left: one range */
+    {16 * MIB, 22 * MIB, 20 * MIB}, /* 6 MiB left: 4 and 2, half a chunk is enough */
+    {17 * MIB, 22 * MIB, 22 * MIB}, /* 5 MiB left: one range, no 1 MiB tail */
+    {12 * MIB, 22 * MIB, 16 * MIB}, {0, 1000, 1000},
+    {0, 6 * MIB, 4 * MIB},          {0, 6 * MIB - 1, 6 * MIB - 1},
+    {0, 6 * MIB + 1, 4 * MIB},      {3, 4 * MIB + 3 + 2 * MIB, 4 * MIB + 3},
+};
+
+START_TEST(chunk_end)
+{
+  ck_assert_int_eq(spread_chunk_end(chunk_cases[_i].at, chunk_cases[_i].size, 4 * MIB),
+                   chunk_cases[_i].want);
+}
+END_TEST
+
+/* A blob's chunks cover it exactly, in order, none under half a chunk. */
+START_TEST(chunks_cover)
+{
+  for (int64_t size = 1; size < 40 * MIB; size += 777777) {
+    int64_t at = 0;
+    while (at < size) {
+      int64_t end = spread_chunk_end(at, size, 4 * MIB);
+      ck_assert(end > at && end <= size);
+      ck_assert(end - at >= 2 * MIB || (at == 0 && end == size));
+      at = end;
+    }
+    ck_assert_int_eq(at, size);
+  }
+}
+END_TEST
+
 static const struct {
   size_t n;
   int want;
@@ -220,6 +256,8 @@ spread_suite(void)
   tcase_add_loop_test(t, in_window, 0, (int)ARRAY_SIZE(window_cases));
   tcase_add_loop_test(t, throttled, 0, (int)ARRAY_SIZE(throttled_cases));
   tcase_add_loop_test(t, pool_size, 0, (int)ARRAY_SIZE(pool_cases));
+  tcase_add_loop_test(t, chunk_end, 0, (int)ARRAY_SIZE(chunk_cases));
+  tcase_add_test(t, chunks_cover);
   tcase_add_loop_test(t, config_spread, 0, (int)ARRAY_SIZE(config_cases));
   suite_add_tcase(s, t);
   return s;
