@@ -16,7 +16,7 @@ _ctrx_commands='pull run ref login logout hosts version images containers conten
 namespaces plugins pprof snapshots tasks install oci shim help'
 
 _ctrx_pull_value='--platform --snapshotter --label --max-concurrent-downloads -u --user
---hosts-dir --mirror-connect-timeout --mirror-first-byte-timeout --mirror-stall-timeout'
+--hosts-dir --mirror-connect-timeout --mirror-first-byte-timeout --mirror-stall-timeout --no-spread'
 _ctrx_pull_bool='--plain-http -k --skip-verify --print-chainid --dry-run -q --quiet --help'
 
 _ctrx_run_value='--env --env-file --mount --cwd --label --annotation --snapshotter --runtime

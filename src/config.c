@@ -99,6 +99,14 @@ apply_mirror(const char *file, const struct toml_value *m, struct ctrx_config *c
     if (v && set_duration(file, name, v, (int64_t *)((char *)cfg + keys[i].off), err) < 0)
       return -1;
   }
+  {
+    const struct toml_value *v = toml_get(m, "spread");
+    if (v && v->type != TOML_BOOL)
+      return toml_error_at(err, file, v, "mirror.spread must be a boolean, not %s",
+                           toml_type_name(v->type));
+    if (v)
+      cfg->spread = v->u.boolean ? 1 : 0;
+  }
   return 0;
 }
 
@@ -131,6 +139,7 @@ config_init(struct ctrx_config *cfg)
   cfg->connect_timeout_ms = -1;
   cfg->first_byte_timeout_ms = -1;
   cfg->stall_timeout_ms = -1;
+  cfg->spread = -1;
 }
 
 static int
@@ -213,6 +222,7 @@ config_release(struct ctrx_config *cfg)
   cfg->ctr = NULL;
   strv_release(&cfg->files);
   cfg->connect_timeout_ms = cfg->first_byte_timeout_ms = cfg->stall_timeout_ms = -1;
+  cfg->spread = -1;
 }
 
 void

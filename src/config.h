@@ -20,6 +20,7 @@ struct ctrx_config {
   int64_t connect_timeout_ms;    /* mirror.connect_timeout = "5s" */
   int64_t first_byte_timeout_ms; /* mirror.first_byte_timeout */
   int64_t stall_timeout_ms;      /* mirror.stall_timeout */
+  int spread;                    /* mirror.spread = true|false: 1, 0; -1 when unset */
   struct strv files;             /* the files that were read, in order */
 };
 

@@ -456,10 +456,17 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
   if (!q->body_started) {
     q->body_started = true;
     q->skip = 0;
+    /* A 200 to a bounded range would send the whole blob for a part of it. */
+    if (q->range_end > 0 && q->status != 206 &&
+        !(q->offset == 0 && q->content_length == q->range_end)) {
+      error_setc(&q->sink_err, ERR_UNIMPLEMENTED, "range asked, status %ld answered", q->status);
+      return 0;
+    }
     /* A 200 without Content-Range ignored the Range: drop the bytes ourselves. */
     if (q->offset > 0 && q->status == 200 && q->range_start != q->offset)
       q->skip = q->offset;
-    else if (q->offset > 0 && q->status == 206 && q->range_start != q->offset) {
+    else if ((q->offset > 0 || q->range_end > 0) && q->status == 206 &&
+             q->range_start != q->offset) {
       error_setc(&q->sink_err, ERR_DATA_LOSS, "server sent range from byte %lld, not %lld",
                  (long long)q->range_start, (long long)q->offset);
       return 0;
@@ -681,7 +688,10 @@ request_headers(const struct http *http, const struct http_endpoint *ep, const c
     strv_push_owned(sent, xasprintf("Accept: %s", q->accept));
   if (q->post_form != NULL)
     strv_push(sent, "Content-Type: application/x-www-form-urlencoded");
-  if (q->offset > 0)
+  if (q->range_end > 0)
+    strv_push_owned(sent, xasprintf("Range: bytes=%lld-%lld", (long long)q->offset,
+                                    (long long)q->range_end - 1));
+  else if (q->offset > 0)
     strv_push_owned(sent, xasprintf("Range: bytes=%lld-", (long long)q->offset));
   if (auth != NULL)
     strv_push_owned(sent, xasprintf("Authorization: %s", auth));

@@ -60,6 +60,9 @@ struct http_req {
   const char *method; /* "GET", "HEAD", or "POST" with post_form */
   const char *accept;
   int64_t offset;             /* Range start, 0: none */
+  int64_t range_end;          /* with it, Range bytes=offset-(range_end-1): a
+                                 bounded range, which a 200 does not answer;
+                                 0: to the end */
   size_t body_max;            /* bytes of a 2xx body kept in .body */
   http_sink sink;             /* or a 2xx body streamed here */
   void *arg;                  /* for sink */

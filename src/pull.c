@@ -14,6 +14,7 @@
 #include "hosts.h"
 #include "pull_internal.h"
 #include "ref.h"
+#include "spread.h"
 
 #define CHUNK (256u << 10) /* ctr writes 1 MiB messages; a quarter keeps our memory low */
 #define DEFAULT_CONCURRENCY 4
@@ -30,6 +31,7 @@ struct pull {
   struct registry_ep *eps;
   size_t n_eps;
   struct health *health;
+  struct spread *sched; /* NULL: --no-spread, or no endpoint to spread over */
   char *lease;
   char *repo;       /* "library/busybox" */
   char *source_key; /* containerd.io/distribution.source.<host without port> */
@@ -224,6 +226,20 @@ reopen_ingest(struct blob_put *b, bool check, struct error **err)
   return writer_open(p, b->ref, b->s.d, &b->s.w, &b->offset, &b->exists, err);
 }
 
+/* The blob did not verify: nothing of it is kept, it starts over. */
+static int
+restart_blob(struct blob_put *b, struct error **err)
+{
+  if (reopen_ingest(b, false, err) < 0)
+    return -1;
+  b->s.received = 0;
+  buf_release(&b->s.chunk);
+  if (b->s.keep)
+    b->s.keep->len = 0;
+  digest_reset(b->s.md);
+  return 0;
+}
+
 /* One try at endpoint ep, from what came so far; *e says why it failed. A
  * digest mismatch keeps nothing unverified: the blob starts over. -1 only
  * when the ingest cannot be opened again for that. */
@@ -249,15 +265,45 @@ fetch_from(struct blob_put *b, const struct registry_ep *ep, struct error **e, s
   if (strcmp(got, d->digest) == 0)
     return 0;
   error_setc(e, ERR_DATA_LOSS, "digest mismatch: got %s", got);
-  if (reopen_ingest(b, false, err) < 0) {
+  if (restart_blob(b, err) < 0) {
     error_freep(e);
     return -1;
   }
-  s->received = 0;
-  buf_release(&s->chunk);
-  if (s->keep)
-    s->keep->len = 0;
-  digest_reset(s->md);
+  return 0;
+}
+
+/* The rest of the blob spread over the endpoints (spread.h). *done when it is
+ * all in and verified; else what came is kept (a failure) or thrown away (a
+ * digest mismatch: which endpoint lied is unknown) for the one-by-one loop. */
+static int
+fetch_spread(struct blob_put *b, bool *done, struct error **err)
+{
+  struct sink_state *s = &b->s;
+  struct pull *p = s->p;
+  const struct oci_desc *d = s->d;
+  struct error *e = NULL;
+  int64_t got = 0;
+  cleanup_free char *hex = NULL;
+
+  if (spread_fetch(p->sched, p->repo, d, s->received, sink, s, &got, &e) < 0) {
+    if (s->store_failed) {
+      *err = e;
+      return error_wrap(err, "store %s", d->digest);
+    }
+    note(p, PULL_NOTE, "%s: spread over the endpoints failed (%s): one endpoint at a time",
+         d->digest, e->msg);
+    error_free(e);
+    return 0;
+  }
+  if (s->md != NULL && strcmp((hex = digest_hex(s->md)), d->digest) != 0) {
+    note(p, PULL_NOTE, "%s: digest mismatch (got %s) from the spread: one endpoint at a time",
+         d->digest, hex);
+    return restart_blob(b, err);
+  }
+  *done = true;
+  b->served = p->served;
+  if (s->chunk.len > 0 && ctd_writer_write(s->w, s->chunk.data, s->chunk.len, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -277,6 +323,13 @@ fetch_blob(struct blob_put *b, struct error **err)
   if (b->offset == 0 && digest_new(&b->s.md, err) < 0)
     return -1;
   b->s.received = b->offset;
+  if (p->sched && !image_is_index(d->media_type) && !image_is_manifest(d->media_type)) {
+    bool done = false;
+    if (fetch_spread(b, &done, err) < 0)
+      return -1;
+    if (done)
+      return 0;
+  }
   for (size_t k = 0; k < p->n_eps; k++) {
     const struct registry_ep *ep = &p->eps[order[k]];
     struct error *e = NULL;
@@ -299,6 +352,8 @@ fetch_blob(struct blob_put *b, struct error **err)
     }
     if (e->code != ERR_NOT_FOUND && e->code != ERR_UNAUTHENTICATED) {
       health_failed(p->health, ep->base);
+      if (p->sched)
+        spread_endpoint_failed(p->sched, order[k]);
       note(p, PULL_NOTE, "%s: %s from %s failed after %" PRId64 " bytes: %s", d->digest,
            image_blob_kind(d->media_type), ep->base, b->s.received - from, e->msg);
     }
@@ -770,6 +825,9 @@ fetch_and_unpack(struct pull *p, struct pull_result *res, struct error **err)
   if (label_blob(p, p->cfg.digest, &keys, &values, err) < 0)
     return -1;
   res->chain_id = xstrdup(top);
+  res->n_endpoints = p->sched ? spread_endpoints_used(p->sched) : 1;
+  if (res->n_endpoints == 0)
+    res->n_endpoints = 1;
   return 0;
 }
 
@@ -815,6 +873,21 @@ open_registry(struct pull *p, struct error **err)
   return registry_new(&ro, &p->reg, err);
 }
 
+/* Spread the blobs over the endpoints with pull that did not fail lately
+ * (and the one that resolved), unless told not to. */
+static void
+start_sched(struct pull *p)
+{
+  cleanup_free bool *usable = xcalloc(p->n_eps, sizeof(bool));
+  struct spread_opts so = {.on_failure = on_endpoint_failure, .arg = p};
+
+  if (p->o->registry.no_spread)
+    return;
+  for (size_t i = 0; i < p->n_eps; i++)
+    usable[i] = i == p->served || health_failed_ago(p->health, p->eps[i].base) < 0;
+  p->sched = spread_new(p->reg, p->eps, p->n_eps, usable, &so);
+}
+
 static int
 pull_steps(struct pull *p, struct pull_result *res, struct error **err)
 {
@@ -825,6 +898,7 @@ pull_steps(struct pull *p, struct pull_result *res, struct error **err)
                    err) < 0)
     return -1;
   res->endpoint = xstrdup(p->eps[p->served].base);
+  start_sched(p);
   if (walk_indexes(p, err) < 0 || read_manifest(p, err) < 0 || read_config(p, err) < 0 ||
       fetch_and_unpack(p, res, err) < 0 || create_image_record(p, res, err) < 0)
     return -1;
@@ -864,6 +938,7 @@ pull_state_release(struct pull *p)
     free(p->layers[i].chain_id);
   }
   free(p->layers);
+  spread_free(p->sched);
   for (size_t i = 0; i < p->n_eps; i++)
     registry_ep_release(&p->eps[i]);
   free(p->eps);

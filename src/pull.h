@@ -49,10 +49,11 @@ struct pull_opts {
 };
 
 struct pull_result {
-  char *name;     /* the image record's name */
-  char *digest;   /* its target */
-  char *endpoint; /* the endpoint that resolved it */
-  char *chain_id; /* the top layer's chain ID */
+  char *name;         /* the image record's name */
+  char *digest;       /* its target */
+  char *endpoint;     /* the endpoint that resolved it */
+  char *chain_id;     /* the top layer's chain ID */
+  size_t n_endpoints; /* how many endpoints sent bytes of it (at least 1) */
 };
 
 /* Everything or nothing: on failure the lease is deleted, so nothing of this

@@ -583,6 +583,49 @@ registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps, 
   return failures_error(&f, what, err);
 }
 
+int
+registry_fetch_range(struct registry *r, const struct registry_ep *ep, const char *repo,
+                     const struct oci_desc *desc, int64_t from, int64_t to, registry_sink sink,
+                     void *arg, const volatile int *cancel, struct error **err)
+{
+  cleanup_free char *url = NULL;
+  cleanup_free char *accept = NULL;
+  struct http_req q = {0};
+  struct http_conn *h;
+  int rc;
+
+  if (!fetchable_digest(desc->digest))
+    return error_setc(err, ERR_INVALID, "unsupported digest");
+  if (from < 0 || to <= from || to > desc->size)
+    return error_setc(err, ERR_OUT_OF_RANGE, "range %lld-%lld out of range", (long long)from,
+                      (long long)to);
+  if (http_ready(err) < 0)
+    return -1;
+  h = http_conn_get(r->http);
+  if (h == NULL)
+    return error_setc(err, ERR_INTERNAL, "curl_easy_init failed");
+  url = registry_url(ep, repo, "blobs", desc->digest);
+  accept = desc->media_type && desc->media_type[0] ? xasprintf("%s, */*", desc->media_type)
+                                                   : xstrdup("*/*");
+  q = (struct http_req){.method = "GET",
+                        .accept = accept,
+                        .offset = from,
+                        .range_end = to,
+                        .sink = sink,
+                        .arg = arg,
+                        .sink_limit = to - from,
+                        .cancel = cancel};
+  rc = perform_authed(r, h, ep, repo, url, &q, err);
+  if (rc == 0 && (q.status < 200 || q.status > 299))
+    rc = http_status_error(&q, err);
+  if (rc == 0 && q.delivered != to - from)
+    rc = error_setc(err, ERR_DATA_LOSS, "short range: %lld of %lld bytes", (long long)q.delivered,
+                    (long long)(to - from));
+  http_req_release(&q);
+  http_conn_put(r->http, h);
+  return rc;
+}
+
 /* Whether curl's words say the TLS layer failed. */
 static bool
 tls_error(const char *msg)

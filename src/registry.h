@@ -40,6 +40,8 @@ struct registry_opts {
   int64_t stall_timeout_ms;      /* no body bytes this long mid-transfer; 0: default */
   int64_t hedge_delay_ms;        /* resolve: start the next endpoint after this; 0: default */
   int64_t deadline_ms;           /* absolute (now_ms clock) end of everything, 0: none */
+  bool no_spread;                /* a pull takes each blob from one endpoint at a time, in
+                                    order, instead of spreading it (spread.h) */
   /* Called (from any thread) when an endpoint fails in a way that says it is
    * unwell: no connection, a deadline, a reset, a 5xx. Not for 404 or 401. */
   void (*on_endpoint_failure)(const char *base, const struct error *e, void *arg);
@@ -85,6 +87,15 @@ typedef int (*registry_sink)(const void *data, size_t len, void *arg, struct err
 int registry_fetch(struct registry *r, const struct registry_ep *eps, size_t n_eps,
                    const char *repo, const struct oci_desc *desc, int64_t offset,
                    registry_sink sink, void *arg, size_t *served_by, struct error **err);
+
+/* Bytes [from, to) of blob DESC from the one endpoint EP into sink, asked
+ * with Range: bytes=from-(to-1). An answer that is not exactly that range
+ * fails (a 200 sending the whole blob included, unless it is the range); the
+ * sink never gets more than to - from bytes. cancel, when not NULL, is set by
+ * another thread to give up. The caller verifies the digest. */
+int registry_fetch_range(struct registry *r, const struct registry_ep *ep, const char *repo,
+                         const struct oci_desc *desc, int64_t from, int64_t to, registry_sink sink,
+                         void *arg, const volatile int *cancel, struct error **err);
 
 /* A health probe of one endpoint: GET <base>/ (with ?ns=). An answer of 200,
  * or a 401 asking for credentials, means the endpoint is alive. */

@@ -139,6 +139,7 @@ progress_registry_opts(struct cli *cli, const struct progress_timeouts *t, struc
   if (cli_config(cli, &cfg, NULL) < 0)
     cfg = NULL;
   ro->debug = cli->g.debug;
+  ro->no_spread = cfg && cfg->spread == 0;
   ro->deadline_ms = cli->deadline_ms;
   ro->docker_config = cli_docker_config(cli);
   ro->path = cli->env.path;
@@ -181,7 +182,12 @@ progress_run(struct cli *cli, struct pull_opts *o, struct progress *p, struct pu
 void
 progress_print_done(const struct progress *p, const struct pull_result *res)
 {
-  if (!p->quiet)
+  if (p->quiet)
+    return;
+  if (res->n_endpoints > 1)
+    printf("%s %s from %zu endpoints (resolved by %s) in %.1fs\n", res->name, res->digest,
+           res->n_endpoints, res->endpoint, (double)(now_ms() - p->t0) / 1000.0);
+  else
     printf("%s %s from %s in %.1fs\n", res->name, res->digest, res->endpoint,
            (double)(now_ms() - p->t0) / 1000.0);
 }

@@ -26,6 +26,7 @@ enum {
   P_MIRROR_CONNECT,
   P_MIRROR_FIRST_BYTE,
   P_MIRROR_STALL,
+  P_NO_SPREAD,
 };
 
 /* The flags of pull, with their help (see table.c); ctr's flags first. */
@@ -51,6 +52,8 @@ const struct flag cmd_pull_flags[] = {
      "per request answer deadline (default 10s)"},
     {"mirror-stall-timeout", FLAG_VALUE, P_MIRROR_STALL, "DUR",
      "per transfer no-data deadline (default 15s)"},
+    {"no-spread", FLAG_BOOL, P_NO_SPREAD, NULL,
+     "each blob from one endpoint at a time, in order (default: spread over all)"},
     {NULL, FLAG_BOOL, 0},
 };
 
@@ -60,7 +63,7 @@ struct pull_cmd {
   struct strv labels;
   struct strv hosts_dirs;
   int64_t max;
-  bool plain_http, skip_verify, print_chainid, dry_run;
+  bool plain_http, skip_verify, print_chainid, dry_run, no_spread;
   const char *user;
   struct progress progress;          /* .quiet: -q */
   struct progress_timeouts timeouts; /* 0: config, else defaults */
@@ -120,6 +123,8 @@ pull_flag(int id, const char *v, void *data, struct error **err)
     pc->dry_run = b;
   else if (id == P_QUIET)
     pc->progress.quiet = b;
+  else if (id == P_NO_SPREAD)
+    pc->no_spread = b;
   return 0;
 }
 
@@ -191,6 +196,8 @@ pull_ref(struct cli *cli, struct pull_cmd *pc, const char *ref, const struct str
   o.skip_verify = pc->skip_verify ? 1 : -1;
   progress_registry_opts(cli, &pc->timeouts, &o.registry);
   o.registry.user = pc->user;
+  if (pc->no_spread)
+    o.registry.no_spread = true;
   rv = progress_run(cli, &o, &pc->progress, &res, err);
   if (rv == 0) {
     progress_print_done(&pc->progress, &res);

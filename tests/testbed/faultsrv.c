@@ -1,16 +1,23 @@
 /* faultsrv: sick registry mirrors for the end-to-end tests (DESIGN.md §6).
  *
  *   faultsrv [-b PORT_BASE] [-o FILE] [-s SLOW_S] [-t LIFETIME_S] [-P PID] [-i]
- *            UPSTREAM_HOST:PORT [MODE...]
+ *            UPSTREAM_HOST:PORT [[LABEL=]MODE[,ep=BYTES_PER_S][,conn=BYTES_PER_S]...]
  *
  * One listening socket on 127.0.0.1 per MODE (default: all of them), at
  * PORT_BASE + i, or on any free port when PORT_BASE is 0. Each is a small
  * HTTP/1.1 server that forwards requests to the real registry UPSTREAM unless
  * its mode says otherwise, and answers every request with Connection: close.
  * Once all sockets listen, FILE (written atomically) and stdout get one line
- * per mode: FAULT_<MODE>=127.0.0.1:<port> (MODE upper-cased, '-' as '_').
+ * per mode: FAULT_<MODE>=127.0.0.1:<port> (MODE upper-cased, '-' as '_'; the
+ * LABEL instead when one is given, so that a mode can listen more than once).
+ * ep= caps what the whole endpoint sends (all its connections together), conn=
+ * what each connection sends, in bytes per second (a K or M suffix: 1000s).
+ * Every request ends with a line on stderr saying what was served:
+ *   faultsrv: served LABEL METHOD TARGET range=RANGE|- bytes=N
+ * (bytes: the body and headers written), so that a test sees who served what.
  *
  * Modes ("blob" is GET of /v2/<name>/blobs/<digest>):
+ *   pass           forward everything faithfully (a healthy mirror, for the caps)
  *   hang           accept and never answer (not even /v2/)
  *   slow           first byte after SLOW_S seconds (default 3), then forward
  *   stall          blob: headers and half the body, then nothing
@@ -102,6 +109,7 @@ enum mode {
   M_ESCAPE,
   M_BIGHEADER,
   M_HEADFAIL,
+  M_PASS,
   M_COUNT,
 };
 
@@ -109,23 +117,40 @@ static const char *const mode_names[M_COUNT] = {
     "hang",      "slow",       "stall",     "500",       "404",           "429",
     "reset",     "corrupt",    "truncate",  "badlength", "redirect-loop", "bigmanifest",
     "badjson",   "zerohead",   "headerlog", "xredirect", "tokenredirect", "crlftoken",
-    "bigconfig", "longconfig", "escape",    "bigheader", "headfail",
+    "bigconfig", "longconfig", "escape",    "bigheader", "headfail",      "pass",
 };
 
 /* The port each mode listens on, 0 when it is not served. */
 static int mode_port[M_COUNT];
 
+/* Sending at a capped rate: each piece reserves its time after the last. */
+struct pacer {
+  pthread_mutex_t mu;
+  double rate; /* bytes per second, 0: no cap */
+  double next; /* when the next byte may go (seconds, CLOCK_MONOTONIC) */
+};
+
 struct listener {
   enum mode mode;
   int fd;
   int port;
+  char label[32];
+  struct pacer ep; /* shared by its connections */
+  double conn_rate;
 };
 
 struct conn {
   enum mode mode;
   int fd;
   int port;
+  struct listener *l;
+  struct pacer own;
+  long long sent;
+  char what[600]; /* "METHOD TARGET range=…" of the request */
 };
+
+/* The connection this thread serves, for the caps and the byte count. */
+static __thread struct conn *cur_conn;
 
 static char upstream_host[256];
 static char upstream_port[16];
@@ -230,13 +255,48 @@ logf_(const char *fmt, ...)
   fprintf(stderr, "faultsrv: %s\n", line);
 }
 
+static double
+mono_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+pace(struct pacer *p, size_t n)
+{
+  double now, start;
+
+  if (p->rate <= 0)
+    return;
+  pthread_mutex_lock(&p->mu);
+  now = mono_s();
+  start = p->next > now ? p->next : now;
+  p->next = start + (double)n / p->rate;
+  pthread_mutex_unlock(&p->mu);
+  if (start > now)
+    usleep((useconds_t)((start - now) * 1e6));
+}
+
+#define PACE_PIECE 16384
+
 static int
 write_all(int fd, const void *data, size_t len)
 {
   const char *p = data;
 
   while (len > 0) {
-    ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+    size_t piece = len;
+    ssize_t w;
+    if (cur_conn && (cur_conn->own.rate > 0 || cur_conn->l->ep.rate > 0)) {
+      piece = len < PACE_PIECE ? len : PACE_PIECE;
+      pace(&cur_conn->own, piece);
+      pace(&cur_conn->l->ep, piece);
+    }
+    w = send(fd, p, piece, MSG_NOSIGNAL);
+    if (w > 0 && cur_conn)
+      cur_conn->sent += w;
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0)
@@ -797,6 +857,20 @@ serve(const struct conn *c)
     return;
   }
   logf_("%s: %s %s", mode_names[c->mode], rq.method, rq.target);
+  if (cur_conn) {
+    const char *r = strcasestr(rq.headers, "\r\nrange:");
+    char range[64] = "-";
+    if (r == NULL && strncasecmp(rq.headers, "range:", 6) == 0)
+      r = rq.headers - 2;
+    if (r) {
+      r += 8;
+      while (*r == ' ')
+        r++;
+      snprintf(range, sizeof(range), "%.*s", (int)strcspn(r, "\r"), r);
+    }
+    snprintf(cur_conn->what, sizeof(cur_conn->what), "%s %.500s range=%s", rq.method, rq.target,
+             range);
+  }
   blob_get = rq.is_blob && strcmp(rq.method, "GET") == 0;
   kind = rq.is_blob || rq.is_manifest;
   switch (c->mode) {
@@ -897,7 +971,12 @@ conn_thread(void *arg)
   struct conn c = *(struct conn *)arg;
 
   free(arg);
+  c.own.rate = c.l->conn_rate;
+  pthread_mutex_init(&c.own.mu, NULL);
+  cur_conn = &c;
   serve(&c);
+  if (c.what[0])
+    logf_("served %s %s bytes=%lld", c.l->label, c.what, c.sent);
   return NULL;
 }
 
@@ -925,7 +1004,7 @@ accept_thread(void *arg)
       close(fd);
       continue;
     }
-    *c = (struct conn){l->mode, fd, l->port};
+    *c = (struct conn){.mode = l->mode, .fd = fd, .port = l->port, .l = l};
     if (pthread_create(&t, NULL, conn_thread, c) != 0) {
       free(c);
       close(fd);
@@ -1007,6 +1086,65 @@ parse_int(const char *s, long min, long max, long *out)
   return 0;
 }
 
+static void usage(void);
+
+/* A rate: digits with an optional K or M (thousands, millions). */
+static int
+parse_rate(const char *s, double *out)
+{
+  char *end = NULL;
+  double v = strtod(s, &end);
+
+  if (end == s || v <= 0)
+    return -1;
+  if (*end == 'K' || *end == 'k')
+    v *= 1e3, end++;
+  else if (*end == 'M' || *end == 'm')
+    v *= 1e6, end++;
+  if (*end != '\0')
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* [LABEL=]MODE[,ep=RATE][,conn=RATE] into l; the mode's index. */
+static int
+parse_mode_arg(const char *arg, struct listener *l)
+{
+  char buf[128], *save = NULL, *word, *eq;
+  int m = -1;
+
+  snprintf(buf, sizeof(buf), "%s", arg);
+  word = strtok_r(buf, ",", &save);
+  if (word == NULL)
+    usage();
+  eq = strchr(word, '=');
+  snprintf(l->label, sizeof(l->label), "%s", eq ? word : word);
+  if (eq) {
+    *eq = '\0';
+    snprintf(l->label, sizeof(l->label), "%s", word);
+    word = eq + 1;
+  }
+  for (int k = 0; k < M_COUNT; k++)
+    if (strcmp(word, mode_names[k]) == 0)
+      m = k;
+  if (m < 0) {
+    fprintf(stderr, "faultsrv: unknown mode '%s'\n", word);
+    usage();
+  }
+  if (!eq)
+    snprintf(l->label, sizeof(l->label), "%s", mode_names[m]);
+  while ((word = strtok_r(NULL, ",", &save)) != NULL) {
+    if (strncmp(word, "ep=", 3) == 0 && parse_rate(word + 3, &l->ep.rate) == 0)
+      continue;
+    if (strncmp(word, "conn=", 5) == 0 && parse_rate(word + 5, &l->conn_rate) == 0)
+      continue;
+    fprintf(stderr, "faultsrv: bad option '%s' in '%s'\n", word, arg);
+    usage();
+  }
+  return m;
+}
+
 static void
 usage(void)
 {
@@ -1021,7 +1159,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-  struct listener ls[M_COUNT];
+  struct listener ls[64];
   int n_ls = 0;
   long base = 0, lifetime = 1800, v = 0;
   const char *out_file = NULL;
@@ -1105,17 +1243,16 @@ main(int argc, char **argv)
     sha256_digest(longcfg_manifest, strlen(longcfg_manifest), longcfg_digest);
   }
 
+  if (argc - optind > (int)(sizeof(ls) / sizeof(ls[0])))
+    usage();
   for (int i = optind == argc ? 0 : optind; i < (optind == argc ? M_COUNT : argc); i++) {
     int m = optind == argc ? i : -1;
-    if (m < 0) {
-      for (int k = 0; k < M_COUNT; k++)
-        if (strcmp(argv[i], mode_names[k]) == 0)
-          m = k;
-      if (m < 0) {
-        fprintf(stderr, "faultsrv: unknown mode '%s'\n", argv[i]);
-        usage();
-      }
-    }
+    memset(&ls[n_ls], 0, sizeof(ls[n_ls]));
+    pthread_mutex_init(&ls[n_ls].ep.mu, NULL);
+    if (m < 0)
+      m = parse_mode_arg(argv[i], &ls[n_ls]);
+    else
+      snprintf(ls[n_ls].label, sizeof(ls[n_ls].label), "%s", mode_names[m]);
     ls[n_ls].mode = (enum mode)m;
     ls[n_ls].fd = listen_on(base ? (int)base + n_ls : 0, &ls[n_ls].port);
     if (ls[n_ls].fd < 0) {
@@ -1123,7 +1260,8 @@ main(int argc, char **argv)
               base ? base + n_ls : 0, strerror(errno));
       return 1;
     }
-    mode_port[m] = ls[n_ls].port;
+    if (mode_port[m] == 0)
+      mode_port[m] = ls[n_ls].port;
     n_ls++;
   }
 
@@ -1135,7 +1273,7 @@ main(int argc, char **argv)
   }
   for (int i = 0; i < n_ls; i++) {
     char name[32];
-    snprintf(name, sizeof(name), "%s", mode_names[ls[i].mode]);
+    snprintf(name, sizeof(name), "%s", ls[i].label);
     for (char *p = name; *p; p++)
       *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
     printf("FAULT_%s=127.0.0.1:%d\n", name, ls[i].port);
