@@ -88,6 +88,18 @@ int ctd_snapshot_prepare(struct grpc_conn *c, const char *lease, const char *sna
                          struct error **err);
 int ctd_snapshot_commit(struct grpc_conn *c, const char *lease, const char *snapshotter,
                         const char *name, const char *key, struct error **err);
+/* One snapshot label, as 2.x's unpacker gives Prepare and Commit
+ * (containerd.io/snapshot.ref=<chain ID>). */
+struct ctd_label {
+  const char *key, *value;
+};
+/* Prepare and Commit with label (NULL: none). */
+int ctd_snapshot_prepare_labeled(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                                 const char *key, const char *parent, const struct ctd_label *label,
+                                 struct ctd_mounts **mounts, struct error **err);
+int ctd_snapshot_commit_labeled(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                                const char *name, const char *key, const struct ctd_label *label,
+                                struct error **err);
 int ctd_snapshot_remove(struct grpc_conn *c, const char *lease, const char *snapshotter,
                         const char *key, struct error **err);
 void ctd_mounts_free(struct ctd_mounts *m);

@@ -34,6 +34,7 @@ struct pull {
   char *repo;       /* "library/busybox" */
   char *source_key; /* containerd.io/distribution.source.<host without port> */
   char *snapshotter;
+  struct pull_line line; /* what the daemon's line leaves (pull_internal.h) */
   /* the documents: the root as resolved; man/manb the root's bytes at first,
    * then each chosen child's, down to the manifest */
   struct oci_desc root, man, cfg;
@@ -389,6 +390,20 @@ label_source(struct pull *p, const char *digest, struct error **err)
   return label_blob(p, digest, &keys, &values, err);
 }
 
+/* For pull_meta.c (pull_internal.h). */
+int
+pull_put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
+{
+  return put_blob(p, d, keep, err);
+}
+
+int
+pull_label_blob(struct pull *p, const char *digest, struct strv *keys, struct strv *values,
+                struct error **err)
+{
+  return label_blob(p, digest, keys, values, err) < 0 || label_source(p, digest, err) < 0 ? -1 : 0;
+}
+
 static void *
 download_worker(void *arg)
 {
@@ -437,6 +452,17 @@ unique_key(const char *chain)
   return xasprintf("extract-%ld-%06x %s", ts.tv_nsec, r & 0xffffff, chain);
 }
 
+/* 2.x's unpacker labels the snapshots it prepares and commits with their
+ * chain ID; 1.x's client unpack sets no label. */
+static const struct ctd_label *
+snapshot_label(const struct pull *p, const struct pull_layer *l, struct ctd_label *label)
+{
+  if (!p->line.snapshot_ref)
+    return NULL;
+  *label = (struct ctd_label){"containerd.io/snapshot.ref", l->chain_id};
+  return label;
+}
+
 /* Apply layer l onto the active snapshot key (mounted as m) and commit it as
  * its chain ID. On failure the active snapshot is the caller's to remove. */
 static int
@@ -445,6 +471,7 @@ apply_layer(struct pull *p, const struct pull_layer *l, const char *key, struct 
 {
   cleanup_free char *applied = NULL;
   struct error *e = NULL;
+  struct ctd_label label;
 
   if (ctd_diff_apply(p->c, p->lease, l->desc.media_type, l->desc.digest, l->desc.size, m, &applied,
                      err) < 0)
@@ -453,7 +480,8 @@ apply_layer(struct pull *p, const struct pull_layer *l, const char *key, struct 
     return error_setc(err, ERR_DATA_LOSS,
                       "layer %s: wrong diff id calculated on extraction (%s, the config says %s)",
                       l->desc.digest, applied, l->diff_id);
-  if (ctd_snapshot_commit(p->c, p->lease, p->snapshotter, l->chain_id, key, &e) == 0)
+  if (ctd_snapshot_commit_labeled(p->c, p->lease, p->snapshotter, l->chain_id, key,
+                                  snapshot_label(p, l, &label), &e) == 0)
     return 0;
   if (!error_is(e, ERR_ALREADY_EXISTS)) {
     *err = e;
@@ -476,6 +504,7 @@ unpack_layer(struct pull *p, size_t i, struct error **err)
   cleanup_strv struct strv keys = STRV_INIT;
   cleanup_strv struct strv values = STRV_INIT;
   struct error *e = NULL;
+  struct ctd_label label;
   int rv;
 
   if (ctd_snapshot_stat(p->c, p->snapshotter, l->chain_id, &e) == 0)
@@ -486,7 +515,8 @@ unpack_layer(struct pull *p, size_t i, struct error **err)
   }
   error_freep(&e);
   key = unique_key(l->chain_id);
-  if (ctd_snapshot_prepare(p->c, p->lease, p->snapshotter, key, parent, &m, err) < 0)
+  if (ctd_snapshot_prepare_labeled(p->c, p->lease, p->snapshotter, key, parent,
+                                   snapshot_label(p, l, &label), &m, err) < 0)
     return -1;
   rv = apply_layer(p, l, key, m, err);
   ctd_mounts_free(m);
@@ -650,7 +680,8 @@ resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct b
 /* One level of walk_indexes: the index cur labelled with all its children
  * and its source, then the child for the platform fetched into cur/curb. */
 static int
-follow_index(struct pull *p, struct oci_desc *cur, struct buf *curb, struct error **err)
+follow_index(struct pull *p, struct oci_desc *cur, struct buf *curb, size_t depth,
+             struct error **err)
 {
   cleanup_image_index struct image_index ix = {0};
   cleanup_strv struct strv keys = STRV_INIT;
@@ -667,6 +698,9 @@ follow_index(struct pull *p, struct oci_desc *cur, struct buf *curb, struct erro
   if (k < 0)
     return error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", p->platform,
                       p->name);
+  for (size_t i = 0; p->line.all_metadata && i < ix.n; i++)
+    if (i != (size_t)k && pull_keep_metadata(p, &ix.manifests[i], depth + 1, err) < 0)
+      return -1;
   if (pull_check_index_child(&ix.manifests[k], err) < 0 ||
       put_blob(p, &ix.manifests[k], &childb, err) < 0)
     return -1;
@@ -692,7 +726,7 @@ walk_indexes(struct pull *p, struct error **err)
     if (depth >= IMAGE_MAX_INDEX_DEPTH)
       return error_setc(err, ERR_INVALID, "%s: indexes nested more than %d deep", p->man.digest,
                         IMAGE_MAX_INDEX_DEPTH);
-    if (follow_index(p, &p->man, &p->manb, err) < 0)
+    if (follow_index(p, &p->man, &p->manb, depth, err) < 0)
       return -1;
   }
   return 0;
@@ -815,10 +849,25 @@ open_registry(struct pull *p, struct error **err)
   return registry_new(&ro, &p->reg, err);
 }
 
+/* The daemon's line, from its Version API: what the pull leaves follows it. */
+static int
+learn_line(struct pull *p, struct error **err)
+{
+  cleanup_free char *version = NULL;
+  cleanup_free char *revision = NULL;
+
+  if (ctd_version(p->c, &version, &revision, err) < 0)
+    return error_wrap(err, "containerd version");
+  pull_line_of(version, &p->line);
+  note(p, PULL_NOTE, "containerd %s: a %s pull", version,
+       p->line.all_metadata ? "2.x (Transfer service)" : "1.x (client)");
+  return 0;
+}
+
 static int
 pull_steps(struct pull *p, struct pull_result *res, struct error **err)
 {
-  if (open_registry(p, err) < 0 ||
+  if (open_registry(p, err) < 0 || learn_line(p, err) < 0 ||
       ctd_default_snapshotter(p->c, p->o->ns, p->o->snapshotter, &p->snapshotter, err) < 0 ||
       ctd_lease_create(p->c, &p->lease, err) < 0 ||
       resolve_root(p, p->ref.digest ? p->ref.digest : p->ref.tag, &p->root, &p->manb, &p->served,

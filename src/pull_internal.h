@@ -46,4 +46,32 @@ char *pull_source_value(const struct strv *labels, const char *key, const char *
  * why" gives "why"); msg itself when it has another shape. */
 const char *pull_fetch_reason(const char *msg, const char *base);
 
+/* What a pull leaves depends on the daemon's line: what that line's ctr pull
+ * leaves with its defaults (docs/CONTAINERD-LINES.md). 1.6 and 1.7 pull in the
+ * client: only the chosen platform's documents, snapshots without labels. 2.x
+ * pulls through the Transfer service: every manifest of an index and its
+ * config are kept (their layers are not), and the unpacker labels each
+ * snapshot with its chain ID. */
+struct pull_line {
+  int major, minor;  /* 0.0 when the version names no number */
+  bool all_metadata; /* other platforms' manifests and configs kept */
+  bool snapshot_ref; /* snapshots labelled containerd.io/snapshot.ref=<chain ID> */
+};
+/* The line of a daemon from the version it reports ("1.6.20~ds1", "v2.1.5",
+ * "2.2.0-rc.1"); one it cannot read is taken for 1.x. */
+void pull_line_of(const char *version, struct pull_line *out);
+
+/* The I/O steps pull_meta.c shares with pull.c. */
+struct pull;
+/* Put one blob into the content store (keep, when not NULL, gets its bytes). */
+int pull_put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err);
+/* Set keys=values on a blob (none when keys is empty) and add the pull's
+ * repository to its distribution.source label. */
+int pull_label_blob(struct pull *p, const char *digest, struct strv *keys, struct strv *values,
+                    struct error **err);
+/* The metadata kept of d, an index's child that is not unpacked (2.x): a
+ * manifest and its config, or an index and in turn all it lists; depth is
+ * d's (the root is 0). Other media types are left out. */
+int pull_keep_metadata(struct pull *p, const struct oci_desc *d, size_t depth, struct error **err);
+
 #endif

@@ -255,6 +255,30 @@ START_TEST(fetch_reason)
 }
 END_TEST
 
+static const struct {
+  const char *version;
+  int major, minor;
+  bool two; /* 2.x: all metadata and snapshot.ref labels */
+} lines[] = {
+    {"1.6.20~ds1", 1, 6, false}, {"1.7.29", 1, 7, false}, {"v1.7.0-beta.0", 1, 7, false},
+    {"2.1.5", 2, 1, true},       {"v2.0.0", 2, 0, true},  {"2.2.0-rc.1", 2, 2, true},
+    {"3.0.0", 3, 0, true},       {"12.4", 12, 4, true},   {"2", 2, 0, true},
+    {"2.", 2, 0, true},          {"", 0, 0, false},       {NULL, 0, 0, false},
+    {"dev", 0, 0, false},        {"v", 0, 0, false},      {"-2.1.5", 0, 0, false},
+};
+
+START_TEST(line_of)
+{
+  struct pull_line l;
+
+  pull_line_of(lines[_i].version, &l);
+  ck_assert_int_eq(l.major, lines[_i].major);
+  ck_assert_int_eq(l.minor, lines[_i].minor);
+  ck_assert_int_eq(l.all_metadata, lines[_i].two);
+  ck_assert_int_eq(l.snapshot_ref, lines[_i].two);
+}
+END_TEST
+
 Suite *
 pull_suite(void)
 {
@@ -269,6 +293,7 @@ pull_suite(void)
   tcase_add_loop_test(t, source_key, 0, (int)ARRAY_SIZE(source_keys));
   tcase_add_loop_test(t, source_value, 0, (int)ARRAY_SIZE(source_values));
   tcase_add_loop_test(t, fetch_reason, 0, (int)ARRAY_SIZE(reasons));
+  tcase_add_loop_test(t, line_of, 0, (int)ARRAY_SIZE(lines));
   suite_add_tcase(s, t);
   return s;
 }
