@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 
@@ -212,6 +211,26 @@ blob_put_release(struct blob_put *b)
 }
 #define cleanup_blob_put __attribute__((cleanup(blob_put_release)))
 
+/* Drop an ingest. A writer cancelled a moment ago (the daemon's own
+ * Transfer pull, given up) may still be letting go of it: a few tries. */
+static int
+abort_ingest(struct pull *p, const char *ref, struct error **err)
+{
+  for (int i = 0;; i++) {
+    struct error *e = NULL;
+    if (ctd_content_abort(p->c, ref, &e) == 0 || error_is(e, ERR_NOT_FOUND)) {
+      error_free(e);
+      return 0;
+    }
+    if (i >= 30) {
+      *err = e;
+      return -1;
+    }
+    error_free(e);
+    usleep(100 * 1000);
+  }
+}
+
 /* Close the ingest and open it anew, empty. */
 static int
 reopen_ingest(struct blob_put *b, bool check, struct error **err)
@@ -220,8 +239,10 @@ reopen_ingest(struct blob_put *b, bool check, struct error **err)
 
   ctd_writer_free(b->s.w);
   b->s.w = NULL;
-  if (ctd_content_abort(p->c, b->ref, check ? err : NULL) < 0 && check)
+  if (check && abort_ingest(p, b->ref, err) < 0)
     return -1;
+  if (!check)
+    ctd_content_abort(p->c, b->ref, NULL);
   return writer_open(p, b->ref, b->s.d, &b->s.w, &b->offset, &b->exists, err);
 }
 
@@ -336,10 +357,12 @@ put_blob_once(struct pull *p, const struct oci_desc *d, struct buf *keep, bool r
   if (b.offset < d->size && fetch_blob(&b, err) < 0)
     return -1;
   if (ctd_writer_commit(b.s.w, d->size, d->digest, err) < 0) {
-    if (b.s.md != NULL || b.offset <= 0 || b.offset >= d->size || retried)
+    if (b.s.md != NULL || b.offset <= 0 || retried)
       return -1;
-    /* A resumed ingest held bytes we could not check, and containerd found
-     * the blob wrong: drop it and fetch the whole blob once more. */
+    /* A resumed ingest held bytes we could not check (some, or all of
+     * them: a writer that failed before us, such as the daemon's own
+     * Transfer pull of a corrupt blob, leaves them under the same ref), and
+     * containerd found the blob wrong: drop it and fetch it once more. */
     note(p, PULL_NOTE, "%s: resumed data did not verify, fetching it again", d->digest);
     error_freep(err);
     ctd_writer_free(b.s.w);
@@ -439,19 +462,6 @@ download_worker(void *arg)
   }
 }
 
-static char *
-unique_key(const char *chain)
-{
-  struct timespec ts;
-  unsigned r = 0;
-  cleanup_close int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  if (fd < 0 || read(fd, &r, sizeof(r)) != sizeof(r))
-    r = (unsigned)ts.tv_nsec;
-  return xasprintf("extract-%ld-%06x %s", ts.tv_nsec, r & 0xffffff, chain);
-}
-
 /* 2.x's unpacker labels the snapshots it prepares and commits with their
  * chain ID; 1.x's client unpack sets no label. */
 static const struct ctd_label *
@@ -514,7 +524,7 @@ unpack_layer(struct pull *p, size_t i, struct error **err)
     return error_wrap(err, "snapshot %s", l->chain_id);
   }
   error_freep(&e);
-  key = unique_key(l->chain_id);
+  key = ctd_unique_name("extract", l->chain_id);
   if (ctd_snapshot_prepare_labeled(p->c, p->lease, p->snapshotter, key, parent,
                                    snapshot_label(p, l, &label), &m, err) < 0)
     return -1;
@@ -864,6 +874,21 @@ learn_line(struct pull *p, struct error **err)
   return 0;
 }
 
+/* 2.x: the daemon pulls through its Transfer service (pull_transfer.c). */
+static bool
+pulled_by_daemon(struct pull *p, struct pull_result *res)
+{
+  int64_t stall = p->o->registry.stall_timeout_ms;
+  struct pull_transfer t = {
+      p->c,           p->lease,       &p->eps[p->served],
+      p->health,      p->ref.domain,  p->repo,
+      &p->root,       p->name,        p->o->labels,
+      p->platform,    p->snapshotter, stall > 0 ? stall : REGISTRY_STALL_TIMEOUT_MS,
+      p->o->on_event, p->o->arg};
+
+  return p->line.all_metadata && p->o->registry.user == NULL && pull_by_daemon(&t, res);
+}
+
 static int
 pull_steps(struct pull *p, struct pull_result *res, struct error **err)
 {
@@ -874,6 +899,8 @@ pull_steps(struct pull *p, struct pull_result *res, struct error **err)
                    err) < 0)
     return -1;
   res->endpoint = xstrdup(p->eps[p->served].base);
+  if (pulled_by_daemon(p, res))
+    return 0;
   if (walk_indexes(p, err) < 0 || read_manifest(p, err) < 0 || read_config(p, err) < 0 ||
       fetch_and_unpack(p, res, err) < 0 || create_image_record(p, res, err) < 0)
     return -1;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "grpc.h"
+#include "pull.h"
 #include "registry.h"
 #include "util.h"
 
@@ -63,6 +65,7 @@ void pull_line_of(const char *version, struct pull_line *out);
 
 /* The I/O steps pull_meta.c shares with pull.c. */
 struct pull;
+struct health;
 /* Put one blob into the content store (keep, when not NULL, gets its bytes). */
 int pull_put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err);
 /* Set keys=values on a blob (none when keys is empty) and add the pull's
@@ -73,5 +76,31 @@ int pull_label_blob(struct pull *p, const char *digest, struct strv *keys, struc
  * manifest and its config, or an index and in turn all it lists; depth is
  * d's (the root is 0). Other media types are left out. */
 int pull_keep_metadata(struct pull *p, const struct oci_desc *d, size_t depth, struct error **err);
+
+/* A pull through the daemon's Transfer service (pull_transfer.c). */
+struct pull_transfer {
+  struct grpc_conn *c;
+  const char *lease;
+  const struct registry_ep *ep; /* the endpoint the daemon fetches from */
+  struct health *health;
+  const char *domain, *repo;
+  const struct oci_desc *root; /* as resolved */
+  const char *name;            /* the image record */
+  const struct strv *labels;   /* its labels "k=v" */
+  const char *platform;        /* "os/arch[/variant]" */
+  const char *snapshotter;
+  int64_t stall_ms;
+  void (*on_event)(const struct pull_event *ev, void *arg);
+  void *arg;
+};
+/* The hosts.toml that gives the daemon ep alone, with ep's TLS settings and
+ * headers. Allocated. */
+char *pull_transfer_hosts_toml(const struct registry_ep *ep);
+/* domain/repo@<root digest> fetched and unpacked by the daemon, the image
+ * record made, res filled in: true. False when the daemon could not (a bad
+ * blob, a stall, credentials it lacks): the caller pulls the rest itself, and
+ * the endpoint is tried last from now on unless the daemon lacked
+ * credentials. */
+bool pull_by_daemon(const struct pull_transfer *t, struct pull_result *res);
 
 #endif

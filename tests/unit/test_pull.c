@@ -279,6 +279,70 @@ START_TEST(line_of)
 }
 END_TEST
 
+static const struct {
+  const char *base;
+  int skip_verify;
+  const char *ca[3];
+  const char *cert, *key;
+  const char *headers[3];
+  const char *want;
+} tomls[] = {
+    {"http://127.0.0.1:5000/v2",
+     -1,
+     {NULL},
+     NULL,
+     NULL,
+     {NULL},
+     "server = \"http://127.0.0.1:5000\"\ncapabilities = [\"pull\", \"resolve\"]\n"},
+    /* a mirror under a path of its own: used as it is */
+    {"https://mirror.example/v2/dockerhub",
+     0,
+     {NULL},
+     NULL,
+     NULL,
+     {NULL},
+     "server = \"https://mirror.example/v2/dockerhub\"\ncapabilities = [\"pull\", "
+     "\"resolve\"]\noverride_path = true\nskip_verify = false\n"},
+    {"https://r.example/v2",
+     1,
+     {"/etc/a.pem", "/x/\"q\".pem"},
+     "/c.pem",
+     "/c.key",
+     {"X-Token: a b", "X-Empty:"},
+     "server = \"https://r.example\"\ncapabilities = [\"pull\", \"resolve\"]\n"
+     "skip_verify = true\nca = [\"/etc/a.pem\", \"/x/\\\"q\\\".pem\"]\n"
+     "client = [[\"/c.pem\", \"/c.key\"]]\n[header]\n  \"X-Token\" = [\"a b\"]\n"
+     "  \"X-Empty\" = [\"\"]\n"},
+    {"https://r.example/v2",
+     -1,
+     {NULL},
+     "/both.pem",
+     NULL,
+     {NULL},
+     "server = \"https://r.example\"\ncapabilities = [\"pull\", \"resolve\"]\n"
+     "client = [[\"/both.pem\"]]\n"},
+};
+
+START_TEST(transfer_hosts_toml)
+{
+  struct registry_ep ep = {0};
+  cleanup_free char *got = NULL;
+
+  ep.base = (char *)tomls[_i].base;
+  ep.skip_verify = tomls[_i].skip_verify;
+  ep.client_cert = (char *)tomls[_i].cert;
+  ep.client_key = (char *)tomls[_i].key;
+  for (size_t i = 0; tomls[_i].ca[i]; i++)
+    strv_push(&ep.ca_files, tomls[_i].ca[i]);
+  for (size_t i = 0; tomls[_i].headers[i]; i++)
+    strv_push(&ep.headers, tomls[_i].headers[i]);
+  got = pull_transfer_hosts_toml(&ep);
+  ck_assert_str_eq(got, tomls[_i].want);
+  strv_release(&ep.ca_files);
+  strv_release(&ep.headers);
+}
+END_TEST
+
 Suite *
 pull_suite(void)
 {
@@ -294,6 +358,7 @@ pull_suite(void)
   tcase_add_loop_test(t, source_value, 0, (int)ARRAY_SIZE(source_values));
   tcase_add_loop_test(t, fetch_reason, 0, (int)ARRAY_SIZE(reasons));
   tcase_add_loop_test(t, line_of, 0, (int)ARRAY_SIZE(lines));
+  tcase_add_loop_test(t, transfer_hosts_toml, 0, (int)ARRAY_SIZE(tomls));
   suite_add_tcase(s, t);
   return s;
 }
