@@ -125,8 +125,8 @@ cmd_print_flags(FILE *out, const struct flag *flags, int width, bool long_indent
   if (width == 0) {
     for (const struct flag *f = flags; f->names; f++) {
       cleanup_free char *d = f->help ? flag_display(f, long_indent) : NULL;
-      if (d && (int)strlen(d) + 1 > width)
-        width = (int)strlen(d) + 1;
+      if (d && (int)strlen(d) + 2 > width)
+        width = (int)strlen(d) + 2; /* two blanks before the help */
     }
   }
   for (const struct flag *f = flags; f->names; f++) {
@@ -266,7 +266,9 @@ cli_hosts_dirs(struct cli *cli, const struct strv *cmd_dirs, bool existing_only,
     strv_push(&flag_dirs, cli->g.hosts_dirs.v[i]);
   for (size_t i = 0; cmd_dirs && i < cmd_dirs->n; i++)
     strv_push(&flag_dirs, cmd_dirs->v[i]);
-  return hosts_dirs(&flag_dirs, cfg, existing_only, out, err);
+  return hosts_dirs(&flag_dirs, &cfg->hosts_dirs,
+                    config_pick(NULL, cli->env.containerd_config, cfg->containerd_config, NULL),
+                    existing_only, out, err);
 }
 
 static char *
