@@ -874,7 +874,9 @@ learn_line(struct pull *p, struct error **err)
   return 0;
 }
 
-/* 2.x: the daemon pulls through its Transfer service (pull_transfer.c). */
+/* 2.x: the daemon pulls through its Transfer service (pull_transfer.c),
+ * unless --max-concurrent-downloads was given: ctr 2.x takes that only with
+ * --local, for a pull in the client, and so does ctrx. */
 static bool
 pulled_by_daemon(struct pull *p, struct pull_result *res)
 {
@@ -886,7 +888,8 @@ pulled_by_daemon(struct pull *p, struct pull_result *res)
       p->platform,    p->snapshotter, stall > 0 ? stall : REGISTRY_STALL_TIMEOUT_MS,
       p->o->on_event, p->o->arg};
 
-  return p->line.all_metadata && p->o->registry.user == NULL && pull_by_daemon(&t, res);
+  return p->line.all_metadata && p->o->registry.user == NULL && p->o->max_concurrent == 0 &&
+         pull_by_daemon(&t, res);
 }
 
 static int
