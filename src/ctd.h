@@ -21,6 +21,10 @@ int ctd_connect(const char *address, int64_t connect_timeout_ms, struct grpc_con
                 struct error **err);
 /* The namespace of every later call on c (NULL: none sent). */
 void ctd_set_namespace(struct grpc_conn *c, const char *ns);
+/* "<prefix>-<nanoseconds>-<6 random hex digits>[ <suffix>]", a name no other
+ * client picks at the same moment: unpack keys ("extract-… <chain ID>", as
+ * containerd's unpacker names them), stream IDs. Allocated. */
+char *ctd_unique_name(const char *prefix, const char *suffix);
 
 /* Version/Version: both strings are newly allocated. */
 int ctd_version(struct grpc_conn *c, char **version, char **revision, struct error **err);
@@ -93,6 +97,18 @@ int ctd_snapshot_prepare(struct grpc_conn *c, const char *lease, const char *sna
                          struct error **err);
 int ctd_snapshot_commit(struct grpc_conn *c, const char *lease, const char *snapshotter,
                         const char *name, const char *key, struct error **err);
+/* One snapshot label, as 2.x's unpacker gives Prepare and Commit
+ * (containerd.io/snapshot.ref=<chain ID>). */
+struct ctd_label {
+  const char *key, *value;
+};
+/* Prepare and Commit with label (NULL: none). */
+int ctd_snapshot_prepare_labeled(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                                 const char *key, const char *parent, const struct ctd_label *label,
+                                 struct ctd_mounts **mounts, struct error **err);
+int ctd_snapshot_commit_labeled(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                                const char *name, const char *key, const struct ctd_label *label,
+                                struct error **err);
 int ctd_snapshot_remove(struct grpc_conn *c, const char *lease, const char *snapshotter,
                         const char *key, struct error **err);
 void ctd_mounts_free(struct ctd_mounts *m);
@@ -100,6 +116,32 @@ void ctd_mounts_free(struct ctd_mounts *m);
 int ctd_diff_apply(struct grpc_conn *c, const char *lease, const char *media_type,
                    const char *digest, int64_t size, const struct ctd_mounts *mounts,
                    char **diff_id, struct error **err);
+
+/* Transfer service (containerd 2.x's default pull): the daemon fetches
+ * reference through the hosts.toml directory host_dir and unpacks it for one
+ * platform into snapshotter, keeping every platform's metadata, and names the
+ * image record name. Progress messages go to on_progress; a transfer with
+ * nothing new for stall_ms is cancelled (ERR_DEADLINE). */
+struct ctd_progress {
+  const char *event, *name;
+  int64_t progress, total;
+  const char *media_type, *digest; /* the blob, NULL when the message has none */
+  int64_t size;
+};
+struct ctd_transfer_pull {
+  const char *reference;      /* "host/repo@sha256:…" */
+  const char *host_dir;       /* hosts.toml directory the daemon resolves through */
+  const char *default_scheme; /* "http" for --plain-http, NULL: https */
+  const char *name;           /* the image record */
+  const struct strv *labels;  /* its labels, "k=v" */
+  const char *os, *arch, *variant;
+  const char *snapshotter;
+  int64_t stall_ms;
+  void (*on_progress)(const struct ctd_progress *p, void *arg);
+  void *arg;
+};
+int ctd_transfer_pull(struct grpc_conn *c, const char *lease, const struct ctd_transfer_pull *t,
+                      struct error **err);
 
 /* Containers */
 struct ctd_container {

@@ -842,6 +842,14 @@ grpc_stream_recv(struct grpc_stream *s, const ProtobufCMessageDescriptor *desc,
 }
 
 void
+grpc_stream_set_deadline(struct grpc_stream *s, int64_t deadline_ms)
+{
+  pthread_mutex_lock(&s->conn->mu);
+  s->deadline_ms = deadline_ms;
+  pthread_mutex_unlock(&s->conn->mu);
+}
+
+void
 grpc_stream_free(struct grpc_stream *s)
 {
   struct grpc_conn *c;

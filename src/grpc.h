@@ -89,6 +89,10 @@ int grpc_stream_close_send(struct grpc_stream *s, struct error **err);
 int grpc_stream_recv(struct grpc_stream *s, const ProtobufCMessageDescriptor *desc,
                      ProtobufCMessage **out, struct error **err);
 /* Frees the stream; one still open is cancelled (RST_STREAM). */
+/* Move the deadline of s's later receives (absolute, now_ms()'s clock; 0:
+ * none). A receive that runs out returns ERR_DEADLINE and leaves the stream
+ * as it was; the server is not told. */
+void grpc_stream_set_deadline(struct grpc_stream *s, int64_t deadline_ms);
 void grpc_stream_free(struct grpc_stream *s);
 void grpc_stream_freep(struct grpc_stream **s);
 #define cleanup_grpc_stream __attribute__((cleanup(grpc_stream_freep)))

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 
@@ -17,42 +16,10 @@
 #include "spread.h"
 
 #define CHUNK (256u << 10) /* ctr writes 1 MiB messages; a quarter keeps our memory low */
-#define DEFAULT_CONCURRENCY 4
 
-/* Everything one pull holds; pull_state_release frees it, whatever step it
- * stopped at. */
-struct pull {
-  struct grpc_conn *c;
-  const struct pull_opts *o;
-  struct ref ref;
-  char *name;     /* the normalized reference: the image record's name */
-  char *platform; /* what to choose from an index */
-  struct registry *reg;
-  struct registry_ep *eps;
-  size_t n_eps;
-  struct health *health;
-  struct spread *sched; /* NULL: --no-spread, or no endpoint to spread over */
-  char *lease;
-  char *repo;       /* "library/busybox" */
-  char *source_key; /* containerd.io/distribution.source.<host without port> */
-  char *snapshotter;
-  /* the documents: the root as resolved; man/manb the root's bytes at first,
-   * then each chosen child's, down to the manifest */
-  struct oci_desc root, man, cfg;
-  struct buf manb, cfgb;
-  size_t served; /* the endpoint that resolved the root */
-  /* layers, shared with the download threads */
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  struct pull_layer *layers;
-  size_t n_layers;
-  size_t next; /* next layer to download */
-  struct error *first_err;
-};
-
-static void
-emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *digest, int64_t size,
-     const char *endpoint, bool existed)
+void
+pull_emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *digest,
+          int64_t size, const char *endpoint, bool existed)
 {
   struct pull_event ev = {kind, what, digest, size, endpoint, existed, 0};
   if (p->o->on_event) {
@@ -74,7 +41,7 @@ note(struct pull *p, enum pull_event_kind kind, const char *fmt, ...)
   va_start(ap, fmt);
   msg = xvasprintf(fmt, ap);
   va_end(ap);
-  emit(p, kind, msg, NULL, 0, NULL, false);
+  pull_emit(p, kind, msg, NULL, 0, NULL, false);
 }
 
 /* Endpoint indices in the order to try them: those that failed recently last. */
@@ -213,6 +180,26 @@ blob_put_release(struct blob_put *b)
 }
 #define cleanup_blob_put __attribute__((cleanup(blob_put_release)))
 
+/* Drop an ingest. A writer cancelled a moment ago (the daemon's own
+ * Transfer pull, given up) may still be letting go of it: a few tries. */
+static int
+abort_ingest(struct pull *p, const char *ref, struct error **err)
+{
+  for (int i = 0;; i++) {
+    struct error *e = NULL;
+    if (ctd_content_abort(p->c, ref, &e) == 0 || error_is(e, ERR_NOT_FOUND)) {
+      error_free(e);
+      return 0;
+    }
+    if (i >= 30) {
+      *err = e;
+      return -1;
+    }
+    error_free(e);
+    usleep(100 * 1000);
+  }
+}
+
 /* Close the ingest and open it anew, empty. */
 static int
 reopen_ingest(struct blob_put *b, bool check, struct error **err)
@@ -221,8 +208,10 @@ reopen_ingest(struct blob_put *b, bool check, struct error **err)
 
   ctd_writer_free(b->s.w);
   b->s.w = NULL;
-  if (ctd_content_abort(p->c, b->ref, check ? err : NULL) < 0 && check)
+  if (check && abort_ingest(p, b->ref, err) < 0)
     return -1;
+  if (!check)
+    ctd_content_abort(p->c, b->ref, NULL);
   return writer_open(p, b->ref, b->s.d, &b->s.w, &b->offset, &b->exists, err);
 }
 
@@ -381,7 +370,7 @@ put_blob_once(struct pull *p, const struct oci_desc *d, struct buf *keep, bool r
       writer_open(p, b.ref, d, &b.s.w, &b.offset, &b.exists, err) < 0)
     return -1;
   if (b.exists) {
-    emit(p, PULL_BLOB, kind, d->digest, d->size, NULL, true);
+    pull_emit(p, PULL_BLOB, kind, d->digest, d->size, NULL, true);
     return keep ? read_back(p, d, keep, err) : 0;
   }
   /* A partial manifest or config: cheaper to start over than to read back. */
@@ -390,10 +379,12 @@ put_blob_once(struct pull *p, const struct oci_desc *d, struct buf *keep, bool r
   if (b.offset < d->size && fetch_blob(&b, err) < 0)
     return -1;
   if (ctd_writer_commit(b.s.w, d->size, d->digest, err) < 0) {
-    if (b.s.md != NULL || b.offset <= 0 || b.offset >= d->size || retried)
+    if (b.s.md != NULL || b.offset <= 0 || retried)
       return -1;
-    /* A resumed ingest held bytes we could not check, and containerd found
-     * the blob wrong: drop it and fetch the whole blob once more. */
+    /* A resumed ingest held bytes we could not check (some, or all of
+     * them: a writer that failed before us, such as the daemon's own
+     * Transfer pull of a corrupt blob, leaves them under the same ref), and
+     * containerd found the blob wrong: drop it and fetch it once more. */
     note(p, PULL_NOTE, "%s: resumed data did not verify, fetching it again", d->digest);
     error_freep(err);
     ctd_writer_free(b.s.w);
@@ -405,7 +396,7 @@ put_blob_once(struct pull *p, const struct oci_desc *d, struct buf *keep, bool r
   /* Shared from another namespace: nothing came over the wire to keep. */
   if (keep && keep->len == 0 && read_back(p, d, keep, err) < 0)
     return -1;
-  emit(p, PULL_BLOB, kind, d->digest, d->size, p->eps[b.served].base, b.offset >= d->size);
+  pull_emit(p, PULL_BLOB, kind, d->digest, d->size, p->eps[b.served].base, b.offset >= d->size);
   return 0;
 }
 
@@ -416,9 +407,9 @@ put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct erro
 }
 
 /* Set labels on a blob; values NULL-free. */
-static int
-label_blob(struct pull *p, const char *digest, struct strv *keys, struct strv *values,
-           struct error **err)
+int
+pull_blob_labels(struct pull *p, const char *digest, struct strv *keys, struct strv *values,
+                 struct error **err)
 {
   if (keys->n == 0)
     return 0;
@@ -426,8 +417,8 @@ label_blob(struct pull *p, const char *digest, struct strv *keys, struct strv *v
 }
 
 /* containerd.io/distribution.source.<host>: merged with what is there, sorted. */
-static int
-label_source(struct pull *p, const char *digest, struct error **err)
+int
+pull_blob_source(struct pull *p, const char *digest, struct error **err)
 {
   cleanup_strv struct strv labels = STRV_INIT;
   cleanup_strv struct strv keys = STRV_INIT;
@@ -441,167 +432,23 @@ label_source(struct pull *p, const char *digest, struct error **err)
     return 0;
   strv_push(&keys, p->source_key);
   strv_push_owned(&values, value);
-  return label_blob(p, digest, &keys, &values, err);
+  return pull_blob_labels(p, digest, &keys, &values, err);
 }
 
-static void *
-download_worker(void *arg)
+/* For pull_meta.c (pull_internal.h). */
+int
+pull_put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err)
 {
-  struct pull *p = arg;
-
-  for (;;) {
-    struct error *e = NULL;
-    size_t i;
-
-    pthread_mutex_lock(&p->mu);
-    /* A layer listed twice comes in once: its first listing downloads it. */
-    p->next = pull_next_download(p->layers, p->n_layers, p->next);
-    if (p->next >= p->n_layers || p->first_err) {
-      pthread_mutex_unlock(&p->mu);
-      return NULL;
-    }
-    i = p->next++;
-    pthread_mutex_unlock(&p->mu);
-    if (put_blob(p, &p->layers[i].desc, NULL, &e) == 0)
-      label_source(p, p->layers[i].desc.digest, &e);
-    pthread_mutex_lock(&p->mu);
-    if (e) {
-      p->layers[i].failed = true;
-      if (p->first_err == NULL)
-        p->first_err = e;
-      else
-        error_free(e);
-    } else {
-      p->layers[i].done = true;
-    }
-    pthread_cond_broadcast(&p->cond);
-    pthread_mutex_unlock(&p->mu);
-  }
+  return put_blob(p, d, keep, err);
 }
 
-static char *
-unique_key(const char *chain)
+int
+pull_label_blob(struct pull *p, const char *digest, struct strv *keys, struct strv *values,
+                struct error **err)
 {
-  struct timespec ts;
-  unsigned r = 0;
-  cleanup_close int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  if (fd < 0 || read(fd, &r, sizeof(r)) != sizeof(r))
-    r = (unsigned)ts.tv_nsec;
-  return xasprintf("extract-%ld-%06x %s", ts.tv_nsec, r & 0xffffff, chain);
-}
-
-/* Apply layer l onto the active snapshot key (mounted as m) and commit it as
- * its chain ID. On failure the active snapshot is the caller's to remove. */
-static int
-apply_layer(struct pull *p, const struct pull_layer *l, const char *key, struct ctd_mounts *m,
-            struct error **err)
-{
-  cleanup_free char *applied = NULL;
-  struct error *e = NULL;
-
-  if (ctd_diff_apply(p->c, p->lease, l->desc.media_type, l->desc.digest, l->desc.size, m, &applied,
-                     err) < 0)
-    return -1;
-  if (strcmp(applied, l->diff_id) != 0)
-    return error_setc(err, ERR_DATA_LOSS,
-                      "layer %s: wrong diff id calculated on extraction (%s, the config says %s)",
-                      l->desc.digest, applied, l->diff_id);
-  if (ctd_snapshot_commit(p->c, p->lease, p->snapshotter, l->chain_id, key, &e) == 0)
-    return 0;
-  if (!error_is(e, ERR_ALREADY_EXISTS)) {
-    *err = e;
-    return error_wrap(err, "commit snapshot %s", l->chain_id);
-  }
-  /* someone else unpacked the same chain meanwhile: theirs is as good */
-  error_free(e);
-  ctd_snapshot_remove(p->c, p->lease, p->snapshotter, key, NULL);
-  return 0;
-}
-
-/* Apply layer i on top of layer i-1 (PROTOCOL.md §3.2). */
-static int
-unpack_layer(struct pull *p, size_t i, struct error **err)
-{
-  struct pull_layer *l = &p->layers[i];
-  const char *parent = i ? p->layers[i - 1].chain_id : "";
-  struct ctd_mounts *m = NULL;
-  cleanup_free char *key = NULL;
-  cleanup_strv struct strv keys = STRV_INIT;
-  cleanup_strv struct strv values = STRV_INIT;
-  struct error *e = NULL;
-  int rv;
-
-  if (ctd_snapshot_stat(p->c, p->snapshotter, l->chain_id, &e) == 0)
-    return 0;
-  if (!error_is(e, ERR_NOT_FOUND)) {
-    *err = e;
-    return error_wrap(err, "snapshot %s", l->chain_id);
-  }
-  error_freep(&e);
-  key = unique_key(l->chain_id);
-  if (ctd_snapshot_prepare(p->c, p->lease, p->snapshotter, key, parent, &m, err) < 0)
-    return -1;
-  rv = apply_layer(p, l, key, m, err);
-  ctd_mounts_free(m);
-  if (rv < 0) {
-    ctd_snapshot_remove(p->c, p->lease, p->snapshotter, key, NULL);
-    return -1;
-  }
-  strv_push(&keys, "containerd.io/uncompressed");
-  strv_push(&values, l->diff_id);
-  if (label_blob(p, l->desc.digest, &keys, &values, err) < 0)
-    return -1;
-  emit(p, PULL_UNPACKED, "layer", l->chain_id, 0, NULL, false);
-  return 0;
-}
-
-static int
-pull_layers(struct pull *p, struct error **err)
-{
-  int workers = p->o->max_concurrent > 0 ? p->o->max_concurrent : DEFAULT_CONCURRENCY;
-  pthread_t tids[32];
-  int started = 0;
-  int rv = 0;
-
-  if (workers > (int)ARRAY_SIZE(tids))
-    workers = (int)ARRAY_SIZE(tids);
-  if ((size_t)workers > p->n_layers)
-    workers = (int)p->n_layers;
-  for (int i = 0; i < workers; i++)
-    if (pthread_create(&tids[started], NULL, download_worker, p) == 0)
-      started++;
-  if (started == 0)
-    return error_set(err, errno, "start download threads");
-
-  /* Unpack each layer as soon as it is in; the ones below it already are. */
-  for (size_t i = 0; i < p->n_layers && rv == 0; i++) {
-    pthread_mutex_lock(&p->mu);
-    while (!pull_unpack_ready(p->layers, i) && !p->first_err)
-      pthread_cond_wait(&p->cond, &p->mu);
-    bool ok = pull_unpack_ready(p->layers, i) && p->first_err == NULL;
-    pthread_mutex_unlock(&p->mu);
-    if (!ok)
-      break;
-    struct error *e = NULL;
-    if (unpack_layer(p, i, &e) < 0) {
-      pthread_mutex_lock(&p->mu);
-      if (p->first_err == NULL)
-        p->first_err = e;
-      else
-        error_free(e);
-      pthread_mutex_unlock(&p->mu);
-      rv = -1;
-    }
-  }
-  for (int i = 0; i < started; i++)
-    pthread_join(tids[i], NULL);
-  if (p->first_err) {
-    *err = steal_pointer(&p->first_err);
-    return -1;
-  }
-  return rv;
+  return pull_blob_labels(p, digest, keys, values, err) < 0 || pull_blob_source(p, digest, err) < 0
+             ? -1
+             : 0;
 }
 
 static int
@@ -683,8 +530,8 @@ resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct b
     for (size_t i = 0; i < p->n_eps; i++)
       if (p->eps[i].base == ordered[got].base)
         *served = i;
-    emit(p, PULL_RESOLVED, image_blob_kind(root->media_type), root->digest, root->size,
-         p->eps[*served].base, false);
+    pull_emit(p, PULL_RESOLVED, image_blob_kind(root->media_type), root->digest, root->size,
+              p->eps[*served].base, false);
     if (store_root(p, root, rootb, &e, err) < 0)
       return -1;
     if (e == NULL) {
@@ -705,7 +552,8 @@ resolve_root(struct pull *p, const char *object, struct oci_desc *root, struct b
 /* One level of walk_indexes: the index cur labelled with all its children
  * and its source, then the child for the platform fetched into cur/curb. */
 static int
-follow_index(struct pull *p, struct oci_desc *cur, struct buf *curb, struct error **err)
+follow_index(struct pull *p, struct oci_desc *cur, struct buf *curb, size_t depth,
+             struct error **err)
 {
   cleanup_image_index struct image_index ix = {0};
   cleanup_strv struct strv keys = STRV_INIT;
@@ -717,11 +565,15 @@ follow_index(struct pull *p, struct oci_desc *cur, struct buf *curb, struct erro
     return error_wrap(err, "%s", cur->digest);
   image_index_gc_labels(&ix, &keys, &values);
   k = image_index_select(&ix, p->platform);
-  if (label_blob(p, cur->digest, &keys, &values, err) < 0 || label_source(p, cur->digest, err) < 0)
+  if (pull_blob_labels(p, cur->digest, &keys, &values, err) < 0 ||
+      pull_blob_source(p, cur->digest, err) < 0)
     return -1;
   if (k < 0)
     return error_setc(err, ERR_NOT_FOUND, "no manifest for platform %s in %s", p->platform,
                       p->name);
+  for (size_t i = 0; p->line.all_metadata && i < ix.n; i++)
+    if (i != (size_t)k && pull_keep_metadata(p, &ix.manifests[i], depth + 1, err) < 0)
+      return -1;
   if (pull_check_index_child(&ix.manifests[k], err) < 0 ||
       put_blob(p, &ix.manifests[k], &childb, err) < 0)
     return -1;
@@ -747,7 +599,7 @@ walk_indexes(struct pull *p, struct error **err)
     if (depth >= IMAGE_MAX_INDEX_DEPTH)
       return error_setc(err, ERR_INVALID, "%s: indexes nested more than %d deep", p->man.digest,
                         IMAGE_MAX_INDEX_DEPTH);
-    if (follow_index(p, &p->man, &p->manb, err) < 0)
+    if (follow_index(p, &p->man, &p->manb, depth, err) < 0)
       return -1;
   }
   return 0;
@@ -774,8 +626,8 @@ read_manifest(struct pull *p, struct error **err)
     memset(&m.layers[i], 0, sizeof(m.layers[i]));
   }
   pull_layers_share_blobs(p->layers, p->n_layers);
-  if (label_blob(p, p->man.digest, &keys, &values, err) < 0 ||
-      label_source(p, p->man.digest, err) < 0)
+  if (pull_blob_labels(p, p->man.digest, &keys, &values, err) < 0 ||
+      pull_blob_source(p, p->man.digest, err) < 0)
     return -1;
   return 0;
 }
@@ -792,7 +644,7 @@ read_config(struct pull *p, struct error **err)
     return error_setc(err, ERR_EXHAUSTED,
                       "config %s of %" PRId64 " bytes is over the %u byte limit", p->cfg.digest,
                       p->cfg.size, OCI_MAX_DOCUMENT);
-  if (put_blob(p, &p->cfg, &p->cfgb, err) < 0 || label_source(p, p->cfg.digest, err) < 0)
+  if (put_blob(p, &p->cfg, &p->cfgb, err) < 0 || pull_blob_source(p, p->cfg.digest, err) < 0)
     return -1;
   if (image_parse_config(p->cfgb.data, p->cfgb.len, &diff_ids, err) < 0)
     return error_wrap(err, "%s", p->cfg.digest);
@@ -822,7 +674,7 @@ fetch_and_unpack(struct pull *p, struct pull_result *res, struct error **err)
   top = p->layers[p->n_layers - 1].chain_id;
   strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.snapshot.%s", p->snapshotter));
   strv_push(&values, top);
-  if (label_blob(p, p->cfg.digest, &keys, &values, err) < 0)
+  if (pull_blob_labels(p, p->cfg.digest, &keys, &values, err) < 0)
     return -1;
   res->chain_id = xstrdup(top);
   res->n_endpoints = p->sched ? spread_endpoints_used(p->sched) : 1;
@@ -888,10 +740,43 @@ start_sched(struct pull *p)
   p->sched = spread_new(p->reg, p->eps, p->n_eps, usable, &so);
 }
 
+/* The daemon's line, from its Version API: what the pull leaves follows it. */
+static int
+learn_line(struct pull *p, struct error **err)
+{
+  cleanup_free char *version = NULL;
+  cleanup_free char *revision = NULL;
+
+  if (ctd_version(p->c, &version, &revision, err) < 0)
+    return error_wrap(err, "containerd version");
+  pull_line_of(version, &p->line);
+  note(p, PULL_NOTE, "containerd %s: a %s pull", version,
+       p->line.all_metadata ? "2.x (Transfer service)" : "1.x (client)");
+  return 0;
+}
+
+/* 2.x: the daemon pulls through its Transfer service (pull_transfer.c),
+ * unless --max-concurrent-downloads was given: ctr 2.x takes that only with
+ * --local, for a pull in the client, and so does ctrx. */
+static bool
+pulled_by_daemon(struct pull *p, struct pull_result *res)
+{
+  int64_t stall = p->o->registry.stall_timeout_ms;
+  struct pull_transfer t = {
+      p->c,           p->lease,       &p->eps[p->served],
+      p->health,      p->ref.domain,  p->repo,
+      &p->root,       p->name,        p->o->labels,
+      p->platform,    p->snapshotter, stall > 0 ? stall : REGISTRY_STALL_TIMEOUT_MS,
+      p->o->on_event, p->o->arg};
+
+  return p->line.all_metadata && p->o->registry.user == NULL && p->o->max_concurrent == 0 &&
+         pull_by_daemon(&t, res);
+}
+
 static int
 pull_steps(struct pull *p, struct pull_result *res, struct error **err)
 {
-  if (open_registry(p, err) < 0 ||
+  if (open_registry(p, err) < 0 || learn_line(p, err) < 0 ||
       ctd_default_snapshotter(p->c, p->o->ns, p->o->snapshotter, &p->snapshotter, err) < 0 ||
       ctd_lease_create(p->c, &p->lease, err) < 0 ||
       resolve_root(p, p->ref.digest ? p->ref.digest : p->ref.tag, &p->root, &p->manb, &p->served,
@@ -899,6 +784,10 @@ pull_steps(struct pull *p, struct pull_result *res, struct error **err)
     return -1;
   res->endpoint = xstrdup(p->eps[p->served].base);
   start_sched(p);
+  /* Over several endpoints ctrx spreads the blobs itself; from one, a 2.x
+   * daemon fetches them faster than Content/Write can be fed. */
+  if ((p->sched == NULL || spread_usable(p->sched) < 2) && pulled_by_daemon(p, res))
+    return 0;
   if (walk_indexes(p, err) < 0 || read_manifest(p, err) < 0 || read_config(p, err) < 0 ||
       fetch_and_unpack(p, res, err) < 0 || create_image_record(p, res, err) < 0)
     return -1;

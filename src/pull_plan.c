@@ -2,6 +2,7 @@
  * and when a layer can be unpacked, what can be pulled at all, the source
  * label and the words of a fetch failure (pull_internal.h). */
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "image.h"
 #include "pull_internal.h"
@@ -116,4 +117,22 @@ pull_fetch_reason(const char *msg, const char *base)
   if (str_has_prefix(msg, "fetch \"") && at && str_has_prefix(at + strlen(base), ": "))
     return at + strlen(base) + 2;
   return msg;
+}
+
+void
+pull_line_of(const char *version, struct pull_line *out)
+{
+  const char *v = version ? version : "";
+  char *end = NULL;
+
+  *out = (struct pull_line){0};
+  if (*v == 'v')
+    v++;
+  if (*v < '0' || *v > '9')
+    return;
+  out->major = (int)strtol(v, &end, 10);
+  if (*end == '.' && end[1] >= '0' && end[1] <= '9')
+    out->minor = (int)strtol(end + 1, NULL, 10);
+  out->all_metadata = out->major >= 2;
+  out->snapshot_ref = out->major >= 2;
 }

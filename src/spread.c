@@ -467,6 +467,12 @@ spread_new(struct registry *r, const struct registry_ep *eps, size_t n, const bo
   return s;
 }
 
+size_t
+spread_usable(const struct spread *s)
+{
+  return s->n_usable;
+}
+
 void
 spread_free(struct spread *s)
 {

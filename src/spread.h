@@ -118,6 +118,8 @@ int spread_fetch(struct spread *s, const char *repo, const struct oci_desc *desc
 void spread_endpoint_failed(struct spread *s, size_t i);
 /* How many endpoints delivered bytes so far. */
 size_t spread_endpoints_used(struct spread *s);
+/* How many endpoints the pull may spread over (usable, with pull, each once). */
+size_t spread_usable(const struct spread *s);
 /* Bytes endpoint i delivered so far. */
 int64_t spread_endpoint_bytes(struct spread *s, size_t i);
 

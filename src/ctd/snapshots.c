@@ -21,20 +21,32 @@ ctd_snapshot_stat(struct grpc_conn *c, const char *snapshotter, const char *key,
                     NULL, err);
 }
 
+typedef Containerd__Services__Snapshots__V1__PrepareSnapshotRequest__LabelsEntry prepare_label;
+typedef Containerd__Services__Snapshots__V1__CommitSnapshotRequest__LabelsEntry commit_label;
+
 int
-ctd_snapshot_prepare(struct grpc_conn *c, const char *lease, const char *snapshotter,
-                     const char *key, const char *parent, struct ctd_mounts **mounts,
-                     struct error **err)
+ctd_snapshot_prepare_labeled(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                             const char *key, const char *parent, const struct ctd_label *label,
+                             struct ctd_mounts **mounts, struct error **err)
 {
   Containerd__Services__Snapshots__V1__PrepareSnapshotRequest req =
       CONTAINERD__SERVICES__SNAPSHOTS__V1__PREPARE_SNAPSHOT_REQUEST__INIT;
   struct grpc_metadata md[1];
   struct grpc_call_opts opts = ctd_lease_opts(lease, md);
   struct ctd_mounts *m = xcalloc(1, sizeof(*m));
+  prepare_label e =
+      CONTAINERD__SERVICES__SNAPSHOTS__V1__PREPARE_SNAPSHOT_REQUEST__LABELS_ENTRY__INIT;
+  prepare_label *ep[1] = {&e};
 
   req.snapshotter = (char *)snapshotter;
   req.key = (char *)key;
   req.parent = (char *)(parent ? parent : "");
+  if (label) {
+    e.key = (char *)label->key;
+    e.value = (char *)label->value;
+    req.labels = ep;
+    req.n_labels = 1;
+  }
   if (grpc_unary(c, CTD_SVC("snapshots", "Snapshots", "Prepare"), &req.base,
                  &containerd__services__snapshots__v1__prepare_snapshot_response__descriptor,
                  (ProtobufCMessage **)&m->resp, &opts, err) < 0) {
@@ -46,19 +58,43 @@ ctd_snapshot_prepare(struct grpc_conn *c, const char *lease, const char *snapsho
 }
 
 int
-ctd_snapshot_commit(struct grpc_conn *c, const char *lease, const char *snapshotter,
-                    const char *name, const char *key, struct error **err)
+ctd_snapshot_prepare(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                     const char *key, const char *parent, struct ctd_mounts **mounts,
+                     struct error **err)
+{
+  return ctd_snapshot_prepare_labeled(c, lease, snapshotter, key, parent, NULL, mounts, err);
+}
+
+int
+ctd_snapshot_commit_labeled(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                            const char *name, const char *key, const struct ctd_label *label,
+                            struct error **err)
 {
   Containerd__Services__Snapshots__V1__CommitSnapshotRequest req =
       CONTAINERD__SERVICES__SNAPSHOTS__V1__COMMIT_SNAPSHOT_REQUEST__INIT;
   struct grpc_metadata md[1];
   struct grpc_call_opts opts = ctd_lease_opts(lease, md);
+  commit_label e = CONTAINERD__SERVICES__SNAPSHOTS__V1__COMMIT_SNAPSHOT_REQUEST__LABELS_ENTRY__INIT;
+  commit_label *ep[1] = {&e};
 
   req.snapshotter = (char *)snapshotter;
   req.name = (char *)name;
   req.key = (char *)key;
+  if (label) {
+    e.key = (char *)label->key;
+    e.value = (char *)label->value;
+    req.labels = ep;
+    req.n_labels = 1;
+  }
   return grpc_unary(c, CTD_SVC("snapshots", "Snapshots", "Commit"), &req.base, NULL, NULL, &opts,
                     err);
+}
+
+int
+ctd_snapshot_commit(struct grpc_conn *c, const char *lease, const char *snapshotter,
+                    const char *name, const char *key, struct error **err)
+{
+  return ctd_snapshot_commit_labeled(c, lease, snapshotter, name, key, NULL, err);
 }
 
 int

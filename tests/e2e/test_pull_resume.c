@@ -29,6 +29,12 @@
 #include "leases.pb-c.h"
 #include "util.h"
 
+/* ctrx's own pull on every line: on 2.x a pull is otherwise the daemon's
+ * (Transfer service), whose downloads and ingests are its own business;
+ * ctr 2.x also takes --max-concurrent-downloads only for a pull in the
+ * client. */
+#define CLIENT_PULL "--max-concurrent-downloads 4 "
+
 #define AT_TOP                                                                                     \
   "t=$(dirname \"$CTRX\"); while [ ! -x \"$t/tests/testbed/secure-registries\" ] && "              \
   "[ \"$t\" != / ]; do t=$(dirname \"$t\"); done; cd \"$t\" && "
@@ -347,7 +353,8 @@ START_TEST(interrupted_pull_resumes)
                    0);
   ck_assert(ctd_connect(e2e_env("CTRX_TEST_ADDRESS"), 5000, &conn, &err) == 0);
 
-  cmd = xasprintf("exec $CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts, img);
+  cmd = xasprintf("exec $CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull " CLIENT_PULL "%s", a, hosts,
+                  img);
   pid = spawn(log_path, cmd);
 
   /* Until the budget is spent (the proxy forwards nothing more)... */
@@ -413,9 +420,10 @@ START_TEST(interrupted_pull_resumes)
   atomic_store(&px.budget, -1);
   {
     long long before = atomic_load(&px.sent);
-    ck_assert_msg(
-        e2e_sh(&p2, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts, img) == 0,
-        "%s%s", p2.out, p2.err);
+    ck_assert_msg(e2e_sh(&p2, NULL,
+                         "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull " CLIENT_PULL "%s", a, hosts,
+                         img) == 0,
+                  "%s%s", p2.out, p2.err);
     sent2 = atomic_load(&px.sent) - before;
   }
   {
@@ -445,9 +453,10 @@ START_TEST(interrupted_pull_resumes)
   /* A pull of the image now present: a no-op that fetches no blob. */
   {
     long long before = atomic_load(&px.sent);
-    ck_assert_msg(
-        e2e_sh(&p3, NULL, "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull %s", a, hosts, img) == 0,
-        "%s", p3.err);
+    ck_assert_msg(e2e_sh(&p3, NULL,
+                         "$CTRX -a \"$ADDR\" -n %s --hosts-dir %s pull " CLIENT_PULL "%s", a, hosts,
+                         img) == 0,
+                  "%s", p3.err);
     ck_assert_msg(atomic_load(&px.sent) - before < (64 << 10), "the no-op pull fetched %lld bytes",
                   atomic_load(&px.sent) - before);
   }

@@ -255,6 +255,94 @@ START_TEST(fetch_reason)
 }
 END_TEST
 
+static const struct {
+  const char *version;
+  int major, minor;
+  bool two; /* 2.x: all metadata and snapshot.ref labels */
+} lines[] = {
+    {"1.6.20~ds1", 1, 6, false}, {"1.7.29", 1, 7, false}, {"v1.7.0-beta.0", 1, 7, false},
+    {"2.1.5", 2, 1, true},       {"v2.0.0", 2, 0, true},  {"2.2.0-rc.1", 2, 2, true},
+    {"3.0.0", 3, 0, true},       {"12.4", 12, 4, true},   {"2", 2, 0, true},
+    {"2.", 2, 0, true},          {"", 0, 0, false},       {NULL, 0, 0, false},
+    {"dev", 0, 0, false},        {"v", 0, 0, false},      {"-2.1.5", 0, 0, false},
+};
+
+START_TEST(line_of)
+{
+  struct pull_line l;
+
+  pull_line_of(lines[_i].version, &l);
+  ck_assert_int_eq(l.major, lines[_i].major);
+  ck_assert_int_eq(l.minor, lines[_i].minor);
+  ck_assert_int_eq(l.all_metadata, lines[_i].two);
+  ck_assert_int_eq(l.snapshot_ref, lines[_i].two);
+}
+END_TEST
+
+static const struct {
+  const char *base;
+  int skip_verify;
+  const char *ca[3];
+  const char *cert, *key;
+  const char *headers[3];
+  const char *want;
+} tomls[] = {
+    {"http://127.0.0.1:5000/v2",
+     -1,
+     {NULL},
+     NULL,
+     NULL,
+     {NULL},
+     "server = \"http://127.0.0.1:5000\"\ncapabilities = [\"pull\", \"resolve\"]\n"},
+    /* a mirror under a path of its own: used as it is */
+    {"https://mirror.example/v2/dockerhub",
+     0,
+     {NULL},
+     NULL,
+     NULL,
+     {NULL},
+     "server = \"https://mirror.example/v2/dockerhub\"\ncapabilities = [\"pull\", "
+     "\"resolve\"]\noverride_path = true\nskip_verify = false\n"},
+    {"https://r.example/v2",
+     1,
+     {"/etc/a.pem", "/x/\"q\".pem"},
+     "/c.pem",
+     "/c.key",
+     {"X-Token: a b", "X-Empty:"},
+     "server = \"https://r.example\"\ncapabilities = [\"pull\", \"resolve\"]\n"
+     "skip_verify = true\nca = [\"/etc/a.pem\", \"/x/\\\"q\\\".pem\"]\n"
+     "client = [[\"/c.pem\", \"/c.key\"]]\n[header]\n  \"X-Token\" = [\"a b\"]\n"
+     "  \"X-Empty\" = [\"\"]\n"},
+    {"https://r.example/v2",
+     -1,
+     {NULL},
+     "/both.pem",
+     NULL,
+     {NULL},
+     "server = \"https://r.example\"\ncapabilities = [\"pull\", \"resolve\"]\n"
+     "client = [[\"/both.pem\"]]\n"},
+};
+
+START_TEST(transfer_hosts_toml)
+{
+  struct registry_ep ep = {0};
+  cleanup_free char *got = NULL;
+
+  ep.base = (char *)tomls[_i].base;
+  ep.skip_verify = tomls[_i].skip_verify;
+  ep.client_cert = (char *)tomls[_i].cert;
+  ep.client_key = (char *)tomls[_i].key;
+  for (size_t i = 0; tomls[_i].ca[i]; i++)
+    strv_push(&ep.ca_files, tomls[_i].ca[i]);
+  for (size_t i = 0; tomls[_i].headers[i]; i++)
+    strv_push(&ep.headers, tomls[_i].headers[i]);
+  got = pull_transfer_hosts_toml(&ep);
+  ck_assert_str_eq(got, tomls[_i].want);
+  strv_release(&ep.ca_files);
+  strv_release(&ep.headers);
+}
+END_TEST
+
 Suite *
 pull_suite(void)
 {
@@ -269,6 +357,8 @@ pull_suite(void)
   tcase_add_loop_test(t, source_key, 0, (int)ARRAY_SIZE(source_keys));
   tcase_add_loop_test(t, source_value, 0, (int)ARRAY_SIZE(source_values));
   tcase_add_loop_test(t, fetch_reason, 0, (int)ARRAY_SIZE(reasons));
+  tcase_add_loop_test(t, line_of, 0, (int)ARRAY_SIZE(lines));
+  tcase_add_loop_test(t, transfer_hosts_toml, 0, (int)ARRAY_SIZE(tomls));
   suite_add_tcase(s, t);
   return s;
 }
