@@ -3,7 +3,11 @@
 #                        packagers building a release with another compiler use
 #                        DEVELOPER=0, which keeps the warnings but not -Werror)
 #   make unit            unit suites only (no daemon needed)
-#   make check           deps if missing, build, unit + end-to-end suites on the test bed
+#   make check           deps if missing, build, unit suites, then the end-to-end suites
+#                        on a test bed of each containerd line (CONTAINERD_LINES)
+#   make e2e             the end-to-end suites on one line: CONTAINERD=1.6 (Debian's
+#                        package, the default), 1.7 or 2.1 (upstream 1.7.29 / 2.1.5,
+#                        from the release archives in CONTAINERD_ARCHIVES)
 #   make demo            deps if missing, build, the main job on a throwaway containerd
 #   make bench           ctrx against ctr, side by side
 #   make install PREFIX=/usr/local
@@ -32,6 +36,11 @@ endif
 # The binary make builds and the end-to-end suites run.
 CTRX_BIN := $(if $(SANITIZE),$(B)/ctrx,ctrx)
 FUZZ_SECONDS ?= 20
+# containerd lines: the one make e2e tests, those make check tests, and where the
+# upstream release archives (containerd-VERSION.tar.xz + SHA256SUMS) are.
+CONTAINERD ?= 1.6
+CONTAINERD_LINES ?= 1.6 1.7 2.1
+CONTAINERD_ARCHIVES ?= ../shared/containerd
 
 # libcrypto is loaded with dlopen at run time (src/digest.c): its headers are
 # used, the library is not linked.
@@ -91,7 +100,7 @@ E2E_O := $(patsubst %.c,$(B)/%.o,$(E2E_TESTS) tests/e2e/main.c tests/e2e/e2e.c)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 
-.PHONY: all deps deps-if-missing deps-extra-if-missing unit e2e check demo bench install clean \
+.PHONY: e2e-lines all deps deps-if-missing deps-extra-if-missing unit e2e check demo bench install clean \
 	format format-check lint fuzz leakcheck mutation
 .SECONDARY:
 
@@ -162,12 +171,20 @@ unit: $(B)/unit-tests
 	CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-60} $(B)/unit-tests
 
 e2e: $(CTRX_BIN) $(B)/e2e-tests
-	CTRX_BIN=$(abspath $(CTRX_BIN)) tests/testbed/run-e2e $(B)/e2e-tests
+	CTRX_TEST_CONTAINERD=$(CONTAINERD) CTRX_CONTAINERD_ARCHIVES=$(abspath $(CONTAINERD_ARCHIVES)) \
+	  CTRX_BIN=$(abspath $(CTRX_BIN)) tests/testbed/run-e2e $(B)/e2e-tests
+
+# Every line in turn; each line's time is printed at the end.
+e2e-lines: $(CTRX_BIN) $(B)/e2e-tests
+	@times=; for l in $(CONTAINERD_LINES); do t0=$$(date +%s); \
+	  $(MAKE) --no-print-directory e2e CONTAINERD=$$l || exit 1; \
+	  times="$$times$$(printf '\n%5ss  containerd %s' $$(($$(date +%s) - t0)) $$l)"; done; \
+	  echo "--- end-to-end time per containerd line$$times"
 
 check: deps-if-missing
 	$(MAKE) $(CTRX_BIN) $(B)/unit-tests $(B)/e2e-tests
 	$(MAKE) unit
-	$(MAKE) e2e
+	$(MAKE) e2e-lines
 
 demo: deps-if-missing
 	$(MAKE) ctrx

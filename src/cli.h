@@ -36,6 +36,7 @@ struct cli {
   bool cfg_loaded;
   struct grpc_conn *conn; /* opened on first use by cli_conn() */
   char *self_path;        /* /proc/self/exe, to never exec ourselves */
+  char *state_dir;        /* config_state_dir(), resolved at start */
   int64_t deadline_ms;    /* monotonic deadline from --timeout, 0 = none */
   unsigned ctr_lines;     /* the real ctr's line (ctrargs.h), 0 until asked */
 };
@@ -118,6 +119,8 @@ extern const struct flag cmd_global_flags[];
 /* The flags of pull (src/cmd/pull.c) and run (src/cmd/run.c). */
 extern const struct flag cmd_pull_flags[];
 extern const struct flag cmd_run_flags[];
+extern const struct flag cmd_hosts_add_flags[];
+extern const struct flag cmd_hosts_check_flags[];
 
 int cmd_version(struct cli *cli, int argc, char **argv, struct error **err);
 int cmd_ref(struct cli *cli, int argc, char **argv, struct error **err);

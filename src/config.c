@@ -225,6 +225,21 @@ config_read_env(struct ctrx_env *env, const char *(*get)(const char *name))
   env->ctr = get("CTRX_CTR");
   env->containerd_config = get("CTRX_CONTAINERD_CONFIG");
   env->path = get("PATH");
+  env->state_dir = get("CTRX_STATE_DIR");
+  env->xdg_state_home = get("XDG_STATE_HOME");
+  env->home = get("HOME");
+}
+
+char *
+config_state_dir(const struct ctrx_env *env, bool root)
+{
+  if (env->state_dir && *env->state_dir)
+    return xstrdup(env->state_dir);
+  if (env->xdg_state_home && *env->xdg_state_home)
+    return xasprintf("%s/ctrx", env->xdg_state_home);
+  if (root || env->home == NULL || *env->home == '\0')
+    return xstrdup("/var/lib/ctrx");
+  return xasprintf("%s/.local/state/ctrx", env->home);
 }
 
 const char *

@@ -4,6 +4,7 @@
 #ifndef CTRX_CONFIG_H
 #define CTRX_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,11 +36,18 @@ struct ctrx_env {
   const char *ctr;               /* CTRX_CTR */
   const char *containerd_config; /* CTRX_CONTAINERD_CONFIG */
   const char *path;              /* PATH, where ctr is looked for */
+  const char *state_dir;         /* CTRX_STATE_DIR */
+  const char *xdg_state_home;    /* XDG_STATE_HOME */
+  const char *home;              /* HOME */
 };
 /* Fill env through get (getenv, or a test's table). */
 void config_read_env(struct ctrx_env *env, const char *(*get)(const char *name));
 /* The first of flag, env, cfg that is set and not empty, else def. */
 const char *config_pick(const char *flag, const char *env, const char *cfg, const char *def);
+/* ctrx's state directory (endpoint health memory, caches): $CTRX_STATE_DIR,
+ * else $XDG_STATE_HOME/ctrx, else /var/lib/ctrx for root (and for anyone
+ * without a home) and ~/.local/state/ctrx for others. Caller frees. */
+char *config_state_dir(const struct ctrx_env *env, bool root);
 
 /* Read the config files that exist. A file that does not parse, or a key of the
  * wrong type, is an error naming FILE:LINE:COL. Missing files are not errors.

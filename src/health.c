@@ -28,22 +28,6 @@ struct health {
   bool foreign; /* the path is not a regular file: never written over */
 };
 
-char *
-health_default_path(void)
-{
-  const char *d = getenv("CTRX_STATE_DIR");
-  const char *x = getenv("XDG_STATE_HOME");
-  const char *home = getenv("HOME");
-
-  if (d && *d)
-    return xasprintf("%s/endpoints", d);
-  if (x && *x)
-    return xasprintf("%s/ctrx/endpoints", x);
-  if (geteuid() == 0 || home == NULL || *home == '\0')
-    return xstrdup("/var/lib/ctrx/endpoints");
-  return xasprintf("%s/.local/state/ctrx/endpoints", home);
-}
-
 static struct entry *
 find(struct health *h, const char *base)
 {
@@ -104,7 +88,9 @@ health_load(const char *path, char **warning)
 
   *warning = NULL;
   pthread_mutex_init(&h->mu, NULL);
-  h->path = path ? xstrdup(path) : health_default_path();
+  if (path == NULL)
+    return h;
+  h->path = xstrdup(path);
   switch (read_state(h->path, &b)) {
   case 0:
     break;
@@ -212,7 +198,7 @@ health_save(struct health *h, struct error **err)
   char *slash;
 
   pthread_mutex_lock(&h->mu);
-  if (!h->dirty || h->foreign) {
+  if (!h->dirty || h->foreign || h->path == NULL) {
     pthread_mutex_unlock(&h->mu);
     return 0;
   }

@@ -14,11 +14,9 @@
 
 struct health;
 
-/* The state file: $CTRX_STATE_DIR, else $XDG_STATE_HOME/ctrx, else
- * /var/lib/ctrx for root and ~/.local/state/ctrx for others; "endpoints" in
- * it. Caller frees. */
-char *health_default_path(void);
-/* Load PATH (NULL: the default). A missing file is an empty memory; a damaged
+/* Load PATH, the state file ("endpoints" in the state directory the settings
+ * name, see config_state_dir); NULL: a memory of this process only, never
+ * read or written. A missing file is an empty memory; a damaged
  * one is ignored and *warning says so (caller frees; NULL when all is well).
  * What is not a regular file (a FIFO, a directory) is never opened blocking,
  * is ignored with a warning and is never written over by health_save. */

@@ -290,14 +290,13 @@ static int __attribute__((format(printf, 3, 4)))
 url_error(struct hctx *c, const struct toml_value *at, const char *fmt, ...)
 {
   va_list ap;
-  cleanup_free char *msg = NULL;
+  int r;
 
   va_start(ap, fmt);
-  msg = xvasprintf(fmt, ap);
+  /* no file named for a URL given on the command line */
+  r = toml_verror_at(c->err, at ? c->file : NULL, at, fmt, ap);
   va_end(ap);
-  if (at == NULL)
-    return error_setc(c->err, ERR_INVALID, "%s", msg);
-  return toml_error_at(c->err, c->file, at, "%s", msg);
+  return r;
 }
 
 char *
@@ -784,24 +783,19 @@ hosts_containerd_config_path(const char *file, struct strv *out, struct error **
 }
 
 int
-hosts_dirs(const struct strv *flag_dirs, const struct ctrx_config *cfg, bool existing_only,
-           struct strv *out, struct error **err)
+hosts_dirs(const struct strv *flag_dirs, const struct strv *cfg_dirs, const char *containerd_config,
+           bool existing_only, struct strv *out, struct error **err)
 {
   cleanup_strv struct strv all = STRV_INIT;
 
   if (flag_dirs && flag_dirs->n > 0) {
     for (size_t i = 0; i < flag_dirs->n; i++)
       strv_push_unique(&all, flag_dirs->v[i]);
-  } else if (cfg && cfg->hosts_dirs.n > 0) {
-    for (size_t i = 0; i < cfg->hosts_dirs.n; i++)
-      strv_push_unique(&all, cfg->hosts_dirs.v[i]);
+  } else if (cfg_dirs && cfg_dirs->n > 0) {
+    for (size_t i = 0; i < cfg_dirs->n; i++)
+      strv_push_unique(&all, cfg_dirs->v[i]);
   } else {
-    const char *env = getenv("CTRX_CONTAINERD_CONFIG");
-    const char *file = HOSTS_CONTAINERD_CONFIG;
-    if (env && *env)
-      file = env;
-    else if (cfg && cfg->containerd_config)
-      file = cfg->containerd_config;
+    const char *file = containerd_config ? containerd_config : HOSTS_CONTAINERD_CONFIG;
     if (hosts_containerd_config_path(file, &all, err) < 0)
       return -1;
     strv_push_unique(&all, HOSTS_CONTAINERD_CERTS_D);

@@ -83,15 +83,17 @@ struct hosts_config {
 };
 
 /* The hosts directory chain (DESIGN.md §3): flag_dirs (--hosts-dir) if any,
- * else the ctrx config's hosts_dir, else the CRI registry config_path of
- * containerd's config.toml (env CTRX_CONTAINERD_CONFIG, else the ctrx config's
- * containerd_config, else /etc/containerd/config.toml) followed by
+ * else cfg_dirs (the ctrx config's hosts_dir), else the CRI registry
+ * config_path of containerd's config.toml at containerd_config (which the
+ * settings resolve: env CTRX_CONTAINERD_CONFIG, else the ctrx config's
+ * containerd_config; NULL: HOSTS_CONTAINERD_CONFIG) followed by
  * /etc/containerd/certs.d and /etc/docker/certs.d. With existing_only,
- * directories that do not exist are left out. cfg and flag_dirs may be NULL.
+ * directories that do not exist are left out. flag_dirs and cfg_dirs may be NULL.
  * Fills out (which the caller releases); a containerd config that does not
  * parse is an error naming FILE:LINE:COL. */
-int hosts_dirs(const struct strv *flag_dirs, const struct ctrx_config *cfg, bool existing_only,
-               struct strv *out, struct error **err);
+int hosts_dirs(const struct strv *flag_dirs, const struct strv *cfg_dirs,
+               const char *containerd_config, bool existing_only, struct strv *out,
+               struct error **err);
 /* Append the directories of config_path in containerd's config file (a
  * ':'-separated list; v1, v2 and v3 layouts). A missing file adds nothing. */
 int hosts_containerd_config_path(const char *file, struct strv *out, struct error **err);

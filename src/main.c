@@ -139,6 +139,7 @@ run(struct cli *cli, int argc, char **argv, struct error **err)
   int rv;
 
   config_read_env(&cli->env, env_get);
+  cli->state_dir = config_state_dir(&cli->env, geteuid() == 0);
   env_no_expand = cli->env.no_expand;
   /* the flag, parsed below, replaces it */
   cli->g.address = xstrdup(config_pick(NULL, cli->env.address, NULL, CTRX_DEFAULT_ADDRESS));
@@ -209,6 +210,7 @@ cli_release(struct cli *cli)
   free(cli->g.namespace);
   strv_release(&cli->g.hosts_dirs);
   free(cli->self_path);
+  free(cli->state_dir);
 }
 
 int

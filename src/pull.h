@@ -39,7 +39,7 @@ struct pull_opts {
   const char *snapshotter;   /* NULL: namespace default, else overlayfs */
   const struct strv *labels; /* image labels "k=v" */
   const struct strv *dirs;   /* hosts directory chain */
-  const char *state_path;    /* endpoint health file; NULL: health_default_path() */
+  const char *state_path;    /* endpoint health file; NULL: this pull's memory only */
   int max_concurrent;        /* parallel layer downloads; 0: 4 */
   bool plain_http;           /* default endpoint over http (ctr --plain-http) */
   int skip_verify;           /* -1 unset, 1: ctr --skip-verify for every endpoint */

@@ -492,29 +492,17 @@ parse_escape(struct parser *ps, struct buf *out)
   int c = peek(ps, 1);
   int digits = 0;
   uint32_t cp = 0;
+  /* the one-character escapes, as pairs: the letter, what it stands for */
+  static const char simple[] = "b\bt\tn\nf\fr\r\"\"\\\\";
 
+  for (size_t i = 0; c > 0 && i + 1 < sizeof(simple); i += 2) {
+    if (simple[i] == c) {
+      buf_add(out, &simple[i + 1], 1);
+      ps->p += 2;
+      return 0;
+    }
+  }
   switch (c) {
-  case 'b':
-    buf_add(out, "\b", 1);
-    break;
-  case 't':
-    buf_add(out, "\t", 1);
-    break;
-  case 'n':
-    buf_add(out, "\n", 1);
-    break;
-  case 'f':
-    buf_add(out, "\f", 1);
-    break;
-  case 'r':
-    buf_add(out, "\r", 1);
-    break;
-  case '"':
-    buf_add(out, "\"", 1);
-    break;
-  case '\\':
-    buf_add(out, "\\", 1);
-    break;
   case 'u':
     digits = 4;
     break;
@@ -543,36 +531,26 @@ parse_escape(struct parser *ps, struct buf *out)
   return 0;
 }
 
-/* ps->p at the opening quote. */
+/* One character of string text at ps->p: an escape in a basic string (q is
+ * '"'), else the character itself unless TOML forbids it there. */
 static int
-parse_basic_string(struct parser *ps, struct buf *out)
+string_char(struct parser *ps, char q, struct buf *out)
 {
-  const char *open = ps->p;
+  unsigned char c = (unsigned char)*ps->p;
 
+  if (c == '\\' && q == '"')
+    return parse_escape(ps, out);
+  if (is_forbidden_control(c))
+    return fail_unexpected(ps, "string text");
+  buf_add(out, ps->p, 1);
   ps->p++;
-  for (;;) {
-    unsigned char c;
-    if (at_end(ps) || at_newline(ps))
-      return fail_at(ps, open, "unterminated string");
-    c = (unsigned char)*ps->p;
-    if (c == '"') {
-      ps->p++;
-      return 0;
-    }
-    if (c == '\\') {
-      if (parse_escape(ps, out) < 0)
-        return -1;
-      continue;
-    }
-    if (is_forbidden_control(c))
-      return fail_unexpected(ps, "string text");
-    buf_add(out, ps->p, 1);
-    ps->p++;
-  }
+  return 0;
 }
 
+/* ps->p at the opening quote q: '"' for a basic string (with escapes), '\''
+ * for a literal one. */
 static int
-parse_literal_string(struct parser *ps, struct buf *out)
+parse_line_string(struct parser *ps, char q, struct buf *out)
 {
   const char *open = ps->p;
 
@@ -582,14 +560,12 @@ parse_literal_string(struct parser *ps, struct buf *out)
     if (at_end(ps) || at_newline(ps))
       return fail_at(ps, open, "unterminated string");
     c = (unsigned char)*ps->p;
-    if (c == '\'') {
+    if (c == (unsigned char)q) {
       ps->p++;
       return 0;
     }
-    if (is_forbidden_control(c))
-      return fail_unexpected(ps, "string text");
-    buf_add(out, ps->p, 1);
-    ps->p++;
+    if (string_char(ps, q, out) < 0)
+      return -1;
   }
 }
 
@@ -641,14 +617,9 @@ parse_multiline_string(struct parser *ps, char q, struct buf *out)
         }
         continue;
       }
-      if (parse_escape(ps, out) < 0)
-        return -1;
-      continue;
     }
-    if (is_forbidden_control(c))
-      return fail_unexpected(ps, "string text");
-    buf_add(out, ps->p, 1);
-    ps->p++;
+    if (string_char(ps, q, out) < 0)
+      return -1;
   }
 }
 
@@ -673,7 +644,7 @@ parse_simple_key(struct parser *ps, struct key_part *out)
   if (c == '"' || c == '\'') {
     if (peek(ps, 1) == c && peek(ps, 2) == c)
       return fail_at(ps, ps->p, "a multi-line string cannot be a key");
-    if ((c == '"' ? parse_basic_string(ps, &b) : parse_literal_string(ps, &b)) < 0) {
+    if (parse_line_string(ps, (char)c, &b) < 0) {
       buf_release(&b);
       return -1;
     }
@@ -1030,6 +1001,7 @@ parse_datetime(struct parser *ps, struct toml_value *v)
 /* ---- values ---- */
 
 static int parse_value(struct parser *ps, struct toml_value **out);
+static int parse_keyval(struct parser *ps, struct toml_value *tab);
 static int insert_keyval(struct parser *ps, struct toml_value *table, struct key_path *kp,
                          struct toml_value *value, unsigned dotted_flags);
 
@@ -1084,27 +1056,8 @@ parse_inline_table(struct parser *ps, struct toml_value *tab)
     return 0;
   }
   for (;;) {
-    struct key_path kp;
-    struct toml_value *val = NULL;
-    int r;
-
     skip_ws(ps);
-    if (parse_key(ps, &kp) < 0)
-      return -1;
-    skip_ws(ps);
-    if (peek(ps, 0) != '=') {
-      key_path_release(&kp);
-      return fail_unexpected(ps, "'=' after a key");
-    }
-    ps->p++;
-    skip_ws(ps);
-    if (parse_value(ps, &val) < 0) {
-      key_path_release(&kp);
-      return -1;
-    }
-    r = insert_keyval(ps, tab, &kp, val, TF_DOTTED);
-    key_path_release(&kp);
-    if (r < 0)
+    if (parse_keyval(ps, tab) < 0)
       return -1;
     skip_ws(ps);
     if (peek(ps, 0) == ',') {
@@ -1143,10 +1096,8 @@ parse_value(struct parser *ps, struct toml_value **out)
     struct buf b = BUF_INIT;
     if (peek(ps, 1) == c && peek(ps, 2) == c)
       r = parse_multiline_string(ps, (char)c, &b);
-    else if (c == '"')
-      r = parse_basic_string(ps, &b);
     else
-      r = parse_literal_string(ps, &b);
+      r = parse_line_string(ps, (char)c, &b);
     v->u.str.len = b.len;
     buf_add(&b, "", 0);
     v->u.str.ptr = buf_steal(&b);
@@ -1352,8 +1303,9 @@ out:
   return r;
 }
 
+/* KEY = VALUE at ps->p, into tab (ps->cur for a line of a table). */
 static int
-parse_keyval_line(struct parser *ps)
+parse_keyval(struct parser *ps, struct toml_value *tab)
 {
   struct key_path kp;
   struct toml_value *val = NULL;
@@ -1372,7 +1324,7 @@ parse_keyval_line(struct parser *ps)
     key_path_release(&kp);
     return -1;
   }
-  r = insert_keyval(ps, ps->cur, &kp, val, TF_DOTTED);
+  r = insert_keyval(ps, tab, &kp, val, TF_DOTTED);
   key_path_release(&kp);
   return r;
 }
@@ -1417,7 +1369,7 @@ toml_parse(const char *text, size_t len, const char *file, struct toml_value **o
     if (c == '[') {
       if (parse_header(&ps) < 0)
         goto fail;
-    } else if (parse_keyval_line(&ps) < 0) {
+    } else if (parse_keyval(&ps, ps.cur) < 0) {
       goto fail;
     }
     if (expect_line_end(&ps) < 0)
@@ -1593,17 +1545,28 @@ toml_str(const struct toml_value *v)
 }
 
 int
+toml_verror_at(struct error **err, const char *file, const struct toml_value *at, const char *fmt,
+               va_list ap)
+{
+  cleanup_free char *msg = xvasprintf(fmt, ap);
+
+  if (at == NULL && file == NULL)
+    return error_setc(err, ERR_INVALID, "%s", msg);
+  if (at == NULL)
+    return error_setc(err, ERR_INVALID, "%s: %s", file, msg);
+  return error_setc(err, ERR_INVALID, "%s:%d:%d: %s", file ? file : "<input>", at->line, at->col,
+                    msg);
+}
+
+int
 toml_error_at(struct error **err, const char *file, const struct toml_value *at, const char *fmt,
               ...)
 {
   va_list ap;
-  cleanup_free char *msg = NULL;
+  int r;
 
   va_start(ap, fmt);
-  msg = xvasprintf(fmt, ap);
+  r = toml_verror_at(err, file ? file : "<input>", at, fmt, ap);
   va_end(ap);
-  if (at == NULL)
-    return error_setc(err, ERR_INVALID, "%s: %s", file ? file : "<input>", msg);
-  return error_setc(err, ERR_INVALID, "%s:%d:%d: %s", file ? file : "<input>", at->line, at->col,
-                    msg);
+  return r;
 }

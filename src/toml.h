@@ -5,6 +5,7 @@
 #ifndef CTRX_TOML_H
 #define CTRX_TOML_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -104,5 +105,8 @@ const char *toml_str(const struct toml_value *v);
  * "FILE: <fmt>" when at is NULL). Returns -1. */
 int toml_error_at(struct error **err, const char *file, const struct toml_value *at,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* As toml_error_at, from a va_list; with file NULL as well as at, just <fmt>. */
+int toml_verror_at(struct error **err, const char *file, const struct toml_value *at,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif

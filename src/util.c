@@ -254,6 +254,20 @@ str_eq(const char *a, const char *b)
   return strcmp(a, b) == 0;
 }
 
+/* After strtoll or strtoull: 0 when it took the whole string, else -1 with
+ * errno set (its own ERANGE, or EINVAL for what is left over). */
+static int
+whole_number(const char *end)
+{
+  if (errno != 0)
+    return -1;
+  if (*end != '\0') {
+    errno = EINVAL;
+    return -1;
+  }
+  return 0;
+}
+
 int
 parse_int64(const char *s, int base, int64_t *out)
 {
@@ -266,12 +280,8 @@ parse_int64(const char *s, int base, int64_t *out)
   }
   errno = 0;
   v = strtoll(s, &end, base);
-  if (errno != 0)
+  if (whole_number(end) < 0)
     return -1;
-  if (*end != '\0') {
-    errno = EINVAL;
-    return -1;
-  }
   *out = v;
   return 0;
 }
@@ -290,12 +300,8 @@ parse_uint64(const char *s, int base, uint64_t *out)
   }
   errno = 0;
   v = strtoull(s, &end, base);
-  if (errno != 0)
+  if (whole_number(end) < 0)
     return -1;
-  if (*end != '\0') {
-    errno = EINVAL;
-    return -1;
-  }
   *out = v;
   return 0;
 }

@@ -15,7 +15,6 @@
 #include "ctrargs.h"
 #include "goflag.h"
 #include "grpc.h"
-#include "health.h"
 #include "hosts.h"
 #include "log.h"
 #include "passthru.h"
@@ -132,8 +131,8 @@ cmd_print_flags(FILE *out, const struct flag *flags, int width, bool long_indent
   if (width == 0) {
     for (const struct flag *f = flags; f->names; f++) {
       cleanup_free char *d = f->help ? flag_display(f, long_indent) : NULL;
-      if (d && (int)strlen(d) + 1 > width)
-        width = (int)strlen(d) + 1;
+      if (d && (int)strlen(d) + 2 > width)
+        width = (int)strlen(d) + 2; /* two blanks before the help */
     }
   }
   for (const struct flag *f = flags; f->names; f++) {
@@ -273,7 +272,9 @@ cli_hosts_dirs(struct cli *cli, const struct strv *cmd_dirs, bool existing_only,
     strv_push(&flag_dirs, cli->g.hosts_dirs.v[i]);
   for (size_t i = 0; cmd_dirs && i < cmd_dirs->n; i++)
     strv_push(&flag_dirs, cmd_dirs->v[i]);
-  return hosts_dirs(&flag_dirs, cfg, existing_only, out, err);
+  return hosts_dirs(&flag_dirs, &cfg->hosts_dirs,
+                    config_pick(NULL, cli->env.containerd_config, cfg->containerd_config, NULL),
+                    existing_only, out, err);
 }
 
 static char *
@@ -331,17 +332,6 @@ ask_ctr_version(const char *ctr)
   return xstrndup(out.data, strcspn(out.data, "\n"));
 }
 
-/* The state file NAME: next to health's endpoints file, in ctrx's state
- * directory. */
-static char *
-state_file(const char *name)
-{
-  cleanup_free char *endpoints = health_default_path();
-  const char *slash = strrchr(endpoints, '/');
-
-  return xasprintf("%.*s%s", slash ? (int)(slash - endpoints + 1) : 0, endpoints, name);
-}
-
 /* The lines of ctr the binary ctr may be: from its version, asked once and
  * kept in the state directory (passthru_version_cached); when that cannot be
  * written, asked again on the next command. */
@@ -357,11 +347,14 @@ ctr_lines(struct cli *cli, const char *ctr)
     return cli->ctr_lines;
   if (stat(ctr, &st) < 0)
     return CTRARGS_ANY;
-  cache = state_file("ctr-version");
-  version = passthru_version_cached(cache, ctr, &st);
+  if (cli->state_dir != NULL) {
+    cache = xasprintf("%s/ctr-version", cli->state_dir);
+    version = passthru_version_cached(cache, ctr, &st);
+  }
   if (version == NULL) {
     version = ask_ctr_version(ctr);
-    if (version != NULL && passthru_version_save(cache, ctr, &st, version, &e) < 0) {
+    if (version != NULL && cache != NULL &&
+        passthru_version_save(cache, ctr, &st, version, &e) < 0) {
       log_debug("ctr version not cached: %s", e->msg);
       error_free(e);
     }

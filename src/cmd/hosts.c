@@ -126,12 +126,16 @@ enum {
   ADD_F_OVERRIDE_PATH,
 };
 
-static const struct flag add_flags[] = {
-    {"h help", FLAG_BOOL, ADD_F_HELP},
-    {"capabilities", FLAG_VALUE, ADD_F_CAPS},
-    {"skip-verify", FLAG_BOOL, ADD_F_SKIP_VERIFY},
-    {"ca", FLAG_VALUE, ADD_F_CA},
-    {"override-path", FLAG_BOOL, ADD_F_OVERRIDE_PATH},
+/* The flags of hosts add, with their help (see table.c). */
+const struct flag cmd_hosts_add_flags[] = {
+    {"h help", FLAG_BOOL, ADD_F_HELP, NULL, "show this help", "Flags:"},
+    {"capabilities", FLAG_VALUE, ADD_F_CAPS, "LIST",
+     "what the mirror may serve: pull, resolve, push, referrers\n(default: pull,resolve)"},
+    {"skip-verify", FLAG_BOOL, ADD_F_SKIP_VERIFY, NULL,
+     "do not verify the mirror's TLS certificate"},
+    {"ca", FLAG_VALUE, ADD_F_CA, "FILE", "trust this CA certificate for the mirror"},
+    {"override-path", FLAG_BOOL, ADD_F_OVERRIDE_PATH, NULL,
+     "the URL's path is the API root (no /v2 added)"},
     {NULL, FLAG_BOOL, 0},
 };
 
@@ -183,7 +187,7 @@ cmd_hosts_add(struct cli *cli, int argc, char **argv, struct error **err)
   struct add_opts o = {0};
   const char *root;
 
-  if (parse_args("hosts add", add_flags, argc, argv, add_flag, &o, &args, err) < 0)
+  if (parse_args("hosts add", cmd_hosts_add_flags, argc, argv, add_flag, &o, &args, err) < 0)
     return -1;
   if (o.help) {
     print_help("hosts", "add");

@@ -14,11 +14,14 @@
 
 enum { CHECK_F_HELP, CHECK_F_JSON, CHECK_F_PLAIN_HTTP, CHECK_F_SKIP_VERIFY };
 
-static const struct flag check_flags[] = {
-    {"h help", FLAG_BOOL, CHECK_F_HELP},
-    {"json", FLAG_BOOL, CHECK_F_JSON},
-    {"plain-http", FLAG_BOOL, CHECK_F_PLAIN_HTTP},
-    {"skip-verify", FLAG_BOOL, CHECK_F_SKIP_VERIFY},
+/* The flags of hosts check, with their help (see table.c). */
+const struct flag cmd_hosts_check_flags[] = {
+    {"h help", FLAG_BOOL, CHECK_F_HELP, NULL, "show this help", "Flags:"},
+    {"json", FLAG_BOOL, CHECK_F_JSON, NULL, "print the results as JSON"},
+    {"plain-http", FLAG_BOOL, CHECK_F_PLAIN_HTTP, NULL,
+     "talk http to the registry's default endpoint, as pull --plain-http"},
+    {"skip-verify", FLAG_BOOL, CHECK_F_SKIP_VERIFY, NULL,
+     "do not verify TLS certificates, as pull --skip-verify"},
     {NULL, FLAG_BOOL, 0},
 };
 
@@ -231,7 +234,7 @@ parse_args(int argc, char **argv, struct check_opts *o, struct strv *args, struc
         strv_push(args, argv[optind]);
       break;
     }
-    r = cli_parse_flags(check_flags, argc, argv, &optind, check_flag, o, &unknown, err);
+    r = cli_parse_flags(cmd_hosts_check_flags, argc, argv, &optind, check_flag, o, &unknown, err);
     if (r < 0)
       return error_wrap(err, "hosts check");
     if (r == 1)

@@ -156,11 +156,13 @@ progress_run(struct cli *cli, struct pull_opts *o, struct progress *p, struct pu
              struct error **err)
 {
   struct grpc_conn *conn = NULL;
+  cleanup_free char *state = xasprintf("%s/endpoints", cli->state_dir);
   int rv;
 
   if (cli_conn(cli, &conn, err) < 0)
     return -1;
   o->ns = cli->g.namespace;
+  o->state_path = state;
   o->on_event = on_event;
   o->arg = p;
   p->debug = cli->g.debug;

@@ -29,7 +29,7 @@ static const struct cmd hosts_cmds[] = {
      "\n"
      "Creates or extends <first hosts dir>/REGISTRY/hosts.toml with a [host.\"URL\"]\n"
      "table, keeping the lines already there. A URL already listed is refused.\n",
-     NULL, NULL},
+     cmd_hosts_add_flags, NULL},
     {"check", "", cmd_hosts_check, NULL, "probe every endpoint of registries and say which answer",
      "Usage: ctrx hosts check [--json] [REGISTRY|REF...]\n"
      "\n"
@@ -39,7 +39,7 @@ static const struct cmd hosts_cmds[] = {
      "status and version, TLS verdict, error) and a summary line per registry;\n"
      "--json prints the same as JSON. Exit status 1 when a registry has no endpoint\n"
      "that answers.\n",
-     NULL, NULL},
+     cmd_hosts_check_flags, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <stddef.h>
+#include <string.h>
 #include <sys/mount.h>
 
 #include "containers.pb-c.h"
@@ -89,13 +91,28 @@ ctd_container_delete(struct grpc_conn *c, const char *id, struct error **err)
   return 0;
 }
 
+/* A Tasks call whose answer carries one uint32 (a pid, an exit status) at
+ * offset off of the response d describes; out may be NULL. */
+static int
+task_call_u32(struct grpc_conn *c, const char *method, const ProtobufCMessage *req,
+              const ProtobufCMessageDescriptor *d, size_t off, uint32_t *out, struct error **err)
+{
+  ProtobufCMessage *resp = NULL;
+
+  if (grpc_unary(c, method, req, d, &resp, NULL, err) < 0)
+    return -1;
+  if (out)
+    memcpy(out, (const char *)resp + off, sizeof(*out));
+  protobuf_c_message_free_unpacked(resp, NULL);
+  return 0;
+}
+
 int
 ctd_task_create(struct grpc_conn *c, const char *id, const struct ctd_mounts *rootfs,
                 const struct ctd_task_io *io, uint32_t *pid, struct error **err)
 {
   Containerd__Services__Tasks__V1__CreateTaskRequest req =
       CONTAINERD__SERVICES__TASKS__V1__CREATE_TASK_REQUEST__INIT;
-  Containerd__Services__Tasks__V1__CreateTaskResponse *resp = NULL;
 
   req.container_id = (char *)id;
   req.n_rootfs = rootfs->resp->n_mounts;
@@ -104,14 +121,10 @@ ctd_task_create(struct grpc_conn *c, const char *id, const struct ctd_mounts *ro
   req.stdout = (char *)(io->stdout_path ? io->stdout_path : "");
   req.stderr = (char *)(io->stderr_path ? io->stderr_path : "");
   req.terminal = io->terminal;
-  if (grpc_unary(c, CTD_SVC("tasks", "Tasks", "Create"), &req.base,
-                 &containerd__services__tasks__v1__create_task_response__descriptor,
-                 (ProtobufCMessage **)&resp, NULL, err) < 0)
-    return -1;
-  if (pid)
-    *pid = resp->pid;
-  protobuf_c_message_free_unpacked(&resp->base, NULL);
-  return 0;
+  return task_call_u32(c, CTD_SVC("tasks", "Tasks", "Create"), &req.base,
+                       &containerd__services__tasks__v1__create_task_response__descriptor,
+                       offsetof(Containerd__Services__Tasks__V1__CreateTaskResponse, pid), pid,
+                       err);
 }
 
 int
@@ -119,17 +132,11 @@ ctd_task_start(struct grpc_conn *c, const char *id, uint32_t *pid, struct error 
 {
   Containerd__Services__Tasks__V1__StartRequest req =
       CONTAINERD__SERVICES__TASKS__V1__START_REQUEST__INIT;
-  Containerd__Services__Tasks__V1__StartResponse *resp = NULL;
 
   req.container_id = (char *)id;
-  if (grpc_unary(c, CTD_SVC("tasks", "Tasks", "Start"), &req.base,
-                 &containerd__services__tasks__v1__start_response__descriptor,
-                 (ProtobufCMessage **)&resp, NULL, err) < 0)
-    return -1;
-  if (pid)
-    *pid = resp->pid;
-  protobuf_c_message_free_unpacked(&resp->base, NULL);
-  return 0;
+  return task_call_u32(c, CTD_SVC("tasks", "Tasks", "Start"), &req.base,
+                       &containerd__services__tasks__v1__start_response__descriptor,
+                       offsetof(Containerd__Services__Tasks__V1__StartResponse, pid), pid, err);
 }
 
 int
@@ -205,15 +212,10 @@ ctd_task_delete(struct grpc_conn *c, const char *id, uint32_t *exit_status, stru
 {
   Containerd__Services__Tasks__V1__DeleteTaskRequest req =
       CONTAINERD__SERVICES__TASKS__V1__DELETE_TASK_REQUEST__INIT;
-  Containerd__Services__Tasks__V1__DeleteResponse *resp = NULL;
 
   req.container_id = (char *)id;
-  if (grpc_unary(c, CTD_SVC("tasks", "Tasks", "Delete"), &req.base,
-                 &containerd__services__tasks__v1__delete_response__descriptor,
-                 (ProtobufCMessage **)&resp, NULL, err) < 0)
-    return -1;
-  if (exit_status)
-    *exit_status = resp->exit_status;
-  protobuf_c_message_free_unpacked(&resp->base, NULL);
-  return 0;
+  return task_call_u32(c, CTD_SVC("tasks", "Tasks", "Delete"), &req.base,
+                       &containerd__services__tasks__v1__delete_response__descriptor,
+                       offsetof(Containerd__Services__Tasks__V1__DeleteResponse, exit_status),
+                       exit_status, err);
 }

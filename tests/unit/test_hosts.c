@@ -22,13 +22,9 @@ Suite *hosts_suite(void);
 #define PUSH HOSTS_CAP_PUSH
 
 static char tmpdir[] = "/tmp/ctrx-hosts-test-XXXXXX";
-static char *saved_cd_config;
-
 static void
 setup(void)
 {
-  const char *v = getenv("CTRX_CONTAINERD_CONFIG");
-  saved_cd_config = v ? xstrdup(v) : NULL;
   unit_tmpdir_make(tmpdir);
 }
 
@@ -36,12 +32,6 @@ static void
 teardown(void)
 {
   unit_tmpdir_remove(tmpdir);
-  if (saved_cd_config)
-    setenv("CTRX_CONTAINERD_CONFIG", saved_cd_config, 1);
-  else
-    unsetenv("CTRX_CONTAINERD_CONFIG");
-  free(saved_cd_config);
-  saved_cd_config = NULL;
 }
 
 /* Create tmpdir/rel (parents too) holding text; NULL text makes a directory. */
@@ -653,20 +643,19 @@ START_TEST(test_discovery)
   strv_push(&flags, f1);
   strv_push(&flags, f2);
   strv_push(&cfg.hosts_dirs, c1);
-  setenv("CTRX_CONTAINERD_CONFIG", cd_v2, 1);
-  ck_assert_int_eq(hosts_dirs(&flags, &cfg, false, &out, &err), 0);
+  ck_assert_int_eq(hosts_dirs(&flags, &cfg.hosts_dirs, cd_v2, false, &out, &err), 0);
   s = chain(&out);
   ck_assert_str_eq(s, "/f1 /f2");
   free(s);
   strv_release(&out);
-  ck_assert_int_eq(hosts_dirs(&flags, &cfg, true, &out, &err), 0);
+  ck_assert_int_eq(hosts_dirs(&flags, &cfg.hosts_dirs, cd_v2, true, &out, &err), 0);
   s = chain(&out);
   ck_assert_str_eq(s, "/f2");
   free(s);
   strv_release(&out);
 
   /* else the ctrx config's hosts_dir only */
-  ck_assert_int_eq(hosts_dirs(NULL, &cfg, false, &out, &err), 0);
+  ck_assert_int_eq(hosts_dirs(NULL, &cfg.hosts_dirs, cd_v2, false, &out, &err), 0);
   s = chain(&out);
   ck_assert_str_eq(s, "/c1");
   free(s);
@@ -674,12 +663,12 @@ START_TEST(test_discovery)
   strv_release(&cfg.hosts_dirs);
 
   /* else containerd's config_path (a list), then the two defaults */
-  ck_assert_int_eq(hosts_dirs(NULL, &cfg, false, &out, &err), 0);
+  ck_assert_int_eq(hosts_dirs(NULL, &cfg.hosts_dirs, cd_v2, false, &out, &err), 0);
   s = chain(&out);
   ck_assert_str_eq(s, "/p0 /p1 /p2 /etc/containerd/certs.d /etc/docker/certs.d");
   free(s);
   strv_release(&out);
-  ck_assert_int_eq(hosts_dirs(NULL, &cfg, true, &out, &err), 0);
+  ck_assert_int_eq(hosts_dirs(NULL, &cfg.hosts_dirs, cd_v2, true, &out, &err), 0);
   ck_assert_str_eq(out.v[0] + strlen(tmpdir), "/p1");
   for (size_t i = 1; i < out.n; i++)
     ck_assert(strcmp(out.v[i], HOSTS_CONTAINERD_CERTS_D) == 0 ||
@@ -687,46 +676,29 @@ START_TEST(test_discovery)
   strv_release(&out);
 
   /* v3 layout wins in a version 3 file; v1 layout in a file without version */
-  setenv("CTRX_CONTAINERD_CONFIG", cd_v3, 1);
-  ck_assert_int_eq(hosts_dirs(NULL, NULL, false, &out, &err), 0);
+  ck_assert_int_eq(hosts_dirs(NULL, NULL, cd_v3, false, &out, &err), 0);
   ck_assert_str_eq(out.v[0], "/v3dir");
   strv_release(&out);
-  setenv("CTRX_CONTAINERD_CONFIG", cd_v1, 1);
-  ck_assert_int_eq(hosts_dirs(NULL, NULL, false, &out, &err), 0);
+  ck_assert_int_eq(hosts_dirs(NULL, NULL, cd_v1, false, &out, &err), 0);
   ck_assert_str_eq(out.v[0], "/v1dir");
   strv_release(&out);
-
-  /* the env var beats the ctrx config's containerd_config */
-  cfg.containerd_config = xstrdup(cd_v3);
-  ck_assert_int_eq(hosts_dirs(NULL, &cfg, false, &out, &err), 0);
-  ck_assert_str_eq(out.v[0], "/v1dir");
-  strv_release(&out);
-  unsetenv("CTRX_CONTAINERD_CONFIG");
-  ck_assert_int_eq(hosts_dirs(NULL, &cfg, false, &out, &err), 0);
-  ck_assert_str_eq(out.v[0], "/v3dir");
-  strv_release(&out);
-  free(cfg.containerd_config);
-  cfg.containerd_config = NULL;
 
   /* a missing containerd config is fine */
-  setenv("CTRX_CONTAINERD_CONFIG", "/nonexistent/config.toml", 1);
-  ck_assert_int_eq(hosts_dirs(NULL, NULL, false, &out, &err), 0);
+  ck_assert_int_eq(hosts_dirs(NULL, NULL, "/nonexistent/config.toml", false, &out, &err), 0);
   s = chain(&out);
   ck_assert_str_eq(s, "/etc/containerd/certs.d /etc/docker/certs.d");
   free(s);
   strv_release(&out);
 
   /* one that does not parse is an error naming FILE:LINE:COL */
-  setenv("CTRX_CONTAINERD_CONFIG", cd_bad, 1);
-  ck_assert_int_lt(hosts_dirs(NULL, NULL, false, &out, &err), 0);
+  ck_assert_int_lt(hosts_dirs(NULL, NULL, cd_bad, false, &out, &err), 0);
   s = xasprintf(
       "containerd config: %s:2:9: expected ']' closing the table header, found end of line",
       cd_bad);
   ck_assert_str_eq(err->msg, s);
   free(s);
   error_freep(&err);
-  setenv("CTRX_CONTAINERD_CONFIG", cd_type, 1);
-  ck_assert_int_lt(hosts_dirs(NULL, NULL, false, &out, &err), 0);
+  ck_assert_int_lt(hosts_dirs(NULL, NULL, cd_type, false, &out, &err), 0);
   s = xasprintf("containerd config: %s:3:15: config_path must be a string, not array", cd_type);
   ck_assert_str_eq(err->msg, s);
   ck_assert_uint_eq(out.n, 0);
@@ -1344,7 +1316,7 @@ cli_setup(struct cli *cli)
   memset(cli, 0, sizeof(*cli));
   /* no ctrx config, no containerd config: only what the test sets up */
   setenv("CTRX_CONFIG", "", 1);
-  setenv("CTRX_CONTAINERD_CONFIG", "/nonexistent/config.toml", 1);
+  cli->env.containerd_config = "/nonexistent/config.toml";
 }
 
 static void

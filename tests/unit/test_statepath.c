@@ -1,41 +1,14 @@
-/* Where the endpoint health memory lives: $CTRX_STATE_DIR, then
- * $XDG_STATE_HOME/ctrx, then /var/lib/ctrx for root and ~/.local/state/ctrx
- * for everyone else. */
+/* Where ctrx keeps its state (the endpoint health memory, caches):
+ * $CTRX_STATE_DIR, then $XDG_STATE_HOME/ctrx, then /var/lib/ctrx for root and
+ * ~/.local/state/ctrx for everyone else. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "health.h"
+#include "config.h"
 #include "util.h"
 
 Suite *statepath_suite(void);
-
-static const char *const saved_names[] = {"CTRX_STATE_DIR", "XDG_STATE_HOME", "HOME"};
-static char *saved[ARRAY_SIZE(saved_names)];
-
-static void
-setup(void)
-{
-  for (size_t i = 0; i < ARRAY_SIZE(saved_names); i++) {
-    const char *v = getenv(saved_names[i]);
-    saved[i] = v ? xstrdup(v) : NULL;
-  }
-}
-
-static void
-teardown(void)
-{
-  for (size_t i = 0; i < ARRAY_SIZE(saved_names); i++) {
-    if (saved[i])
-      setenv(saved_names[i], saved[i], 1);
-    else
-      unsetenv(saved_names[i]);
-    free(saved[i]);
-    saved[i] = NULL;
-  }
-}
 
 struct statepath_case {
   const char *state_dir; /* NULL: unset */
@@ -47,75 +20,42 @@ struct statepath_case {
 
 static const struct statepath_case cases[] = {
     /* each variable wins over those after it */
-    {"/s", "/x", "/h", "/s/endpoints", "/s/endpoints"},
-    {NULL, "/x", "/h", "/x/ctrx/endpoints", "/x/ctrx/endpoints"},
-    {NULL, NULL, "/h", "/var/lib/ctrx/endpoints", "/h/.local/state/ctrx/endpoints"},
+    {"/s", "/x", "/h", "/s", "/s"},
+    {NULL, "/x", "/h", "/x/ctrx", "/x/ctrx"},
+    {NULL, NULL, "/h", "/var/lib/ctrx", "/h/.local/state/ctrx"},
     /* empty counts as unset */
-    {"", "", "/h", "/var/lib/ctrx/endpoints", "/h/.local/state/ctrx/endpoints"},
-    {"", "/x", "/h", "/x/ctrx/endpoints", "/x/ctrx/endpoints"},
+    {"", "", "/h", "/var/lib/ctrx", "/h/.local/state/ctrx"},
+    {"", "/x", "/h", "/x/ctrx", "/x/ctrx"},
     /* no home: the system directory */
-    {NULL, NULL, NULL, "/var/lib/ctrx/endpoints", "/var/lib/ctrx/endpoints"},
-    {NULL, NULL, "", "/var/lib/ctrx/endpoints", "/var/lib/ctrx/endpoints"},
+    {NULL, NULL, NULL, "/var/lib/ctrx", "/var/lib/ctrx"},
+    {NULL, NULL, "", "/var/lib/ctrx", "/var/lib/ctrx"},
 };
 
-static void
-set_or_unset(const char *name, const char *v)
-{
-  if (v)
-    setenv(name, v, 1);
-  else
-    unsetenv(name);
-}
+static const struct statepath_case *cur;
 
-/* health_default_path() as seen by a process running as uid. */
-static char *
-path_as(uid_t uid)
+static const char *
+table_get(const char *name)
 {
-  int fds[2];
-  pid_t pid;
-  int status = 0;
-  char got[4096] = {0};
-  ssize_t n;
-
-  if (geteuid() == uid)
-    return health_default_path();
-  ck_assert_int_eq(pipe(fds), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    char *p;
-    close(fds[0]);
-    if (setresuid(uid, uid, uid) != 0)
-      _exit(2);
-    p = health_default_path();
-    _exit(write_all(fds[1], p, strlen(p)) == 0 ? 0 : 3);
-  }
-  close(fds[1]);
-  n = read(fds[0], got, sizeof(got) - 1);
-  close(fds[0]);
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
-  ck_assert_int_gt(n, 0);
-  return xstrdup(got);
+  if (strcmp(name, "CTRX_STATE_DIR") == 0)
+    return cur->state_dir;
+  if (strcmp(name, "XDG_STATE_HOME") == 0)
+    return cur->xdg;
+  if (strcmp(name, "HOME") == 0)
+    return cur->home;
+  return NULL;
 }
 
 START_TEST(lookup_order)
 {
-  const struct statepath_case *c = &cases[_i];
-  cleanup_free char *other = NULL;
+  struct ctrx_env env;
+  cleanup_free char *root = NULL, *other = NULL;
 
-  set_or_unset("CTRX_STATE_DIR", c->state_dir);
-  set_or_unset("XDG_STATE_HOME", c->xdg);
-  set_or_unset("HOME", c->home);
-  if (geteuid() == 0) {
-    cleanup_free char *root = path_as(0);
-    ck_assert_str_eq(root, c->want_root);
-  }
-  /* another user: only root can become one; everyone else is one */
-  if (geteuid() != 0 || getuid() == 0) {
-    other = path_as(geteuid() != 0 ? geteuid() : 65534);
-    ck_assert_str_eq(other, c->want_other);
-  }
+  cur = &cases[_i];
+  config_read_env(&env, table_get);
+  root = config_state_dir(&env, true);
+  other = config_state_dir(&env, false);
+  ck_assert_str_eq(root, cur->want_root);
+  ck_assert_str_eq(other, cur->want_other);
 }
 END_TEST
 
@@ -125,7 +65,6 @@ statepath_suite(void)
   Suite *s = suite_create("statepath");
   TCase *t = tcase_create("lookup");
 
-  tcase_add_checked_fixture(t, setup, teardown);
   tcase_add_loop_test(t, lookup_order, 0, (int)ARRAY_SIZE(cases));
   suite_add_tcase(s, t);
   return s;
