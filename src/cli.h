@@ -39,6 +39,7 @@ struct cli {
   char *state_dir;        /* config_state_dir(), resolved at start */
   int64_t deadline_ms;    /* monotonic deadline from --timeout, 0 = none */
   char *docker_config;    /* Docker's config.json path, see cli_docker_config() */
+  unsigned ctr_lines;     /* the real ctr's line (ctrargs.h), 0 until asked */
 };
 
 /* Connect on first use; later calls return the same connection. */
@@ -157,6 +158,12 @@ char *cli_new_image(struct cli *cli, const char *typed);
  * exist. Every command derives the chain here. */
 int cli_hosts_dirs(struct cli *cli, const struct strv *cmd_dirs, bool existing_only,
                    struct strv *out, struct error **err);
+
+/* The lines of ctr (ctrargs.h) the real ctr may be, for the command args
+ * that will be handed to it: its version, asked once per binary and kept in
+ * ctrx's state directory. CTRARGS_ANY when ctr cannot be found or its
+ * version cannot be told, and for commands that take no images. */
+unsigned cli_ctr_lines(struct cli *cli, const struct strv *args);
 
 /* Hand argv (starting at the command name) to the real ctr, its image names
  * rewritten and the global flags made explicit (passthru.h); returns only on

@@ -5,6 +5,7 @@
 #include "ref.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,12 +105,13 @@ has_hosts_dir(const struct strv *args)
 }
 
 char *
-passthru_pull_registry(const struct strv *args)
+passthru_pull_registry(unsigned lines, const struct strv *args)
 {
   cleanup_ref struct ref r = {0};
   const char *word;
 
-  if (!ctrargs_is_pull(args) || (word = ctrargs_first_ref(args)) == NULL || has_hosts_dir(args))
+  if (!ctrargs_is_pull(args) || (word = ctrargs_first_ref(lines, args)) == NULL ||
+      has_hosts_dir(args))
     return NULL;
   if (ref_parse_docker(word, &r, NULL) < 0 || r.domain == NULL || *r.domain == '\0')
     return NULL;
@@ -131,16 +133,19 @@ passthru_add_hosts_dir(struct strv *args, const char *registry, const struct str
   ctrargs_insert_flag(args, 2, "--hosts-dir", host_dir[0] ? host_dir : "/");
 }
 
-void
-passthru_rewrite_names(struct strv *args, const struct passthru_names *names)
+int
+passthru_rewrite_names(unsigned lines, struct strv *args, const struct passthru_names *names,
+                       struct error **err)
 {
   cleanup_free struct ctrargs_ref *refs = NULL;
-  size_t n;
+  int n;
 
   if (args->n == 0)
-    return;
+    return 0;
   refs = xcalloc(args->n + 1, sizeof(*refs));
-  n = ctrargs_refs(args, refs);
+  n = ctrargs_refs(lines, args, refs, err);
+  if (n < 0)
+    return -1;
 
   /* "push REMOTE" pushes the local image REMOTE: when that is a local
    * name, it stays the local image and its expansion is the remote one. */
@@ -155,17 +160,71 @@ passthru_rewrite_names(struct strv *args, const struct passthru_names *names)
       free(args->v[at]); /* the typed word, now in both slots */
       args->v[at] = remote;
       args->v[at + 1] = steal_pointer(&name);
-      return;
+      return 0;
     }
   }
   /* per name: one that exists as typed stays; the others are expanded */
-  for (size_t i = 0; i < n; i++) {
+  for (int i = 0; i < n; i++) {
     char **w = &args->v[refs[i].index];
     char *name =
         refs[i].existing ? names->existing(*w, NULL, names->data) : names->created(*w, names->data);
     free(*w);
     *w = name;
   }
+  return 0;
+}
+
+#define VERSION_HEADER "ctrx-ctr-version 1"
+#define VERSION_MAX 4096
+
+/* "DEV INO SIZE MTIME_S MTIME_NS PATH": what identifies a binary. */
+static char *
+ctr_identity(const char *path, const struct stat *st)
+{
+  return xasprintf("%ju %ju %jd %jd %ld %s", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
+                   (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec,
+                   path);
+}
+
+char *
+passthru_version_cached(const char *file, const char *path, const struct stat *st)
+{
+  cleanup_buf struct buf b = BUF_INIT;
+  cleanup_free char *id = ctr_identity(path, st);
+  char *p, *end;
+
+  /* three lines: the header, the identity, the version */
+  if (read_file(file, VERSION_MAX, &b) < 0 || !str_has_prefix(b.data, VERSION_HEADER "\n"))
+    return NULL;
+  p = b.data + strlen(VERSION_HEADER "\n");
+  if (!str_has_prefix(p, id) || p[strlen(id)] != '\n')
+    return NULL;
+  p += strlen(id) + 1;
+  end = strchr(p, '\n');
+  if (end == NULL || end == p || end[1] != '\0')
+    return NULL;
+  return xstrndup(p, (size_t)(end - p));
+}
+
+int
+passthru_version_save(const char *file, const char *path, const struct stat *st,
+                      const char *version, struct error **err)
+{
+  cleanup_free char *id = ctr_identity(path, st);
+  cleanup_free char *line = xstrndup(version, strcspn(version, "\n"));
+  cleanup_free char *data = NULL;
+  cleanup_free char *dir = xstrdup(file);
+  char *slash = strrchr(dir, '/');
+
+  if (strchr(path, '\n') != NULL || line[0] == '\0')
+    return error_setc(err, ERR_INVALID, "nothing to cache for '%s'", path);
+  if (slash != NULL && slash != dir) {
+    *slash = '\0';
+    if (mkdir_p(dir, NULL, err) < 0)
+      return -1;
+  }
+  data = xasprintf(VERSION_HEADER "\n%s\n%s\n", id, line);
+  return write_file_atomic(file, data, strlen(data), 0644, NULL, err);
 }
 
 #define REDACTED "***"

@@ -11,6 +11,8 @@
 #include "error.h"
 #include "util.h"
 
+struct stat;
+
 /* The real ctr: env_ctr ($CTRX_CTR), else `configured` (ctrx config "ctr"),
  * else the first executable "ctr" on path ($PATH; NULL or empty: the usual
  * system directories) that is not this program (compared by device and
@@ -43,18 +45,34 @@ struct passthru_names {
 };
 
 /* Rewrite the image names of a ctr command line (args->v[0] is the
- * command): "push REMOTE" of a local name becomes "push EXPANDED REMOTE";
- * every other name as names says. */
-void passthru_rewrite_names(struct strv *args, const struct passthru_names *names);
+ * command) as ctr of lines reads it (ctrargs_refs): "push REMOTE" of a local
+ * name becomes "push EXPANDED REMOTE"; every other name as names says.
+ * Returns 0, or -1 with *err when ctrargs_refs cannot tell the names. */
+int passthru_rewrite_names(unsigned lines, struct strv *args, const struct passthru_names *names,
+                           struct error **err);
 
-/* The registry a pull handed to ctr needs a hosts directory for: NULL when
- * args is no pull, names its own --hosts-dir, or has no reference with a
- * domain (ctr reports what is wrong with it). Allocated. */
-char *passthru_pull_registry(const struct strv *args);
+/* The registry a pull handed to ctr of lines needs a hosts directory for:
+ * NULL when args is no pull, names its own --hosts-dir, or has no reference
+ * with a domain (ctr reports what is wrong with it). Allocated. */
+char *passthru_pull_registry(unsigned lines, const struct strv *args);
 /* Add "--hosts-dir DIR" after "images pull", DIR being the directory of
  * chain (the existing hosts dirs, in order) that holds registry's host
  * directory; nothing when none does. */
 void passthru_add_hosts_dir(struct strv *args, const char *registry, const struct strv *chain);
+
+/* The version cache: what `ctr --version` said, kept in FILE (ctrx's state
+ * directory) with the identity of the binary that said it (path, device,
+ * inode, size, modification time), so that ctr is asked once, not on every
+ * command. */
+
+/* The cached version line of the ctr at path whose stat is st; NULL when
+ * file is missing, damaged (ignored: the next save rewrites it) or is about
+ * another binary or an older one. Allocated. */
+char *passthru_version_cached(const char *file, const char *path, const struct stat *st);
+/* Replace file with the version line of the ctr at path whose stat is st
+ * (atomically; the directory is created when missing). */
+int passthru_version_save(const char *file, const char *path, const struct stat *st,
+                          const char *version, struct error **err);
 
 /* A copy of a command line fit to print: the password of -u/--user
  * USER:PASSWORD, the value of any flag named like a secret (password, token,

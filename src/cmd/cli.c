@@ -1,12 +1,18 @@
 /* The command-line machinery shared by every command: Go-style flag parsing,
  * the command table lookups and help, and lazily opened resources. */
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ctd.h"
+#include "ctrargs.h"
 #include "goflag.h"
 #include "grpc.h"
 #include "hosts.h"
@@ -309,6 +315,85 @@ log_exec(const struct strv *full)
   log_debug("%s", line.data);
 }
 
+/* The first line `ctr --version` prints, or NULL when ctr could not be run. */
+static char *
+ask_ctr_version(const char *ctr)
+{
+  char *const argv[] = {(char *)ctr, (char *)"--version", NULL};
+  cleanup_buf struct buf out = BUF_INIT;
+  posix_spawn_file_actions_t fa;
+  int fds[2];
+  int status = 0;
+  bool read_ok;
+  pid_t pid;
+  int rc;
+
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return NULL;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  rc = posix_spawn(&pid, ctr, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  read_ok = rc == 0 && read_fd(fds[0], 4096, &out) == 0;
+  close(fds[0]);
+  if (rc != 0 || waitpid(pid, &status, 0) < 0 || !read_ok)
+    return NULL;
+  return xstrndup(out.data, strcspn(out.data, "\n"));
+}
+
+/* The lines of ctr the binary ctr may be: from its version, asked once and
+ * kept in the state directory (passthru_version_cached); when that cannot be
+ * written, asked again on the next command. */
+static unsigned
+ctr_lines(struct cli *cli, const char *ctr)
+{
+  cleanup_free char *cache = NULL;
+  cleanup_free char *version = NULL;
+  struct error *e = NULL;
+  struct stat st;
+
+  if (cli->ctr_lines != 0)
+    return cli->ctr_lines;
+  if (stat(ctr, &st) < 0)
+    return CTRARGS_ANY;
+  if (cli->state_dir != NULL) {
+    cache = xasprintf("%s/ctr-version", cli->state_dir);
+    version = passthru_version_cached(cache, ctr, &st);
+  }
+  if (version == NULL) {
+    version = ask_ctr_version(ctr);
+    if (version != NULL && cache != NULL &&
+        passthru_version_save(cache, ctr, &st, version, &e) < 0) {
+      log_debug("ctr version not cached: %s", e->msg);
+      error_free(e);
+    }
+  }
+  cli->ctr_lines = version ? ctrargs_line_of_version(version) : CTRARGS_ANY;
+  log_debug("ctr '%s' is version \"%s\": its line %s", ctr, version ? version : "",
+            ctrargs_line_name(cli->ctr_lines));
+  return cli->ctr_lines;
+}
+
+unsigned
+cli_ctr_lines(struct cli *cli, const struct strv *args)
+{
+  const struct ctrx_config *cfg = NULL;
+  cleanup_free char *ctr = NULL;
+  struct error *e = NULL;
+
+  if (!ctrargs_takes_images(args))
+    return CTRARGS_ANY;
+  if (cli_config(cli, &cfg, &e) < 0 ||
+      passthru_find_ctr(cli->env.ctr, cfg->ctr, cli->env.path, &ctr, &e) < 0) {
+    error_free(e);
+    return CTRARGS_ANY; /* the pass-through reports it */
+  }
+  return ctr_lines(cli, ctr);
+}
+
 int
 cli_passthru(struct cli *cli, int argc, char **argv, struct error **err)
 {
@@ -323,6 +408,7 @@ cli_passthru(struct cli *cli, int argc, char **argv, struct error **err)
   cleanup_free char *registry = NULL;
   cleanup_strv struct strv args = STRV_INIT;
   cleanup_strv struct strv full = STRV_INIT;
+  unsigned lines = CTRARGS_ANY;
 
   if (cli_config(cli, &cfg, err) < 0)
     return -1;
@@ -330,8 +416,11 @@ cli_passthru(struct cli *cli, int argc, char **argv, struct error **err)
     return -1;
   for (int i = 0; i < argc; i++)
     strv_push(&args, argv[i]);
-  passthru_rewrite_names(&args, &names);
-  if ((registry = passthru_pull_registry(&args)) != NULL) {
+  if (ctrargs_takes_images(&args))
+    lines = ctr_lines(cli, ctr);
+  if (!cli->g.no_expand && passthru_rewrite_names(lines, &args, &names, err) < 0)
+    return -1;
+  if ((registry = passthru_pull_registry(lines, &args)) != NULL) {
     cleanup_strv struct strv chain = STRV_INIT;
     if (cli_hosts_dirs(cli, NULL, true, &chain, err) < 0)
       return -1;

@@ -193,7 +193,7 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
 
   for (int i = 0; i < argc; i++)
     strv_push(&args, argv[i]);
-  word = ctrargs_first_ref(&args);
+  word = ctrargs_first_ref(cli_ctr_lines(cli, &args), &args);
   if (word == NULL)
     return 0; /* no image (--rootfs) */
   name = cli_existing_image(cli, word, &local);
@@ -209,7 +209,7 @@ pull_if_missing(struct cli *cli, int argc, char **argv, struct error **err)
   }
   error_free(e);
   /* into the snapshotter ctr will use, so that ctr finds the image unpacked */
-  snapshotter = ctrargs_flag_value(&args, "snapshotter");
+  snapshotter = ctrargs_flag_value(cli_ctr_lines(cli, &args), &args, "snapshotter");
   if (snapshotter == NULL)
     snapshotter = cli->env.snapshotter;
   return pull_expanded(cli, word, name, NULL, snapshotter, err);

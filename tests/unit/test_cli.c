@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ctrargs.h"
 #include "goflag.h"
 #include "grpc.h"
 #include "passthru.h"
@@ -525,8 +526,8 @@ START_TEST(passthru_rewrites)
   strv_push(&chain, root);
   split_spaced(passthru_cases[_i].in, &args);
   split_spaced(passthru_cases[_i].out, &want);
-  passthru_rewrite_names(&args, &names);
-  if ((registry = passthru_pull_registry(&args)) != NULL)
+  ck_assert_int_eq(passthru_rewrite_names(CTRARGS_1_6, &args, &names, NULL), 0);
+  if ((registry = passthru_pull_registry(CTRARGS_1_6, &args)) != NULL)
     passthru_add_hosts_dir(&args, registry, &chain);
   rmdir(host);
   rmdir(root);

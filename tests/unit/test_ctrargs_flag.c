@@ -59,7 +59,7 @@ START_TEST(test_flag_value)
     if (*s == ' ')
       s++;
   }
-  got = ctrargs_flag_value(&args, cases[_i].flag);
+  got = ctrargs_flag_value(CTRARGS_1_6, &args, cases[_i].flag);
   if (cases[_i].want == NULL)
     ck_assert_msg(got == NULL, "%s: got \"%s\"", cases[_i].args, got);
   else
