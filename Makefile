@@ -174,12 +174,13 @@ e2e: $(CTRX_BIN) $(B)/e2e-tests
 	CTRX_TEST_CONTAINERD=$(CONTAINERD) CTRX_CONTAINERD_ARCHIVES=$(abspath $(CONTAINERD_ARCHIVES)) \
 	  CTRX_BIN=$(abspath $(CTRX_BIN)) tests/testbed/run-e2e $(B)/e2e-tests
 
-# Every line in turn; each line's time is printed at the end.
+# Every line in turn, each tested even when one before it failed; each line's
+# time and result are printed at the end.
 e2e-lines: $(CTRX_BIN) $(B)/e2e-tests
-	@times=; for l in $(CONTAINERD_LINES); do t0=$$(date +%s); \
-	  $(MAKE) --no-print-directory e2e CONTAINERD=$$l || exit 1; \
-	  times="$$times$$(printf '\n%5ss  containerd %s' $$(($$(date +%s) - t0)) $$l)"; done; \
-	  echo "--- end-to-end time per containerd line$$times"
+	@times=; rc=0; for l in $(CONTAINERD_LINES); do t0=$$(date +%s); r=ok; \
+	  $(MAKE) --no-print-directory e2e CONTAINERD=$$l || { r=FAILED; rc=1; }; \
+	  times="$$times$$(printf '\n%5ss  containerd %s  %s' $$(($$(date +%s) - t0)) $$l $$r)"; done; \
+	  echo "--- end-to-end time per containerd line$$times"; exit $$rc
 
 check: deps-if-missing
 	$(MAKE) $(CTRX_BIN) $(B)/unit-tests $(B)/e2e-tests
@@ -192,7 +193,7 @@ demo: deps-if-missing
 
 bench: deps-if-missing
 	$(MAKE) ctrx
-	bench/run
+	CTRX_CONTAINERD_ARCHIVES=$(abspath $(CONTAINERD_ARCHIVES)) BENCH_LINES="$${BENCH_LINES:-$(CONTAINERD_LINES)}" bench/run
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then \

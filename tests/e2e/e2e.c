@@ -25,6 +25,12 @@ e2e_env(const char *name)
   return v;
 }
 
+bool
+e2e_line_2x(void)
+{
+  return e2e_env("CTRX_TEST_CONTAINERD")[0] == '2';
+}
+
 static void
 drain(int fd, struct buf *b)
 {

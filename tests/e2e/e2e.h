@@ -17,6 +17,9 @@ struct e2e_out {
 
 /* A variable the test bed exported (CTRX_TEST_ADDRESS, …); fails the test when unset. */
 const char *e2e_env(const char *name);
+/* The test bed's daemon is of containerd 2.x (CTRX_TEST_CONTAINERD), whose
+ * ctr pulls through the Transfer service unless given --local. */
+bool e2e_line_2x(void);
 /* Run `sh -c CMD` with CTRX set to the binary under test, ADDR to the test
  * containerd's socket, CTR to the real ctr and REG to the test registry;
  * stdin_data (NULL: /dev/null) is written to its stdin. *o (zeroed, or the

@@ -461,10 +461,12 @@ START_TEST(k8s_pull_is_managed_by_cri)
   ck_assert_msg(cri_broken == NULL, "%s", cri_broken);
   ck_assert_msg(e2e_sh(&p, NULL, "$CTRX -a %s --k8s pull %s", cri_sock, img) == 0, "%s", p.err);
   by_ctrx = k8s_images_when_managed(img);
-  /* the image runs from k8s.io */
-  ck_assert_msg(
-      e2e_sh(&r, NULL, "$CTR -a %s -n k8s.io run --rm %s k8s-run echo ok", cri_sock, img) == 0,
-      "%s", r.err);
+  /* the image runs from k8s.io; runc keeps its state by namespace, not by
+   * daemon (/run/containerd/runc/k8s.io), so the container's name is this
+   * run's alone, as test beds may run side by side */
+  ck_assert_msg(e2e_sh(&r, NULL, "$CTR -a %s -n k8s.io run --rm %s k8s-run-%d echo ok", cri_sock,
+                       img, (int)getpid()) == 0,
+                "%s", r.err);
   ck_assert_str_eq(r.out, "ok\n");
   /* Forget it, and let ctr pull it: CRI must end up with the same records. */
   ck_assert_int_eq(e2e_sh(&rm, NULL,

@@ -48,7 +48,11 @@ START_TEST(every_output_keeps_the_planted_secrets)
   cleanup_free char *ns = e2e_namespace("secrets");
   cleanup_free char *env = NULL;
   cleanup_e2e_out struct e2e_out w = {0}, o = {0}, st = {0};
-  const char *img = "$REG/test/busybox:oci";
+  cleanup_free char *tb = e2e_testbed();
+  /* An image of this test's own: its blobs are in the daemon from no other
+   * test (content is shared across namespaces), so the first pull fetches
+   * them, and the --debug log of those requests is searched too. */
+  cleanup_free char *img = xasprintf("$REG/secrets/unique-%d:v1", (int)getpid());
 
   /* hosts.toml for the test registry: a dead mirror with user information
    * and a header, then the registry itself as the server, with user
@@ -68,6 +72,9 @@ START_TEST(every_output_keeps_the_planted_secrets)
              d) == 0,
       "%s", w.err);
   env = xasprintf("DOCKER_CONFIG=%1$s/docker CTRX_STATE_DIR=%1$s/state", d);
+  ck_assert_msg(e2e_sh(&w, NULL, "%s push-unique %s/unique $REG secrets/unique-%d v1", tb, d,
+                       (int)getpid()) == 0,
+                "push-unique: %s", w.err);
 
   /* a pull that works, through the dead mirror to the registry */
   ck_assert_msg(e2e_sh(&o, NULL, "%s $CTRX -a \"$ADDR\" -n %s --hosts-dir %s/hosts --debug pull %s",
