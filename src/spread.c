@@ -13,7 +13,7 @@
 #include "util.h"
 
 #define DELIVER_CHUNK (64u << 10)
-#define PUNCH_STEP (1ll << 20)
+#define PUNCH_STEP (1LL << 20)
 #define DEFAULT_SPOOL_DIR "/var/tmp"
 #define RATE_MIN_BYTES (256 << 10)
 

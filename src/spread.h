@@ -25,8 +25,8 @@
 #define SPREAD_CONNS_PER_EP 8      /* a sane bound for an endpoint that caps each connection */
 #define SPREAD_MAX_CONNS 16        /* the whole pool */
 #define SPREAD_MIN_PIECE (1 << 20) /* no range is split into pieces smaller than this */
-#define SPREAD_WINDOW (64ll << 20) /* most bytes of a blob ahead of what was handed on */
-#define SPREAD_CHUNK (4ll << 20)   /* a blob is cut into ranges of about this many bytes */
+#define SPREAD_WINDOW (64LL << 20) /* most bytes of a blob ahead of what was handed on */
+#define SPREAD_CHUNK (4LL << 20)   /* a blob is cut into ranges of about this many bytes */
 /* bytes/s: one connection slower than this is throttled */
 #define SPREAD_THROTTLED_RATE 16e6
 /* a range this long without a byte goes to an idle connection */
