@@ -132,6 +132,22 @@ e2e_namespace(const char *prefix)
 }
 
 void
+e2e_run_fixture(const char *prefix, char **ns, char **img)
+{
+  *ns = e2e_namespace(prefix);
+  *img = xasprintf("%s/test/busybox:oci", e2e_env("CTRX_TEST_REGISTRY"));
+}
+
+void
+e2e_run_fixture_release(char **ns, char **img)
+{
+  e2e_clean_namespace(*ns);
+  free(*ns);
+  free(*img);
+  *ns = *img = NULL;
+}
+
+void
 e2e_clean_namespace(const char *ns)
 {
   cleanup_e2e_out struct e2e_out o = {0};

@@ -49,6 +49,10 @@ void e2e_secure_stop(char **dir);
 char *e2e_namespace(const char *prefix);
 /* Remove everything in a namespace (images, containers, tasks) with ctr. */
 void e2e_clean_namespace(const char *ns);
+/* A run test's fixture: a namespace of its own (prefix) and the test bed's
+ * busybox image; e2e_run_fixture_release cleans the namespace, frees both. */
+void e2e_run_fixture(const char *prefix, char **ns, char **img);
+void e2e_run_fixture_release(char **ns, char **img);
 
 /* No lease is left in NS. */
 void e2e_assert_no_lease(const char *ns);

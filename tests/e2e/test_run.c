@@ -10,16 +10,13 @@ static char *img;
 static void
 setup(void)
 {
-  ns = e2e_namespace("run");
-  img = xasprintf("%s/test/busybox:oci", e2e_env("CTRX_TEST_REGISTRY"));
+  e2e_run_fixture("run", &ns, &img);
 }
 
 static void
 teardown(void)
 {
-  e2e_clean_namespace(ns);
-  free(ns);
-  free(img);
+  e2e_run_fixture_release(&ns, &img);
 }
 
 #define RUN "$CTRX -a \"$ADDR\" -n %s run"

@@ -19,16 +19,13 @@ static char *img;
 static void
 setup(void)
 {
-  ns = e2e_namespace("runpriv");
-  img = xasprintf("%s/test/busybox:oci", e2e_env("CTRX_TEST_REGISTRY"));
+  e2e_run_fixture("runpriv", &ns, &img);
 }
 
 static void
 teardown(void)
 {
-  e2e_clean_namespace(ns);
-  free(ns);
-  free(img);
+  e2e_run_fixture_release(&ns, &img);
 }
 
 /* Run `run --privileged IMG ID sh -c SCRIPT` with bin ("$CTRX" or "$CTR")

@@ -20,16 +20,13 @@ static char *img;
 static void
 setup(void)
 {
-  ns = e2e_namespace("runuser");
-  img = xasprintf("%s/test/busybox:oci", e2e_env("CTRX_TEST_REGISTRY"));
+  e2e_run_fixture("runuser", &ns, &img);
 }
 
 static void
 teardown(void)
 {
-  e2e_clean_namespace(ns);
-  free(ns);
-  free(img);
+  e2e_run_fixture_release(&ns, &img);
 }
 
 static json_t *
