@@ -261,6 +261,17 @@ fetch_from(struct blob_put *b, const struct registry_ep *ep, struct error **e, s
   return 0;
 }
 
+/* Where d comes in the image's layers, bottom first; -1 when it is not one of
+ * them (a config goes before every layer). */
+static int
+layer_rank(const struct pull *p, const struct oci_desc *d)
+{
+  for (size_t i = 0; i < p->n_layers; i++)
+    if (strcmp(p->layers[i].desc.digest, d->digest) == 0)
+      return (int)i;
+  return -1;
+}
+
 /* The rest of the blob spread over the endpoints (spread.h). *done when it is
  * all in and verified; else what came is kept (a failure) or thrown away (a
  * digest mismatch: which endpoint lied is unknown) for the one-by-one loop. */
@@ -274,7 +285,7 @@ fetch_spread(struct blob_put *b, bool *done, struct error **err)
   int64_t got = 0;
   cleanup_free char *hex = NULL;
 
-  if (spread_fetch(p->sched, p->repo, d, s->received, sink, s, &got, &e) < 0) {
+  if (spread_fetch(p->sched, p->repo, d, layer_rank(p, d), s->received, sink, s, &got, &e) < 0) {
     if (s->store_failed) {
       *err = e;
       return error_wrap(err, "store %s", d->digest);
@@ -312,6 +323,10 @@ fetch_blob(struct blob_put *b, struct error **err)
   if (b->offset == 0 && digest_new(&b->s.md, err) < 0)
     return -1;
   b->s.received = b->offset;
+  /* the bytes pull_link_slow measured the endpoint with */
+  if (b->offset == 0 && p->probe.len > 0 && strcmp(p->probe_digest, d->digest) == 0 &&
+      sink(p->probe.data, p->probe.len, &b->s, err) < 0)
+    return -1;
   if (p->sched && !image_is_index(d->media_type) && !image_is_manifest(d->media_type)) {
     bool done = false;
     if (fetch_spread(b, &done, err) < 0)
@@ -658,7 +673,7 @@ read_config(struct pull *p, struct error **err)
   return 0;
 }
 
-/* The layers downloaded and unpacked, and the config labelled with the top
+/* The config read, the layers downloaded and unpacked, and the config labelled with the top
  * snapshot (for run, and for containerd's GC). */
 static int
 fetch_and_unpack(struct pull *p, struct pull_result *res, struct error **err)
@@ -667,9 +682,10 @@ fetch_and_unpack(struct pull *p, struct pull_result *res, struct error **err)
   cleanup_strv struct strv values = STRV_INIT;
   const char *top = NULL;
 
+  /* the config comes while the first layers download */
   if (p->n_layers == 0)
-    return 0;
-  if (pull_layers(p, err) < 0)
+    return read_config(p, err);
+  if (pull_layers(p, read_config, err) < 0)
     return -1;
   top = p->layers[p->n_layers - 1].chain_id;
   strv_push_owned(&keys, xasprintf("containerd.io/gc.ref.snapshot.%s", p->snapshotter));
@@ -770,7 +786,7 @@ pulled_by_daemon(struct pull *p, struct pull_result *res)
       p->o->on_event, p->o->arg};
 
   return p->line.all_metadata && p->o->registry.user == NULL && p->o->max_concurrent == 0 &&
-         pull_by_daemon(&t, res);
+         (p->sched == NULL || !pull_link_slow(p)) && pull_by_daemon(&t, res);
 }
 
 static int
@@ -788,8 +804,8 @@ pull_steps(struct pull *p, struct pull_result *res, struct error **err)
    * daemon fetches them faster than Content/Write can be fed. */
   if ((p->sched == NULL || spread_usable(p->sched) < 2) && pulled_by_daemon(p, res))
     return 0;
-  if (walk_indexes(p, err) < 0 || read_manifest(p, err) < 0 || read_config(p, err) < 0 ||
-      fetch_and_unpack(p, res, err) < 0 || create_image_record(p, res, err) < 0)
+  if (walk_indexes(p, err) < 0 || read_manifest(p, err) < 0 || fetch_and_unpack(p, res, err) < 0 ||
+      create_image_record(p, res, err) < 0)
     return -1;
   return 0;
 }
@@ -818,6 +834,8 @@ pull_state_release(struct pull *p)
     ctd_lease_delete(p->c, p->lease, NULL);
   buf_release(&p->manb);
   buf_release(&p->cfgb);
+  buf_release(&p->probe);
+  free(p->probe_digest);
   oci_desc_release(&p->root);
   oci_desc_release(&p->man);
   oci_desc_release(&p->cfg);

@@ -95,6 +95,9 @@ struct pull {
   struct oci_desc root, man, cfg;
   struct buf manb, cfgb;
   size_t served; /* the endpoint that resolved the root */
+  /* the first bytes of layer probe_digest, from pull_link_slow */
+  struct buf probe;
+  char *probe_digest;
   /* layers, shared with the download threads */
   pthread_mutex_t mu;
   pthread_cond_t cond;
@@ -113,8 +116,10 @@ int pull_blob_labels(struct pull *p, const char *digest, struct strv *keys, stru
 /* Add the pull's repository to a blob's distribution.source label. */
 int pull_blob_source(struct pull *p, const char *digest, struct error **err);
 /* Download p->layers with worker threads and unpack each as soon as it and
- * the layers below it are in (pull_layers.c). */
-int pull_layers(struct pull *p, struct error **err);
+ * the layers below it are in (pull_layers.c). meanwhile runs while the first
+ * downloads start (the config, which unpacking needs and downloading not). */
+int pull_layers(struct pull *p, int (*meanwhile)(struct pull *, struct error **),
+                struct error **err);
 /* Put one blob into the content store (keep, when not NULL, gets its bytes). */
 int pull_put_blob(struct pull *p, const struct oci_desc *d, struct buf *keep, struct error **err);
 /* Set keys=values on a blob (none when keys is empty) and add the pull's
@@ -125,6 +130,12 @@ int pull_label_blob(struct pull *p, const char *digest, struct strv *keys, struc
  * manifest and its config, or an index and in turn all it lists; depth is
  * d's (the root is 0). Other media types are left out. */
 int pull_keep_metadata(struct pull *p, const struct oci_desc *d, size_t depth, struct error **err);
+
+/* 2.x, one endpoint: whether one connection to it brings less than
+ * SPREAD_SLOW_RATE bytes/s, so that ctrx's own pull (more connections when
+ * they pay, lower layers first) beats the daemon's. The bytes it measured on
+ * stay in p->probe for that layer (pull_probe.c). */
+bool pull_link_slow(struct pull *p);
 
 /* A pull through the daemon's Transfer service (pull_transfer.c). */
 struct pull_transfer {

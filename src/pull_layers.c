@@ -9,6 +9,16 @@
 
 #define DEFAULT_CONCURRENCY 4
 
+/* Under p->mu: e is the pull's failure, unless it already has one. */
+static void
+fail(struct pull *p, struct error *e)
+{
+  if (p->first_err == NULL)
+    p->first_err = e;
+  else
+    error_free(e);
+}
+
 static void *
 download_worker(void *arg)
 {
@@ -32,10 +42,7 @@ download_worker(void *arg)
     pthread_mutex_lock(&p->mu);
     if (e) {
       p->layers[i].failed = true;
-      if (p->first_err == NULL)
-        p->first_err = e;
-      else
-        error_free(e);
+      fail(p, e);
     } else {
       p->layers[i].done = true;
     }
@@ -125,7 +132,7 @@ unpack_layer(struct pull *p, size_t i, struct error **err)
 }
 
 int
-pull_layers(struct pull *p, struct error **err)
+pull_layers(struct pull *p, int (*meanwhile)(struct pull *, struct error **), struct error **err)
 {
   int workers = p->o->max_concurrent > 0 ? p->o->max_concurrent : DEFAULT_CONCURRENCY;
   pthread_t tids[32];
@@ -141,6 +148,15 @@ pull_layers(struct pull *p, struct error **err)
       started++;
   if (started == 0)
     return error_set(err, errno, "start download threads");
+  if (meanwhile) {
+    struct error *e = NULL;
+    if (meanwhile(p, &e) < 0) {
+      pthread_mutex_lock(&p->mu);
+      fail(p, e);
+      pthread_mutex_unlock(&p->mu);
+      rv = -1;
+    }
+  }
 
   /* Unpack each layer as soon as it is in; the ones below it already are. */
   for (size_t i = 0; i < p->n_layers && rv == 0; i++) {
@@ -154,10 +170,7 @@ pull_layers(struct pull *p, struct error **err)
     struct error *e = NULL;
     if (unpack_layer(p, i, &e) < 0) {
       pthread_mutex_lock(&p->mu);
-      if (p->first_err == NULL)
-        p->first_err = e;
-      else
-        error_free(e);
+      fail(p, e);
       pthread_mutex_unlock(&p->mu);
       rv = -1;
     }

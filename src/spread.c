@@ -84,15 +84,35 @@ spread_chunk_end(int64_t at, int64_t size, int64_t chunk)
 int
 spread_pool_size(size_t n_usable)
 {
-  size_t want = n_usable <= 1 ? SPREAD_CONNS_PER_EP : 3 * n_usable;
+  size_t want = (n_usable > 0 ? n_usable : 1) * SPREAD_CONNS_PER_EP;
 
   return (int)(want > SPREAD_MAX_CONNS ? SPREAD_MAX_CONNS : want);
 }
 
-bool
-spread_throttled(double rate, bool measured)
+int
+spread_start_want(size_t n_usable)
 {
-  return measured && rate > 0 && rate < SPREAD_THROTTLED_RATE;
+  return n_usable <= 1 ? SPREAD_START_ONE : SPREAD_START_MANY;
+}
+
+void
+spread_grow(struct spread_growth *g, int cap, double rate)
+{
+  if (g->settled)
+    return;
+  if (g->prev_want > 0 && rate < g->prev_rate * SPREAD_GAIN) {
+    g->want = g->prev_want;
+    g->settled = true;
+    return;
+  }
+  g->scales = g->scales || g->prev_want > 0;
+  if (g->want >= cap) {
+    g->settled = true;
+    return;
+  }
+  g->prev_want = g->want;
+  g->prev_rate = rate;
+  g->want = 2 * g->want < cap ? 2 * g->want : cap;
 }
 
 bool
@@ -143,6 +163,7 @@ struct range {
 struct blob {
   const char *repo;
   const struct oci_desc *d;
+  int rank;     /* lower: served first */
   int fd;       /* the spool */
   int64_t head; /* handed on up to here */
   int64_t punched;
@@ -165,7 +186,7 @@ struct spread {
   struct spread_opts o;
   pthread_mutex_t mu;
   pthread_cond_t work; /* idle connections wait here */
-  struct blob **blobs; /* open blobs, lowest first */
+  struct blob **blobs; /* open blobs, lowest rank first */
   size_t n_blobs;
   size_t n_usable; /* endpoints that take part */
   pthread_t tids[SPREAD_MAX_CONNS];
@@ -205,6 +226,11 @@ claim(struct spread *s, struct job *j, struct blob *b, struct range *rg, size_t 
   rg->taken = rg->stalled = false;
   s->st[ep].active++;
   b->running++;
+  /* all its connections run: measure what they bring together */
+  if (!s->st[ep].grow.settled && s->st[ep].epoch_ms == 0 && s->st[ep].active >= s->st[ep].cap) {
+    s->st[ep].epoch_ms = now;
+    s->st[ep].epoch_bytes = s->st[ep].served;
+  }
   *j = (struct job){b, rg, ep, rg->start + rg->got, rg->end};
 }
 
@@ -226,9 +252,6 @@ find_pending(struct spread *s, struct blob *b, struct job *j)
       continue;
     ep = spread_pick_endpoint(s->st, s->n, b->excluded);
     if (ep < 0)
-      return false;
-    /* one endpoint: a second connection for a blob only when each is throttled */
-    if (s->n_usable == 1 && b->running > 0 && !spread_throttled(s->st[ep].rate, s->st[ep].rate > 0))
       return false;
     claim(s, j, b, rg, (size_t)ep);
     return true;
@@ -265,9 +288,10 @@ find_steal(struct spread *s, struct blob *b, struct job *j)
   ep = spread_pick_endpoint(s->st, s->n, b->excluded | (stalled ? UINT64_C(1) << v->ep : 0));
   if (ep < 0)
     return false;
-  /* one endpoint: its chunks already run side by side; cutting a request
-   * short throws away what its server had in flight */
-  if (!stalled && s->n_usable == 1)
+  /* cutting a request short throws away what its server had in flight:
+   * worth it for another endpoint, for one that caps each connection, or to
+   * learn whether it does (all its connections busy, to measure them) */
+  if (!stalled && (size_t)ep == v->ep && !s->st[ep].grow.scales && s->st[ep].grow.settled)
     return false;
   cut = stalled
             ? run[k].cur
@@ -300,6 +324,26 @@ struct sink_ctx {
   struct spread *s;
   struct job *j;
 };
+
+/* Under s->mu: when endpoint i's connections have run together long enough,
+ * what they brought decides how many it gets. */
+static void
+epoch_check(struct spread *s, size_t i, int64_t now)
+{
+  struct spread_ep_state *st = &s->st[i];
+  int64_t dt = now - st->epoch_ms, bytes = st->served - st->epoch_bytes;
+  double rate;
+
+  if (st->epoch_ms == 0 || dt < SPREAD_EPOCH_MS || bytes < SPREAD_EPOCH_BYTES)
+    return;
+  rate = (double)bytes * 1000.0 / (double)dt;
+  spread_grow(&st->grow, SPREAD_CONNS_PER_EP, rate);
+  log_debug("sched: %s: %d connections brought %.1f MB/s: %d from now on%s", s->eps[i].base,
+            st->cap, rate / 1e6, st->grow.want, st->grow.settled ? ", settled" : "");
+  st->cap = st->grow.want;
+  st->epoch_ms = 0;
+  pthread_cond_broadcast(&s->work);
+}
 
 static int
 write_at(int fd, const void *data, size_t len, int64_t at)
@@ -340,6 +384,7 @@ range_sink(const void *data, size_t len, void *arg, struct error **err)
     rg->got += n;
     rg->last_ms = now_ms();
     c->s->st[c->j->ep].served += n;
+    epoch_check(c->s, c->j->ep, rg->last_ms);
     pthread_cond_broadcast(&b->cond);
   }
   if (rv == 0 && n < (int64_t)len) {
@@ -454,7 +499,6 @@ spread_new(struct registry *r, const struct registry_ep *eps, size_t n, const bo
   if (o)
     s->o = *o;
   for (size_t i = 0; i < s->n; i++) {
-    s->st[i].cap = SPREAD_CONNS_PER_EP;
     s->st[i].failed = !usable[i] || (eps[i].caps & REGISTRY_PULL) == 0;
     /* listed twice (a mirror that is also the server): one endpoint */
     for (size_t k = 0; k < i; k++)
@@ -462,6 +506,8 @@ spread_new(struct registry *r, const struct registry_ep *eps, size_t n, const bo
         s->st[i].failed = true;
     s->n_usable += !s->st[i].failed;
   }
+  for (size_t i = 0; i < s->n; i++)
+    s->st[i].cap = s->st[i].grow.want = spread_start_want(s->n_usable);
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->work, NULL);
   return s;
@@ -605,8 +651,15 @@ drain(struct spread *s, struct blob *b, registry_sink sink, void *arg, struct er
 static void
 blob_register(struct spread *s, struct blob *b)
 {
+  size_t at = s->n_blobs;
+
   s->blobs = xrealloc(s->blobs, (s->n_blobs + 1) * sizeof(*s->blobs));
-  s->blobs[s->n_blobs++] = b;
+  while (at > 0 && s->blobs[at - 1]->rank > b->rank) {
+    s->blobs[at] = s->blobs[at - 1];
+    at--;
+  }
+  s->blobs[at] = b;
+  s->n_blobs++;
   start_pool(s);
   pthread_cond_broadcast(&s->work);
 }
@@ -632,10 +685,10 @@ blob_close(struct spread *s, struct blob *b)
 }
 
 int
-spread_fetch(struct spread *s, const char *repo, const struct oci_desc *desc, int64_t offset,
-             registry_sink sink, void *arg, int64_t *delivered, struct error **err)
+spread_fetch(struct spread *s, const char *repo, const struct oci_desc *desc, int rank,
+             int64_t offset, registry_sink sink, void *arg, int64_t *delivered, struct error **err)
 {
-  struct blob b = {.repo = repo, .d = desc, .head = offset, .punched = offset};
+  struct blob b = {.repo = repo, .d = desc, .rank = rank, .head = offset, .punched = offset};
   int rv;
 
   *delivered = offset;

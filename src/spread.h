@@ -5,12 +5,14 @@
  * the next one when it is done (a faster one takes more), and once none is
  * left an idle connection steals the tail of the range that will take longest
  * (split in proportion to the two connections' rates), or the whole rest of a
- * range that stalled. A registry's only endpoint gets a second connection for
- * a blob only when each connection is throttled, and nothing is cut. Ranges
- * land in a spool file at their offsets; each blob's own thread hands its
- * bytes to the sink in order, so the sink (digest, containerd's sequential
- * content writer) sees one stream. What waits out of order is bounded by
- * SPREAD_WINDOW per blob and lives in the page cache, not the heap. */
+ * range that stalled. Each endpoint may have a few connections at first; it
+ * gets twice as many when the bytes it sent with them say that more would
+ * pay (it caps each connection, not all of them together), and keeps the last
+ * count that paid. Ranges land in a spool file at their offsets; each blob's
+ * own thread hands its bytes to the sink in order, so the sink (digest,
+ * containerd's sequential content writer) sees one stream. What waits out of
+ * order is bounded by SPREAD_WINDOW per blob and lives in the page cache, not
+ * the heap. */
 #ifndef CTRX_SPREAD_H
 #define CTRX_SPREAD_H
 
@@ -22,25 +24,53 @@
 #include "registry.h"
 
 #define SPREAD_MAX_ENDPOINTS 64
-#define SPREAD_CONNS_PER_EP 8      /* a sane bound for an endpoint that caps each connection */
-#define SPREAD_MAX_CONNS 16        /* the whole pool */
-#define SPREAD_MIN_PIECE (1 << 20) /* no range is split into pieces smaller than this */
-#define SPREAD_WINDOW (64LL << 20) /* most bytes of a blob ahead of what was handed on */
-#define SPREAD_CHUNK (4LL << 20)   /* a blob is cut into ranges of about this many bytes */
-/* bytes/s: one connection slower than this is throttled */
-#define SPREAD_THROTTLED_RATE 16e6
+#define SPREAD_CONNS_PER_EP 8        /* a sane bound for an endpoint that caps each connection */
+#define SPREAD_MAX_CONNS 16          /* the whole pool */
+#define SPREAD_MIN_PIECE (512 << 10) /* no range is split into pieces smaller than this */
+#define SPREAD_WINDOW (64LL << 20)   /* most bytes of a blob ahead of what was handed on */
+#define SPREAD_CHUNK (4LL << 20)     /* a blob is cut into ranges of about this many bytes */
+/* connections to each endpoint at first: a registry's only one, each of several */
+#define SPREAD_START_ONE 4
+#define SPREAD_START_MANY 2
+/* an endpoint's rate is measured over at least this long and this many bytes */
+#define SPREAD_EPOCH_MS 300
+#define SPREAD_EPOCH_BYTES (1 << 20)
+/* bytes/s: one connection slower than this may gain from more of them */
+#define SPREAD_SLOW_RATE 16e6
+/* twice the connections stay when they bring at least this much more */
+#define SPREAD_GAIN 1.3
 /* a range this long without a byte goes to an idle connection */
 #define SPREAD_STALL_STEAL_MS 3000
 
 /* ---- the pure decisions (unit-tested) ---- */
 
+/* How many connections an endpoint gets, learned from what they brought. */
+struct spread_growth {
+  int want;         /* connections it may have now */
+  int prev_want;    /* before the last step; 0: no step yet */
+  double prev_rate; /* bytes/s all prev_want connections brought */
+  bool scales;      /* more connections brought more: it caps each one */
+  bool settled;     /* no more steps */
+};
+
+/* After WANT connections brought RATE bytes/s together: twice as many (CAP
+ * at most) when this is the first measure or RATE is SPREAD_GAIN times what
+ * half as many brought; else back to the count before, for good. */
+void spread_grow(struct spread_growth *g, int cap, double rate);
+
+/* Connections each endpoint may have at first, for N_USABLE endpoints. */
+int spread_start_want(size_t n_usable);
+
 /* What the scheduler knows of one endpoint. */
 struct spread_ep_state {
   int active;     /* connections now */
-  int cap;        /* most connections */
+  int cap;        /* most connections now (its growth's want) */
   bool failed;    /* failed in this pull: no more work */
   double rate;    /* measured bytes/s of one connection, 0: not measured yet */
   int64_t served; /* bytes it delivered */
+  struct spread_growth grow;
+  int64_t epoch_ms;    /* its connections all ran from then on; 0: not measuring */
+  int64_t epoch_bytes; /* served then */
 };
 
 /* The endpoint an idle connection should use: not failed, not in excluded
@@ -61,16 +91,9 @@ int64_t spread_steal_cut(int64_t cur, int64_t end, double owner_rate, double thi
  * or SIZE when less than a chunk and a half is left (no tiny last range). */
 int64_t spread_chunk_end(int64_t at, int64_t size, int64_t chunk);
 
-/* How many connections the pool has for N_USABLE endpoints: SPREAD_CONNS_PER_EP
- * for one (in case it throttles each connection), three per endpoint for
- * more (each kept busy, and room to steal), SPREAD_MAX_CONNS at most. */
+/* How many connections the pool has for N_USABLE endpoints: room for each
+ * to grow to SPREAD_CONNS_PER_EP, SPREAD_MAX_CONNS at most. */
 int spread_pool_size(size_t n_usable);
-
-/* Whether a registry's only endpoint throttles each connection, so that more
- * connections to it help: one connection's RATE (measured: over enough bytes
- * to tell) is under SPREAD_THROTTLED_RATE. A fast endpoint keeps one
- * connection per blob, as without spreading. */
-bool spread_throttled(double rate, bool measured);
 
 /* Whether a range starting at START may be fetched while the blob has been
  * handed on up to HEAD: the spool stays within WINDOW bytes ahead. */
@@ -107,12 +130,14 @@ struct spread *spread_new(struct registry *r, const struct registry_ep *eps, siz
 void spread_free(struct spread *s);
 
 /* Bytes [offset, size) of blob DESC of REPO, spread over the endpoints, into
- * sink in order. 0 when every byte came (the caller checks the digest); -1
- * when no endpoint could give the rest: *err names every endpoint with its
+ * sink in order; blobs of lower RANK get connections first (a pull's lower
+ * layers, so that each can be unpacked while the next come in). 0 when every byte came (the caller
+ * checks the digest); -1 when no endpoint could give the rest: *err names every endpoint with its
  * failure, and *delivered says how far sink got. From any thread, several at
  * once (one per blob). */
-int spread_fetch(struct spread *s, const char *repo, const struct oci_desc *desc, int64_t offset,
-                 registry_sink sink, void *arg, int64_t *delivered, struct error **err);
+int spread_fetch(struct spread *s, const char *repo, const struct oci_desc *desc, int rank,
+                 int64_t offset, registry_sink sink, void *arg, int64_t *delivered,
+                 struct error **err);
 
 /* Take endpoint i out of this pull (the caller found it serving wrong bytes). */
 void spread_endpoint_failed(struct spread *s, size_t i);

@@ -4,7 +4,8 @@
  * through a range, one that corrupts a range, one that stalls. Every pull is
  * of an image pushed for that test alone (large enough random layers to be
  * split into ranges), into a fresh namespace; the fault server's log says
- * which mirror served how many bytes of which request. */
+ * which mirror served how many bytes of which request. A registry's only
+ * endpoint is tested too: the connections it gets, by what they bring. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,42 @@ START_TEST(sick_mirror_ranges_move)
 }
 END_TEST
 
+/* A registry's only endpoint: one that caps each connection (1 MB/s) is given
+ * twice as many connections once they prove to pay; one that caps all of them
+ * together (2 MB/s) goes back to the first count. On 2.x a slow lone endpoint
+ * is pulled by ctrx, not handed to the daemon. */
+static const struct {
+  const char *label;
+  const char *want; /* in the --debug log */
+} lone[] = {
+    {"percon", ": 8 from now on"},
+    {"a", ": 4 from now on, settled"},
+};
+
+START_TEST(lone_endpoint_connections)
+{
+  static const char *const none[] = {NULL};
+  cleanup_free char *ns = e2e_namespace("sched");
+  cleanup_free char *tag = xasprintf("lone%d", _i);
+  cleanup_free char *name = push_random(tag);
+  cleanup_free char *hosts = hosts_dir(tag, lone[_i].label, none);
+  cleanup_e2e_out struct e2e_out p = {0};
+  int64_t ms;
+
+  pull(&p, ns, hosts, name, "", "", &ms);
+  ck_assert_msg(p.status == 0, "%s%s", p.out, p.err);
+  fprintf(stderr, "sched: lone endpoint %s: %.1fs\n", lone[_i].label, (double)ms / 1000);
+  ck_assert_msg(strstr(p.err, lone[_i].want) != NULL, "%s: no \"%s\" in:\n%s", lone[_i].label,
+                lone[_i].want, p.err);
+  ck_assert_msg(strstr(p.err, "Transfer/Transfer") == NULL, "handed to the daemon:\n%s", p.err);
+  if (e2e_line_2x())
+    ck_assert_msg(strstr(p.err, "probe: ") != NULL, "no probe:\n%s", p.err);
+  assert_same_as_plain_pull(ns, name);
+  e2e_assert_no_lease(ns);
+  e2e_clean_namespace(ns);
+}
+END_TEST
+
 /* --no-spread, and [mirror] spread = false, take every blob from the first
  * endpoint, as before. */
 START_TEST(no_spread_one_endpoint)
@@ -254,6 +291,7 @@ sched_suite(void)
   tcase_add_test(t, three_capped_mirrors_all_serve);
   tcase_add_loop_test(t, sick_mirror_ranges_move, 0, (int)ARRAY_SIZE(sick));
   tcase_add_loop_test(t, no_spread_one_endpoint, 0, 2);
+  tcase_add_loop_test(t, lone_endpoint_connections, 0, (int)ARRAY_SIZE(lone));
   suite_add_tcase(s, t);
   return s;
 }

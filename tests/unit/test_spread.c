@@ -1,7 +1,8 @@
 /* The pull scheduler's decisions: which endpoint an idle connection takes,
  * which running range it steals from and where it cuts it, how far ahead of
- * the stored bytes a range may start (the spool's bound), when a lone
- * endpoint gets more connections, and the size of the pool. */
+ * the stored bytes a range may start (the spool's bound), how many
+ * connections an endpoint gets as it shows what more of them bring, and the
+ * size of the pool. */
 #include <check.h>
 #include <stdint.h>
 
@@ -138,22 +139,67 @@ START_TEST(in_window)
 }
 END_TEST
 
+/* An endpoint's connections over a pull: the rates (bytes/s of all of them
+ * together) each count brought, in turn, and the counts that follow. */
 static const struct {
-  double rate;
-  bool measured;
-  bool want;
-} throttled_cases[] = {
-    {5 * MB, true, true},   /* capped at 5 MB/s a connection */
-    {80 * MB, true, false}, /* a fast endpoint: one connection a blob */
-    {5 * MB, false, false}, /* too few bytes to tell */
-    {0, true, false},       /* nothing came yet */
-    {SPREAD_THROTTLED_RATE, true, false},
+  const char *name;
+  int start, cap;
+  double rates[4];
+  size_t n;
+  int want[4];
+  bool scales, settled;
+} grow_cases[] = {
+    {"caps each connection: doubles up to the cap",
+     4,
+     8,
+     {20 * MB, 40 * MB, 40 * MB},
+     3,
+     {8, 8, 8},
+     true,
+     true},
+    {"caps all together: back to where it was",
+     2,
+     8,
+     {5 * MB, 5 * MB, 9 * MB},
+     3,
+     {4, 2, 2},
+     false,
+     true},
+    {"a gain under SPREAD_GAIN does not pay", 2, 8, {10 * MB, 12.9 * MB}, 2, {4, 2}, false, true},
+    {"just over SPREAD_GAIN pays", 2, 8, {10 * MB, 13.01 * MB}, 2, {4, 8}, true, false},
+    {"paid once, then not: the last count that paid",
+     1,
+     8,
+     {5 * MB, 10 * MB, 11 * MB},
+     3,
+     {2, 4, 2},
+     true,
+     true},
+    {"the cap is not passed", 3, 5, {3 * MB, 5 * MB}, 2, {5, 5}, true, true},
+    {"starting at the cap: settled at once", 8, 8, {1 * MB}, 1, {8}, false, true},
+    {"not measured yet", 2, 8, {0}, 0, {0}, false, false},
 };
 
-START_TEST(throttled)
+START_TEST(grow)
 {
-  ck_assert_int_eq(spread_throttled(throttled_cases[_i].rate, throttled_cases[_i].measured),
-                   throttled_cases[_i].want);
+  struct spread_growth g = {.want = grow_cases[_i].start};
+
+  for (size_t k = 0; k < grow_cases[_i].n; k++) {
+    spread_grow(&g, grow_cases[_i].cap, grow_cases[_i].rates[k]);
+    ck_assert_msg(g.want == grow_cases[_i].want[k], "%s: step %zu: %d connections, want %d",
+                  grow_cases[_i].name, k, g.want, grow_cases[_i].want[k]);
+  }
+  ck_assert_msg(g.scales == grow_cases[_i].scales, "%s: scales", grow_cases[_i].name);
+  ck_assert_msg(g.settled == grow_cases[_i].settled, "%s: settled", grow_cases[_i].name);
+}
+END_TEST
+
+START_TEST(start_want)
+{
+  ck_assert_int_eq(spread_start_want(0), SPREAD_START_ONE);
+  ck_assert_int_eq(spread_start_want(1), SPREAD_START_ONE);
+  ck_assert_int_eq(spread_start_want(2), SPREAD_START_MANY);
+  ck_assert_int_eq(spread_start_want(6), SPREAD_START_MANY);
 }
 END_TEST
 
@@ -197,8 +243,8 @@ static const struct {
   size_t n;
   int want;
 } pool_cases[] = {
-    {0, SPREAD_CONNS_PER_EP}, {1, SPREAD_CONNS_PER_EP}, {2, 6}, {3, 9}, {5, 15},
-    {6, SPREAD_MAX_CONNS},    {60, SPREAD_MAX_CONNS},
+    {0, SPREAD_CONNS_PER_EP}, {1, SPREAD_CONNS_PER_EP}, {2, 2 * SPREAD_CONNS_PER_EP},
+    {3, SPREAD_MAX_CONNS},    {60, SPREAD_MAX_CONNS},
 };
 
 START_TEST(pool_size)
@@ -254,7 +300,8 @@ spread_suite(void)
   tcase_add_loop_test(t, steal_cut, 0, (int)ARRAY_SIZE(cut_cases));
   tcase_add_loop_test(t, pick_victim, 0, (int)ARRAY_SIZE(victim_cases));
   tcase_add_loop_test(t, in_window, 0, (int)ARRAY_SIZE(window_cases));
-  tcase_add_loop_test(t, throttled, 0, (int)ARRAY_SIZE(throttled_cases));
+  tcase_add_loop_test(t, grow, 0, (int)ARRAY_SIZE(grow_cases));
+  tcase_add_test(t, start_want);
   tcase_add_loop_test(t, pool_size, 0, (int)ARRAY_SIZE(pool_cases));
   tcase_add_loop_test(t, chunk_end, 0, (int)ARRAY_SIZE(chunk_cases));
   tcase_add_test(t, chunks_cover);
