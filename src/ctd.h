@@ -137,6 +137,7 @@ struct ctd_transfer_pull {
   const char *os, *arch, *variant;
   const char *snapshotter;
   int64_t stall_ms;
+  const volatile int *cancel; /* set by another thread: give up (ERR_CANCELLED) */
   void (*on_progress)(const struct ctd_progress *p, void *arg);
   void *arg;
 };

@@ -38,6 +38,22 @@ static struct {
 } lc;
 static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
 
+/* libcurl's dependencies (librtmp, libldap) bring GnuTLS in, whose library
+ * constructor initializes it, p11-kit's modules included, though ctrx never
+ * uses it: about 1 MiB of memory. GnuTLS's documented switch turns that off
+ * while libcurl loads, and the environment is as it was afterwards (main
+ * tells whether the switch was there already). This is the one place core
+ * changes the environment: lc_load runs once, before any libcurl call, and
+ * no other thread of ctrx reads the environment (tests/lint/ratchet). */
+#define GNUTLS_SWITCH "GNUTLS_NO_IMPLICIT_INIT"
+static bool gnutls_switch_set;
+
+void
+http_gnutls_switch_set(bool set)
+{
+  gnutls_switch_set = set;
+}
+
 static void
 lc_load(void)
 {
@@ -54,8 +70,12 @@ lc_load(void)
       DL_SYM(lc.slist_free_all, "curl_slist_free_all"),
   };
   const char *missing, *why;
+  bool gnutls_off = !gnutls_switch_set && setenv(GNUTLS_SWITCH, "1", 0) == 0;
+  void *dl = dl_open("libcurl.so.4", syms, ARRAY_SIZE(syms), &missing, &why);
 
-  if (dl_open("libcurl.so.4", syms, ARRAY_SIZE(syms), &missing, &why) == NULL) {
+  if (gnutls_off)
+    unsetenv(GNUTLS_SWITCH);
+  if (dl == NULL) {
     if (missing != NULL)
       lc.load_error = xasprintf("load libcurl: symbol %s not found", missing);
     else

@@ -31,6 +31,10 @@ struct http *http_new(const struct http_opts *opts);
 void http_free(struct http *h);
 /* libcurl is there (loaded on the first call). */
 int http_ready(struct error **err);
+/* Whether the environment already has GNUTLS_NO_IMPLICIT_INIT (main says,
+ * before any thread): if not, libcurl loads with it set, and without it
+ * afterwards (http.c says why). */
+void http_gnutls_switch_set(bool set);
 
 /* A connection (a curl easy handle) from the pool, or a new one; NULL when
  * curl cannot make one. Give it back with http_conn_put (NULL is fine). */

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "grpc.h"
+#include "http.h"
 #include "log.h"
 #include "version.h"
 
@@ -221,6 +222,7 @@ main(int argc, char **argv)
   struct error *err = NULL;
   int status;
 
+  http_gnutls_switch_set(getenv("GNUTLS_NO_IMPLICIT_INIT") != NULL);
   status = run(&cli, argc, argv, &err);
   if (status < 0) {
     fflush(stdout);

@@ -262,7 +262,7 @@ fetch_from(struct blob_put *b, const struct registry_ep *ep, struct error **e, s
 }
 
 /* Where d comes in the image's layers, bottom first; -1 when it is not one of
- * them (a config goes before every layer). */
+ * them. */
 static int
 layer_rank(const struct pull *p, const struct oci_desc *d)
 {
@@ -327,7 +327,8 @@ fetch_blob(struct blob_put *b, struct error **err)
   if (b->offset == 0 && p->probe.len > 0 && strcmp(p->probe_digest, d->digest) == 0 &&
       sink(p->probe.data, p->probe.len, &b->s, err) < 0)
     return -1;
-  if (p->sched && !image_is_index(d->media_type) && !image_is_manifest(d->media_type)) {
+  /* layers are spread; a document (small, needed first) takes no turn */
+  if (p->sched && layer_rank(p, d) >= 0) {
     bool done = false;
     if (fetch_spread(b, &done, err) < 0)
       return -1;
@@ -771,22 +772,52 @@ learn_line(struct pull *p, struct error **err)
   return 0;
 }
 
+/* The probe beside the daemon's pull: a slow endpoint cancels that pull. */
+struct probe_run {
+  struct pull *p;
+  volatile int slow;
+};
+
+static void *
+probe_thread(void *arg)
+{
+  struct probe_run *r = arg;
+
+  if (pull_link_slow(r->p))
+    r->slow = 1;
+  return NULL;
+}
+
 /* 2.x: the daemon pulls through its Transfer service (pull_transfer.c),
  * unless --max-concurrent-downloads was given: ctr 2.x takes that only with
- * --local, for a pull in the client, and so does ctrx. */
+ * --local, for a pull in the client, and so does ctrx. Unless told not to
+ * spread, a probe runs beside it: when one connection to the endpoint turns
+ * out slow, the daemon's pull is cancelled and ctrx's own goes on from what
+ * the daemon holds, with more connections. */
 static bool
 pulled_by_daemon(struct pull *p, struct pull_result *res)
 {
   int64_t stall = p->o->registry.stall_timeout_ms;
+  struct probe_run run = {p, 0};
+  pthread_t tid;
+  bool probing, done;
   struct pull_transfer t = {
-      p->c,           p->lease,       &p->eps[p->served],
-      p->health,      p->ref.domain,  p->repo,
-      &p->root,       p->name,        p->o->labels,
-      p->platform,    p->snapshotter, stall > 0 ? stall : REGISTRY_STALL_TIMEOUT_MS,
-      p->o->on_event, p->o->arg};
+      p->c,        p->lease,       &p->eps[p->served],
+      p->health,   p->ref.domain,  p->repo,
+      &p->root,    p->name,        p->o->labels,
+      p->platform, p->snapshotter, stall > 0 ? stall : REGISTRY_STALL_TIMEOUT_MS,
+      &run.slow,   p->o->on_event, p->o->arg};
 
-  return p->line.all_metadata && p->o->registry.user == NULL && p->o->max_concurrent == 0 &&
-         (p->sched == NULL || !pull_link_slow(p)) && pull_by_daemon(&t, res);
+  if (!p->line.all_metadata || p->o->registry.user != NULL || p->o->max_concurrent != 0)
+    return false;
+  probing = p->sched != NULL && pthread_create(&tid, NULL, probe_thread, &run) == 0;
+  done = pull_by_daemon(&t, res);
+  if (probing)
+    pthread_join(tid, NULL);
+  if (!done && run.slow)
+    note(p, PULL_NOTE, "one connection to %s is slow: ctrx pulls the rest itself",
+         p->eps[p->served].base);
+  return done;
 }
 
 static int

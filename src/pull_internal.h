@@ -150,6 +150,7 @@ struct pull_transfer {
   const char *platform;        /* "os/arch[/variant]" */
   const char *snapshotter;
   int64_t stall_ms;
+  const volatile int *cancel; /* set: give the pull back to ctrx at once */
   void (*on_event)(const struct pull_event *ev, void *arg);
   void *arg;
 };

@@ -163,6 +163,7 @@ transfer(const struct pull_transfer *t, struct error **err)
       .variant = plat.n > 2 ? plat.v[2] : NULL,
       .snapshotter = t->snapshotter,
       .stall_ms = t->stall_ms,
+      .cancel = t->cancel,
       .on_progress = on_progress,
       .arg = (void *)t,
   };
@@ -194,6 +195,10 @@ pull_by_daemon(const struct pull_transfer *t, struct pull_result *res)
     res->name = xstrdup(t->name);
     res->digest = xstrdup(t->root->digest);
     return true;
+  }
+  if (error_is(e, ERR_CANCELLED)) {
+    error_free(e);
+    return false;
   }
   if (!error_is(e, ERR_UNIMPLEMENTED) && !error_is(e, ERR_UNAUTHENTICATED) &&
       !error_is(e, ERR_PERMISSION))

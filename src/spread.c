@@ -106,7 +106,8 @@ spread_grow(struct spread_growth *g, int cap, double rate)
     return;
   }
   g->scales = g->scales || g->prev_want > 0;
-  if (g->want >= cap) {
+  /* each connection fast: what holds the pull back is not the endpoint */
+  if (g->want >= cap || rate / g->want >= SPREAD_SLOW_RATE) {
     g->settled = true;
     return;
   }

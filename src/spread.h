@@ -24,7 +24,7 @@
 #include "registry.h"
 
 #define SPREAD_MAX_ENDPOINTS 64
-#define SPREAD_CONNS_PER_EP 8        /* a sane bound for an endpoint that caps each connection */
+#define SPREAD_CONNS_PER_EP 16       /* a sane bound for an endpoint that caps each connection */
 #define SPREAD_MAX_CONNS 16          /* the whole pool */
 #define SPREAD_MIN_PIECE (512 << 10) /* no range is split into pieces smaller than this */
 #define SPREAD_WINDOW (64LL << 20)   /* most bytes of a blob ahead of what was handed on */
@@ -33,7 +33,7 @@
 #define SPREAD_START_ONE 4
 #define SPREAD_START_MANY 2
 /* an endpoint's rate is measured over at least this long and this many bytes */
-#define SPREAD_EPOCH_MS 300
+#define SPREAD_EPOCH_MS 200
 #define SPREAD_EPOCH_BYTES (1 << 20)
 /* bytes/s: one connection slower than this may gain from more of them */
 #define SPREAD_SLOW_RATE 16e6
@@ -55,7 +55,9 @@ struct spread_growth {
 
 /* After WANT connections brought RATE bytes/s together: twice as many (CAP
  * at most) when this is the first measure or RATE is SPREAD_GAIN times what
- * half as many brought; else back to the count before, for good. */
+ * half as many brought, and each brought under SPREAD_SLOW_RATE (faster ones
+ * wait on something else: containerd, the disk); else back to the count
+ * before, for good. */
 void spread_grow(struct spread_growth *g, int cap, double rate);
 
 /* Connections each endpoint may have at first, for N_USABLE endpoints. */

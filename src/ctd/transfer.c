@@ -161,8 +161,8 @@ progress_event(const Google__Protobuf__Any *a, const struct ctd_transfer_pull *t
 }
 
 /* Follow the progress until the transfer answers; a transfer that reports
- * nothing new for stall_ms is given up (the caller's freeing of the streams
- * cancels it in the daemon). */
+ * nothing new for stall_ms, or whose cancel flag is set, is given up (the
+ * caller's freeing of the streams cancels it in the daemon). */
 static int
 watch(struct grpc_stream *ps, struct grpc_stream *ts, const struct ctd_transfer_pull *t,
       struct error **err)
@@ -177,9 +177,14 @@ watch(struct grpc_stream *ps, struct grpc_stream *ts, const struct ctd_transfer_
     struct error *e = NULL;
     int r;
 
+    if (t->cancel && *t->cancel) {
+      error_setc(err, ERR_CANCELLED, "cancelled");
+      break;
+    }
     if (progress_open) {
       Google__Protobuf__Any *a = NULL;
-      grpc_stream_set_deadline(ps, now_ms() + 200);
+      /* awake often enough to see the cancel flag */
+      grpc_stream_set_deadline(ps, now_ms() + (t->cancel ? 20 : 200));
       r = grpc_stream_recv(ps, &google__protobuf__any__descriptor, (ProtobufCMessage **)&a, &e);
       if (r == 1) {
         if (progress_event(a, t, &tr))

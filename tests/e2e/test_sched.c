@@ -237,16 +237,23 @@ START_TEST(lone_endpoint_connections)
   cleanup_free char *name = push_random(tag);
   cleanup_free char *hosts = hosts_dir(tag, lone[_i].label, none);
   cleanup_e2e_out struct e2e_out p = {0};
+  const char *log;
   int64_t ms;
 
   pull(&p, ns, hosts, name, "", "", &ms);
-  ck_assert_msg(p.status == 0, "%s%s", p.out, p.err);
+  /* the end of the --debug log, enough to see why, short enough for a message */
+  log = strlen(p.err) > 3000 ? p.err + strlen(p.err) - 3000 : p.err;
+  ck_assert_msg(p.status == 0, "%s%s", p.out, log);
   fprintf(stderr, "sched: lone endpoint %s: %.1fs\n", lone[_i].label, (double)ms / 1000);
   ck_assert_msg(strstr(p.err, lone[_i].want) != NULL, "%s: no \"%s\" in:\n%s", lone[_i].label,
-                lone[_i].want, p.err);
-  ck_assert_msg(strstr(p.err, "Transfer/Transfer") == NULL, "handed to the daemon:\n%s", p.err);
+                lone[_i].want, log);
+  /* 2.x: the daemon's pull starts, the probe beside it finds the endpoint
+   * slow and ctrx takes over */
   if (e2e_line_2x())
-    ck_assert_msg(strstr(p.err, "probe: ") != NULL, "no probe:\n%s", p.err);
+    ck_assert_msg(strstr(p.err, "is slow: ctrx pulls the rest itself") != NULL,
+                  "not taken over from the daemon:\n%s", log);
+  else
+    ck_assert_msg(strstr(p.err, "Transfer/Transfer") == NULL, "a Transfer call on 1.x:\n%s", log);
   assert_same_as_plain_pull(ns, name);
   e2e_assert_no_lease(ns);
   e2e_clean_namespace(ns);

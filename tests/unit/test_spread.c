@@ -178,6 +178,8 @@ static const struct {
     {"the cap is not passed", 3, 5, {3 * MB, 5 * MB}, 2, {5, 5}, true, true},
     {"starting at the cap: settled at once", 8, 8, {1 * MB}, 1, {8}, false, true},
     {"not measured yet", 2, 8, {0}, 0, {0}, false, false},
+    {"fast connections: no more of them", 4, 16, {200 * MB}, 1, {4}, false, true},
+    {"fast once more were added: kept, no more", 4, 16, {40 * MB, 160 * MB}, 2, {8, 8}, true, true},
 };
 
 START_TEST(grow)
@@ -243,7 +245,7 @@ static const struct {
   size_t n;
   int want;
 } pool_cases[] = {
-    {0, SPREAD_CONNS_PER_EP}, {1, SPREAD_CONNS_PER_EP}, {2, 2 * SPREAD_CONNS_PER_EP},
+    {0, SPREAD_CONNS_PER_EP}, {1, SPREAD_CONNS_PER_EP}, {2, SPREAD_MAX_CONNS},
     {3, SPREAD_MAX_CONNS},    {60, SPREAD_MAX_CONNS},
 };
 
