@@ -226,12 +226,12 @@ claim(struct spread *s, struct job *j, struct blob *b, struct range *rg, size_t 
   rg->cancel = 0;
   rg->taken = rg->stalled = false;
   s->st[ep].active++;
+  s->st[ep].cold++;
   b->running++;
-  /* all its connections run: measure what they bring together */
-  if (!s->st[ep].grow.settled && s->st[ep].epoch_ms == 0 && s->st[ep].active >= s->st[ep].cap) {
-    s->st[ep].epoch_ms = now;
-    s->st[ep].epoch_bytes = s->st[ep].served;
-  }
+  /* all its connections run: measure what they bring together once each
+   * brings bytes */
+  if (!s->st[ep].grow.settled && s->st[ep].epoch_ms == 0 && s->st[ep].active >= s->st[ep].cap)
+    s->st[ep].epoch_ms = -1;
   *j = (struct job){b, rg, ep, rg->start + rg->got, rg->end};
 }
 
@@ -326,6 +326,20 @@ struct sink_ctx {
   struct job *j;
 };
 
+/* Under s->mu: one of endpoint i's requests brought its first byte, or ended
+ * without one; when none is left waiting, a measure that waited starts. */
+static void
+warm(struct spread *s, size_t i, int64_t now)
+{
+  struct spread_ep_state *st = &s->st[i];
+
+  st->cold--;
+  if (st->epoch_ms == -1 && st->cold <= 0) {
+    st->epoch_ms = now;
+    st->epoch_bytes = st->served;
+  }
+}
+
 /* Under s->mu: when endpoint i's connections have run together long enough,
  * what they brought decides how many it gets. */
 static void
@@ -335,7 +349,7 @@ epoch_check(struct spread *s, size_t i, int64_t now)
   int64_t dt = now - st->epoch_ms, bytes = st->served - st->epoch_bytes;
   double rate;
 
-  if (st->epoch_ms == 0 || dt < SPREAD_EPOCH_MS || bytes < SPREAD_EPOCH_BYTES)
+  if (st->epoch_ms <= 0 || dt < SPREAD_EPOCH_MS || bytes < SPREAD_EPOCH_BYTES)
     return;
   rate = (double)bytes * 1000.0 / (double)dt;
   spread_grow(&st->grow, SPREAD_CONNS_PER_EP, rate);
@@ -382,9 +396,12 @@ range_sink(const void *data, size_t len, void *arg, struct error **err)
     b->spool_failed = true;
     rv = error_set(err, errno, "write the spool");
   } else if (n > 0) {
+    bool first = rg->got == rg->got0;
     rg->got += n;
     rg->last_ms = now_ms();
     c->s->st[c->j->ep].served += n;
+    if (first)
+      warm(c->s, c->j->ep, rg->last_ms);
     epoch_check(c->s, c->j->ep, rg->last_ms);
     pthread_cond_broadcast(&b->cond);
   }
@@ -419,6 +436,8 @@ finish(struct spread *s, struct job *j, struct error *e, bool *blame)
 
   *blame = false;
   st->active--;
+  if (bytes == 0)
+    warm(s, j->ep, now);
   b->running--;
   rg->state = rg->got >= rg->end - rg->start ? R_DONE : R_PENDING;
   /* a small range measures the round trip more than the rate */

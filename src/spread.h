@@ -71,7 +71,9 @@ struct spread_ep_state {
   double rate;    /* measured bytes/s of one connection, 0: not measured yet */
   int64_t served; /* bytes it delivered */
   struct spread_growth grow;
-  int64_t epoch_ms;    /* its connections all ran from then on; 0: not measuring */
+  int cold;            /* its requests that brought no byte yet */
+  int64_t epoch_ms;    /* its connections all sent from then on; 0: not measuring,
+                          -1: all run, not all sent yet (a round trip is no rate) */
   int64_t epoch_bytes; /* served then */
 };
 
