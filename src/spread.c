@@ -291,8 +291,12 @@ find_steal(struct spread *s, struct blob *b, struct job *j)
     return false;
   /* cutting a request short throws away what its server had in flight:
    * worth it for another endpoint, for one that caps each connection, or to
-   * learn whether it does (all its connections busy, to measure them) */
-  if (!stalled && (size_t)ep == v->ep && !s->st[ep].grow.scales && s->st[ep].grow.settled)
+   * learn whether it does (all its connections busy, to measure them) while
+   * its connections are slow: the range to cut has run long enough to tell,
+   * under SPREAD_SLOW_RATE (on a fast one, cutting only wastes bytes) */
+  if (!stalled && (size_t)ep == v->ep && !s->st[ep].grow.scales &&
+      (s->st[ep].grow.settled || now - v->t0_ms < SPREAD_EPOCH_MS ||
+       run[k].rate >= SPREAD_SLOW_RATE))
     return false;
   cut = stalled
             ? run[k].cur
