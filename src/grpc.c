@@ -56,6 +56,10 @@ struct grpc_stream {
   /* sending */
   struct buf sendq;
   size_t send_off;
+  /* Bytes that follow the queue, still the caller's: grpc_stream_send_bytes
+   * waits until they are all out, so they are never copied but once. */
+  const uint8_t *ext;
+  size_t ext_len, ext_off;
   bool send_eof;
   bool deferred;
   /* receiving */
@@ -216,6 +220,13 @@ cb_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code
   return 0;
 }
 
+/* Bytes queued on S and not yet taken by nghttp2. */
+static size_t
+stream_unsent(const struct grpc_stream *s)
+{
+  return s->sendq.len - s->send_off + (s->ext != NULL ? s->ext_len - s->ext_off : 0);
+}
+
 static ssize_t
 cb_data_read(nghttp2_session *session, int32_t stream_id, uint8_t *out, size_t length,
              uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
@@ -234,8 +245,12 @@ cb_data_read(nghttp2_session *session, int32_t stream_id, uint8_t *out, size_t l
       buf_consume(&s->sendq, s->send_off);
       s->send_off = 0;
     }
+  } else if (s->ext != NULL && s->ext_off < s->ext_len) {
+    n = s->ext_len - s->ext_off < length ? s->ext_len - s->ext_off : length;
+    memcpy(out, s->ext + s->ext_off, n);
+    s->ext_off += n;
   }
-  if (s->send_off == s->sendq.len && s->send_eof) {
+  if (stream_unsent(s) == 0 && s->send_eof) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
   }
@@ -691,37 +706,60 @@ stream_resume(struct grpc_stream *s)
   conn_flush(s->conn);
 }
 
-int
-grpc_stream_send(struct grpc_stream *s, const ProtobufCMessage *msg, struct error **err)
+static bool
+ext_sent(void *arg)
+{
+  struct grpc_stream *s = arg;
+  return s->closed || s->ext_off == s->ext_len;
+}
+
+/* Queue MSG, then (when DATA is not NULL) a bytes field FIELD of LEN bytes
+ * that stays in the caller's buffer until it is out: protobuf readers take
+ * fields in any order, so appending one is a valid encoding of the message. */
+static int
+stream_send(struct grpc_stream *s, const ProtobufCMessage *msg, unsigned field, const void *data,
+            size_t len, struct error **err)
 {
   struct grpc_conn *c = s->conn;
-  size_t len = protobuf_c_message_get_packed_size(msg);
-  uint8_t hdr[5];
   int rv = 0;
-
-  if (len > GRPC_MAX_MESSAGE)
-    return error_setc(err, ERR_INVALID, "%s: message of %zu bytes is too large", s->path, len);
-  hdr[0] = 0;
-  hdr[1] = (uint8_t)(len >> 24);
-  hdr[2] = (uint8_t)(len >> 16);
-  hdr[3] = (uint8_t)(len >> 8);
-  hdr[4] = (uint8_t)len;
 
   pthread_mutex_lock(&c->mu);
   if (s->send_eof) {
     pthread_mutex_unlock(&c->mu);
     return error_setc(err, ERR_INTERNAL, "%s: send after close", s->path);
   }
-  buf_add(&s->sendq, hdr, sizeof(hdr));
-  if (len > 0)
-    protobuf_c_message_pack(msg, buf_append_space(&s->sendq, len));
+  if (grpc_message_head(msg, data != NULL ? field : 0, len, &s->sendq) < 0) {
+    pthread_mutex_unlock(&c->mu);
+    return error_setc(err, ERR_INVALID, "%s: message of over %u bytes", s->path, GRPC_MAX_MESSAGE);
+  }
+  if (data != NULL) {
+    s->ext = data;
+    s->ext_len = len;
+    s->ext_off = 0;
+  }
   stream_resume(s);
-  if (!sendq_drained(s))
+  if (data != NULL)
+    rv = conn_wait(c, ext_sent, s, s->deadline_ms);
+  else if (!sendq_drained(s))
     rv = conn_wait(c, sendq_drained, s, s->deadline_ms);
+  s->ext = NULL; /* sent, or the stream is lost: nghttp2 never reads it again */
   pthread_mutex_unlock(&c->mu);
   if (rv < 0)
     return stream_failure(s, rv, err);
   return 0;
+}
+
+int
+grpc_stream_send(struct grpc_stream *s, const ProtobufCMessage *msg, struct error **err)
+{
+  return stream_send(s, msg, 0, NULL, 0, err);
+}
+
+int
+grpc_stream_send_bytes(struct grpc_stream *s, const ProtobufCMessage *msg, unsigned field,
+                       const void *data, size_t len, struct error **err)
+{
+  return stream_send(s, msg, field, data, len, err);
 }
 
 int

@@ -13,9 +13,11 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
+struct buf;
 struct grpc_conn;
 struct grpc_stream;
 
@@ -84,6 +86,10 @@ int grpc_stream_open(struct grpc_conn *c, const char *path, const struct grpc_ca
                      struct grpc_stream **out, struct error **err);
 /* Queues the message; blocks while more than a few MiB are still unsent. */
 int grpc_stream_send(struct grpc_stream *s, const ProtobufCMessage *msg, struct error **err);
+/* MSG and then a bytes field FIELD holding LEN bytes at DATA, which MSG must
+ * leave unset. DATA is not copied: returns once all of it is on its way. */
+int grpc_stream_send_bytes(struct grpc_stream *s, const ProtobufCMessage *msg, unsigned field,
+                           const void *data, size_t len, struct error **err);
 int grpc_stream_close_send(struct grpc_stream *s, struct error **err);
 /* 1 with *out set, 0 at the end of a stream that ended OK, -1 on error. */
 int grpc_stream_recv(struct grpc_stream *s, const ProtobufCMessageDescriptor *desc,
@@ -100,6 +106,13 @@ void grpc_stream_freep(struct grpc_stream **s);
 /* Encode a gRPC status into our error (used by the transport and its tests):
  * message is containerd's grpc-message, percent-decoded. */
 int grpc_status_error(struct error **err, int status, const char *message, const char *path);
+/* A gRPC message on the wire: its 5-byte prefix and MSG packed, then (FIELD
+ * not 0) the key and length of a bytes field FIELD whose LEN bytes follow
+ * but are not appended; protobuf readers take fields in any order. Appended
+ * to OUT; -1 (nothing appended) past GRPC_MAX_MESSAGE, else the length the
+ * prefix gives. */
+ssize_t grpc_message_head(const ProtobufCMessage *msg, unsigned field, size_t len, struct buf *out);
+
 /* grpc-timeout's value for a timeout of NS nanoseconds: at most 8 digits
  * and a unit (n u m S M H), the finest unit that fits, rounded up; NS < 1
  * counts as 1. */

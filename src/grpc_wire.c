@@ -1,5 +1,5 @@
-/* The parts of the gRPC wire format that are pure text: grpc-timeout values
- * and percent-encoded grpc-message values. */
+/* The parts of the gRPC wire format that need no connection: message
+ * prefixes, grpc-timeout values and percent-encoded grpc-message values. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,43 @@
 
 #include "grpc.h"
 #include "util.h"
+
+/* V as a protobuf varint at OUT (10 bytes at most); returns its length. */
+static size_t
+varint(uint64_t v, uint8_t *out)
+{
+  size_t n = 0;
+
+  while (v >= 0x80) {
+    out[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = (uint8_t)v;
+  return n;
+}
+
+ssize_t
+grpc_message_head(const ProtobufCMessage *msg, unsigned field, size_t len, struct buf *out)
+{
+  size_t packed = protobuf_c_message_get_packed_size(msg);
+  uint8_t key[20];
+  size_t nkey = 0, total;
+
+  if (field != 0) {
+    nkey = varint((uint64_t)field << 3 | 2, key); /* wire type 2: length-delimited */
+    nkey += varint(len, key + nkey);
+  }
+  total = packed + nkey + (field != 0 ? len : 0);
+  if (total > GRPC_MAX_MESSAGE)
+    return -1;
+  uint8_t hdr[5] = {0, (uint8_t)(total >> 24), (uint8_t)(total >> 16), (uint8_t)(total >> 8),
+                    (uint8_t)total};
+  buf_add(out, hdr, sizeof(hdr));
+  if (packed > 0)
+    protobuf_c_message_pack(msg, buf_append_space(out, packed));
+  buf_add(out, key, nkey);
+  return (ssize_t)total;
+}
 
 void
 grpc_timeout_format(int64_t ns, char out[GRPC_TIMEOUT_SIZE])

@@ -142,6 +142,15 @@ fail:
   return error_wrap(err, "write %s", ref);
 }
 
+/* The number of WriteContentRequest's data field, from our .proto. */
+static unsigned
+data_field(void)
+{
+  const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+      &containerd__services__content__v1__write_content_request__descriptor, "data");
+  return f->id;
+}
+
 int
 ctd_writer_write(struct ctd_writer *w, const void *data, size_t len, struct error **err)
 {
@@ -150,9 +159,9 @@ ctd_writer_write(struct ctd_writer *w, const void *data, size_t len, struct erro
 
   req.action = CONTAINERD__SERVICES__CONTENT__V1__WRITE_ACTION__WRITE;
   req.offset = w->offset;
-  req.data.data = (uint8_t *)data;
-  req.data.len = len;
-  if (grpc_stream_send(w->s, &req.base, err) < 0 || writer_recv(w, &resp, err) < 0)
+  /* the bytes go out from DATA itself, not from a packed copy */
+  if (grpc_stream_send_bytes(w->s, &req.base, data_field(), data, len, err) < 0 ||
+      writer_recv(w, &resp, err) < 0)
     return error_wrap(err, "write %s", w->ref);
   w->offset = resp->offset;
   protobuf_c_message_free_unpacked(&resp->base, NULL);

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "content.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc.h"
 #include "unit.h"
@@ -112,6 +113,80 @@ START_TEST(percent_decode)
   ck_assert_ptr_nonnull(out);
   ck_assert_str_eq(out, decodes[_i].want);
   free(out);
+}
+END_TEST
+
+/* A message whose last bytes field follows its head (pull's content writes,
+ * sent from the caller's buffer): prefix, fields, key and length, then the
+ * bytes make the message protobuf-c packs itself. */
+static const size_t head_lens[] = {0, 1, 127, 128, 300000};
+
+START_TEST(message_head)
+{
+  typedef Containerd__Services__Content__V1__WriteContentRequest req_t;
+  req_t req = CONTAINERD__SERVICES__CONTENT__V1__WRITE_CONTENT_REQUEST__INIT;
+  const size_t len = head_lens[_i];
+  const unsigned field =
+      protobuf_c_message_descriptor_get_field_by_name(
+          &containerd__services__content__v1__write_content_request__descriptor, "data")
+          ->id;
+  cleanup_buf struct buf got = BUF_INIT;
+  cleanup_buf struct buf want = BUF_INIT;
+  uint8_t *data = xmalloc(len + 1);
+  ssize_t total;
+
+  for (size_t i = 0; i < len; i++)
+    data[i] = (uint8_t)(i * 7 + 1);
+  req.action = CONTAINERD__SERVICES__CONTENT__V1__WRITE_ACTION__WRITE;
+  req.ref = (char *)"ref";
+  req.offset = 1 << 20;
+  buf_addstr(&got, "x"); /* what is there stays */
+  total = grpc_message_head(&req.base, field, len, &got);
+  buf_add(&got, data, len);
+  ck_assert_int_eq(total, (ssize_t)got.len - 6);
+  req.data.data = data;
+  req.data.len = len;
+  /* protobuf-c leaves an empty field out; its key and 0 length are as valid */
+  ck_assert_int_eq(total,
+                   (ssize_t)protobuf_c_message_get_packed_size(&req.base) + (len == 0 ? 2 : 0));
+  ck_assert_int_eq(got.data[0], 'x');
+  ck_assert_int_eq(got.data[1], 0); /* not compressed */
+  ck_assert_uint_eq(((size_t)(uint8_t)got.data[2] << 24) | ((size_t)(uint8_t)got.data[3] << 16) |
+                        ((size_t)(uint8_t)got.data[4] << 8) | (uint8_t)got.data[5],
+                    (size_t)total);
+  req_t *back = containerd__services__content__v1__write_content_request__unpack(
+      NULL, (size_t)total, (const uint8_t *)got.data + 6);
+  ck_assert_ptr_nonnull(back);
+  ck_assert_int_eq(back->action, req.action);
+  ck_assert_str_eq(back->ref, "ref");
+  ck_assert_int_eq(back->offset, req.offset);
+  ck_assert_uint_eq(back->data.len, len);
+  ck_assert(len == 0 || memcmp(back->data.data, data, len) == 0);
+  containerd__services__content__v1__write_content_request__free_unpacked(back, NULL);
+
+  /* field 0: the whole message, as protobuf-c packs it */
+  total = grpc_message_head(&req.base, 0, 0, &want);
+  ck_assert_int_eq(total, (ssize_t)want.len - 5);
+  req_t *whole = containerd__services__content__v1__write_content_request__unpack(
+      NULL, (size_t)total, (const uint8_t *)want.data + 5);
+  ck_assert_ptr_nonnull(whole);
+  ck_assert_uint_eq(whole->data.len, len);
+  containerd__services__content__v1__write_content_request__free_unpacked(whole, NULL);
+  free(data);
+}
+END_TEST
+
+/* Past the limit nothing is appended. */
+START_TEST(message_head_too_large)
+{
+  Google__Protobuf__Empty req = GOOGLE__PROTOBUF__EMPTY__INIT;
+  cleanup_buf struct buf b = BUF_INIT;
+
+  ck_assert_int_eq(grpc_message_head(&req.base, 1, GRPC_MAX_MESSAGE, &b), -1);
+  ck_assert_uint_eq(b.len, 0);
+  ck_assert_int_eq(grpc_message_head(&req.base, 1, GRPC_MAX_MESSAGE - 6, &b),
+                   (ssize_t)GRPC_MAX_MESSAGE - 6 + 5);
+  ck_assert_uint_eq(b.len, 5 + 5);
 }
 END_TEST
 
@@ -662,6 +737,8 @@ grpc_suite(void)
 
   tcase_add_loop_test(t, timeout_units, 0, (int)ARRAY_SIZE(timeouts));
   tcase_add_loop_test(t, percent_decode, 0, (int)ARRAY_SIZE(decodes));
+  tcase_add_loop_test(t, message_head, 0, (int)ARRAY_SIZE(head_lens));
+  tcase_add_test(t, message_head_too_large);
   suite_add_tcase(s, t);
   tcase_set_timeout(f, 60);
   tcase_add_test(f, silent_peer_deadline);
