@@ -15,7 +15,10 @@
 #include "ref.h"
 #include "spread.h"
 
-#define CHUNK (256u << 10) /* ctr writes 1 MiB messages; a quarter keeps our memory low */
+/* Bytes per content write: ctr writes 1 MiB messages; a quarter keeps our
+ * memory low, and spread hands bytes on in pieces of just this size, which
+ * then go out without a copy. */
+#define CHUNK SPREAD_PIECE
 
 void
 pull_emit(struct pull *p, enum pull_event_kind kind, const char *what, const char *digest,
@@ -83,6 +86,34 @@ struct sink_state {
 
 #define PROGRESS_MS 100
 
+/* Hand LEN bytes at DATA on to containerd in messages of CHUNK bytes. The
+ * chunk never holds more than CHUNK: whole chunks go out from DATA itself. */
+static int
+sink_store(struct sink_state *s, const uint8_t *data, size_t len, struct error **err)
+{
+  while (len > 0) {
+    const uint8_t *from = data;
+    size_t take = CHUNK - s->chunk.len;
+
+    if (take > len)
+      take = len;
+    if (s->chunk.len > 0 || take < CHUNK) {
+      buf_add(&s->chunk, data, take);
+      from = s->chunk.len == CHUNK ? (const uint8_t *)s->chunk.data : NULL;
+    }
+    data += take;
+    len -= take;
+    if (from == NULL)
+      continue;
+    if (ctd_writer_write(s->w, from, CHUNK, err) < 0) {
+      s->store_failed = true;
+      return -1;
+    }
+    s->chunk.len = 0;
+  }
+  return 0;
+}
+
 static int
 sink(const void *data, size_t len, void *arg, struct error **err)
 {
@@ -95,7 +126,6 @@ sink(const void *data, size_t len, void *arg, struct error **err)
     digest_update(s->md, data, len);
   if (s->keep)
     buf_add(s->keep, data, len);
-  buf_add(&s->chunk, data, len);
   if (s->p && s->p->o->on_event) {
     int64_t now = now_ms();
     if (now - s->reported_ms >= PROGRESS_MS) {
@@ -108,14 +138,7 @@ sink(const void *data, size_t len, void *arg, struct error **err)
       pthread_mutex_unlock(&s->p->mu);
     }
   }
-  while (s->chunk.len >= CHUNK) {
-    if (ctd_writer_write(s->w, s->chunk.data, CHUNK, err) < 0) {
-      s->store_failed = true;
-      return -1;
-    }
-    buf_consume(&s->chunk, CHUNK);
-  }
-  return 0;
+  return sink_store(s, data, len, err);
 }
 
 static int

@@ -12,7 +12,6 @@
 #include "log.h"
 #include "util.h"
 
-#define DELIVER_CHUNK (64u << 10)
 #define PUNCH_STEP (1LL << 20)
 #define DEFAULT_SPOOL_DIR "/var/tmp"
 #define RATE_MIN_BYTES (256 << 10)
@@ -590,16 +589,26 @@ open_spool(const struct spread *s, struct error **err)
   return fd;
 }
 
-/* Under s->mu: bytes from b->head on that are in the spool. */
+/* Under s->mu: bytes from b->head on that are in the spool, across the ends
+ * of ranges that are complete; SPREAD_CHUNK or a little more is enough for
+ * one delivery, and it bounds the walk. */
 static int64_t
 contiguous(const struct blob *b)
 {
-  for (size_t k = 0; k < b->n_ranges; k++) {
-    const struct range *rg = b->ranges[k];
-    if (rg->start <= b->head && b->head < rg->start + rg->got)
-      return rg->start + rg->got - b->head;
+  int64_t at = b->head;
+  bool moved = true;
+
+  while (moved && at - b->head < SPREAD_CHUNK) {
+    moved = false;
+    for (size_t k = 0; k < b->n_ranges && !moved; k++) {
+      const struct range *rg = b->ranges[k];
+      if (rg->start <= at && at < rg->start + rg->got) {
+        at = rg->start + rg->got;
+        moved = true;
+      }
+    }
   }
-  return 0;
+  return at - b->head;
 }
 
 /* Under s->mu: nothing runs and nobody may take what is pending. */
@@ -617,11 +626,14 @@ stuck(const struct spread *s, const struct blob *b)
 /* Hand n spooled bytes from *pos on to the sink, moving *pos (s->mu not
  * held: *pos is the blob thread's own copy of its head). */
 static int
-deliver(struct blob *b, int64_t *pos, int64_t n, char *buf, registry_sink sink, void *arg,
-        struct error **err)
+deliver(struct blob *b, int64_t *pos, int64_t n, registry_sink sink, void *arg, struct error **err)
 {
+  /* taken for this burst only: the blobs of a pull seldom deliver at once,
+   * so they share what the allocator keeps */
+  cleanup_free char *buf = xmalloc(SPREAD_PIECE);
+
   while (n > 0) {
-    size_t want = n < (int64_t)DELIVER_CHUNK ? (size_t)n : DELIVER_CHUNK;
+    size_t want = n < (int64_t)SPREAD_PIECE ? (size_t)n : SPREAD_PIECE;
     ssize_t r = pread(b->fd, buf, want, (off_t)*pos);
     if (r < 0 && errno == EINTR)
       continue;
@@ -647,14 +659,14 @@ deliver(struct blob *b, int64_t *pos, int64_t n, char *buf, registry_sink sink, 
 static int
 drain(struct spread *s, struct blob *b, registry_sink sink, void *arg, struct error **err)
 {
-  cleanup_free char *buf = xcalloc(1, DELIVER_CHUNK);
-
   while (b->head < b->d->size) {
     int64_t n = contiguous(b), pos = b->head;
+    if (pos + n < b->d->size)
+      n -= n % SPREAD_PIECE; /* whole pieces, but for the last */
     if (n > 0) {
       int rv;
       pthread_mutex_unlock(&s->mu);
-      rv = deliver(b, &pos, n, buf, sink, arg, err);
+      rv = deliver(b, &pos, n, sink, arg, err);
       pthread_mutex_lock(&s->mu);
       b->head = pos;
       pthread_cond_broadcast(&s->work); /* the window moved */

@@ -29,6 +29,9 @@
 #define SPREAD_MIN_PIECE (512 << 10) /* no range is split into pieces smaller than this */
 #define SPREAD_WINDOW (64LL << 20)   /* most bytes of a blob ahead of what was handed on */
 #define SPREAD_CHUNK (4LL << 20)     /* a blob is cut into ranges of about this many bytes */
+/* The sink gets a blob's bytes in pieces of this size, only the last one
+ * shorter, so a consumer that writes pieces of this size copies nothing. */
+#define SPREAD_PIECE (256u << 10)
 /* connections to each endpoint at first: a registry's only one, each of several */
 #define SPREAD_START_ONE 4
 #define SPREAD_START_MANY 2
