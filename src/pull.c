@@ -799,6 +799,7 @@ learn_line(struct pull *p, struct error **err)
 struct probe_run {
   struct pull *p;
   volatile int slow;
+  volatile int stop; /* the daemon's pull ended first */
 };
 
 static void *
@@ -806,7 +807,7 @@ probe_thread(void *arg)
 {
   struct probe_run *r = arg;
 
-  if (pull_link_slow(r->p))
+  if (pull_link_slow(r->p, &r->stop))
     r->slow = 1;
   return NULL;
 }
@@ -821,7 +822,7 @@ static bool
 pulled_by_daemon(struct pull *p, struct pull_result *res)
 {
   int64_t stall = p->o->registry.stall_timeout_ms;
-  struct probe_run run = {p, 0};
+  struct probe_run run = {p, 0, 0};
   pthread_t tid;
   bool probing, done;
   struct pull_transfer t = {
@@ -835,6 +836,7 @@ pulled_by_daemon(struct pull *p, struct pull_result *res)
     return false;
   probing = p->sched != NULL && pthread_create(&tid, NULL, probe_thread, &run) == 0;
   done = pull_by_daemon(&t, res);
+  run.stop = 1;
   if (probing)
     pthread_join(tid, NULL);
   if (!done && run.slow)

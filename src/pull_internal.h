@@ -134,8 +134,9 @@ int pull_keep_metadata(struct pull *p, const struct oci_desc *d, size_t depth, s
 /* 2.x, one endpoint: whether one connection to it brings less than
  * SPREAD_SLOW_RATE bytes/s, so that ctrx's own pull (more connections when
  * they pay, lower layers first) beats the daemon's. The bytes it measured on
- * stay in p->probe for that layer (pull_probe.c). */
-bool pull_link_slow(struct pull *p);
+ * stay in p->probe for that layer (pull_probe.c). Once *stop is set (the
+ * daemon's pull ended) it gives up at once and says no. */
+bool pull_link_slow(struct pull *p, const volatile int *stop);
 
 /* A pull through the daemon's Transfer service (pull_transfer.c). */
 struct pull_transfer {

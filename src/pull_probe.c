@@ -65,7 +65,7 @@ probe_manifest(struct pull *p, struct image_manifest *out, struct error **err)
 }
 
 bool
-pull_link_slow(struct pull *p)
+pull_link_slow(struct pull *p, const volatile int *stop)
 {
   cleanup_image_manifest struct image_manifest m = {0};
   struct probe pr = {&p->probe, PROBE_BYTES};
@@ -82,10 +82,10 @@ pull_link_slow(struct pull *p)
   for (size_t i = 0; i < m.n_layers && layer == NULL; i++)
     if (m.layers[i].size >= PROBE_BYTES)
       layer = &m.layers[i];
-  if (layer == NULL)
+  if (layer == NULL || *stop)
     return false;
   if (registry_fetch_range(p->reg, &p->eps[p->served], p->repo, layer, 0, PROBE_BYTES, probe_sink,
-                           &pr, NULL, &e) < 0) {
+                           &pr, stop, &e) < 0) {
     log_debug("probe: %s", e->msg);
     error_free(e);
     p->probe.len = 0;
