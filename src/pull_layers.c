@@ -7,7 +7,9 @@
 #include "ctd.h"
 #include "pull_internal.h"
 
-#define DEFAULT_CONCURRENCY 4
+/* as containerd's CRI plugin: more only spread the link over more layers, and
+ * each one being written holds a 256 KiB chunk */
+#define DEFAULT_CONCURRENCY 3
 
 /* Under p->mu: e is the pull's failure, unless it already has one. */
 static void

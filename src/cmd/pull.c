@@ -36,7 +36,7 @@ const struct flag cmd_pull_flags[] = {
     {"snapshotter", FLAG_VALUE, P_SNAPSHOTTER, "NAME",
      "unpack into this snapshotter [$CONTAINERD_SNAPSHOTTER]"},
     {"label", FLAG_VALUE, P_LABEL, "K=V", "label the image (repeatable)"},
-    {"max-concurrent-downloads", FLAG_VALUE, P_MAX, "N", "layers downloaded at once (default 4)"},
+    {"max-concurrent-downloads", FLAG_VALUE, P_MAX, "N", "layers downloaded at once (default 3)"},
     {"plain-http", FLAG_BOOL, P_PLAIN_HTTP, NULL, "talk http to the registry's default endpoint"},
     {"k skip-verify", FLAG_BOOL, P_SKIP_VERIFY, NULL, "do not verify registries' TLS certificates"},
     {"u user", FLAG_VALUE, P_USER, "USER[:PASSWORD]",
