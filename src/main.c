@@ -1,6 +1,7 @@
 /* ctrx: the global flags, dispatch through the command table (cmd/table.c),
  * and turning errors into "ctrx: …" and an exit status. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,11 @@ main(int argc, char **argv)
   int status;
 
   http_gnutls_switch_set(getenv("GNUTLS_NO_IMPLICIT_INIT") != NULL);
+  /* One malloc arena for all threads: ours wait on sockets, and an arena
+   * each (glibc's default) adds about 0.4 MiB to a pull's peak RSS for no
+   * speed we could measure. The user's own setting wins. */
+  if (getenv("MALLOC_ARENA_MAX") == NULL && getenv("GLIBC_TUNABLES") == NULL)
+    mallopt(M_ARENA_MAX, 1);
   status = run(&cli, argc, argv, &err);
   if (status < 0) {
     fflush(stdout);
