@@ -86,7 +86,7 @@ pull_link_slow(struct pull *p, const volatile int *stop)
     return false;
   if (registry_fetch_range(p->reg, &p->eps[p->served], p->repo, layer, 0, PROBE_BYTES, probe_sink,
                            &pr, stop, &e) < 0) {
-    log_debug("probe: %s", e->msg);
+    log_debug("probe: %s", *stop ? "stopped: the daemon's pull ended first" : e->msg);
     error_free(e);
     p->probe.len = 0;
     return false;
