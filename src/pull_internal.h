@@ -131,10 +131,10 @@ int pull_label_blob(struct pull *p, const char *digest, struct strv *keys, struc
  * d's (the root is 0). Other media types are left out. */
 int pull_keep_metadata(struct pull *p, const struct oci_desc *d, size_t depth, struct error **err);
 
-/* 2.x, one endpoint: whether one connection to it brings less than
- * SPREAD_SLOW_RATE bytes/s, so that ctrx's own pull (more connections when
- * they pay, lower layers first) beats the daemon's. The bytes it measured on
- * stay in p->probe for that layer (pull_probe.c). Once *stop is set (the
+/* 2.x, one endpoint: whether one connection to it is so slow that ctrx's own
+ * pull (more connections when they pay, lower layers first) beats the
+ * daemon's. The first of the bytes it measured on stay in p->probe for that
+ * layer (pull_probe.c). Once *stop is set (the
  * daemon's pull ended) it gives up at once and says no. */
 bool pull_link_slow(struct pull *p, const volatile int *stop);
 

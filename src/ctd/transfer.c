@@ -184,7 +184,7 @@ watch(struct grpc_stream *ps, struct grpc_stream *ts, const struct ctd_transfer_
     if (progress_open) {
       Google__Protobuf__Any *a = NULL;
       /* awake often enough to see the cancel flag */
-      grpc_stream_set_deadline(ps, now_ms() + (t->cancel ? 20 : 200));
+      grpc_stream_set_deadline(ps, now_ms() + (t->cancel ? 5 : 200));
       r = grpc_stream_recv(ps, &google__protobuf__any__descriptor, (ProtobufCMessage **)&a, &e);
       if (r == 1) {
         if (progress_event(a, t, &tr))

@@ -17,7 +17,7 @@
 /* The mirrors: label=mode,caps (faultsrv's syntax). */
 static const char *const listeners[] = {
     "a=pass,ep=2M", "b=pass,ep=2M",    "c=pass,ep=2M", "percon=pass,conn=1M",
-    "reset=reset",  "corrupt=corrupt", "stall=stall",
+    "reset=reset",  "corrupt=corrupt", "stall=stall",  "link=pass,ep=20M",
 };
 
 static char *
@@ -227,16 +227,19 @@ END_TEST
 /* A registry's only endpoint: one that caps each connection (1 MB/s) is given
  * twice as many connections once they prove to pay; one that caps all of them
  * together (2 MB/s) goes back to the first count. On 2.x a slow lone endpoint
- * is pulled by ctrx, not handed to the daemon. The layers (15 MB) are large
+ * is pulled by ctrx, not handed to the daemon: also a 20 MB/s link, whose
+ * first 256 KiB may come faster than the link and which only the whole MiB
+ * measured shows slow (too short a pull to see how many connections pay). The layers (15 MB) are large
  * enough for eight requests to run at once on the three a pull opens, ranges
  * being cut no finer than SPREAD_MIN_PIECE: with 7.5 MB the last ranges could
  * be too short to measure eight. */
 static const struct {
   const char *label;
-  const char *want; /* in the --debug log */
+  const char *want; /* in the --debug log, NULL: nothing to look for */
 } lone[] = {
     {"percon", ": 8 from now on"},
     {"a", ": 4 from now on, settled"},
+    {"link", NULL},
 };
 
 START_TEST(lone_endpoint_connections)
@@ -255,8 +258,8 @@ START_TEST(lone_endpoint_connections)
   log = strlen(p.err) > 3000 ? p.err + strlen(p.err) - 3000 : p.err;
   ck_assert_msg(p.status == 0, "%s%s", p.out, log);
   fprintf(stderr, "sched: lone endpoint %s: %.1fs\n", lone[_i].label, (double)ms / 1000);
-  ck_assert_msg(strstr(p.err, lone[_i].want) != NULL, "%s: no \"%s\" in:\n%s", lone[_i].label,
-                lone[_i].want, log);
+  ck_assert_msg(lone[_i].want == NULL || strstr(p.err, lone[_i].want) != NULL,
+                "%s: no \"%s\" in:\n%s", lone[_i].label, lone[_i].want, log);
   /* 2.x: the daemon's pull starts, the probe beside it finds the endpoint
    * slow and ctrx takes over */
   if (e2e_line_2x())
