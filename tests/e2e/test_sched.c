@@ -229,10 +229,9 @@ END_TEST
  * together (2 MB/s) goes back to the first count. On 2.x a slow lone endpoint
  * is pulled by ctrx, not handed to the daemon: also a 20 MB/s link, whose
  * first 256 KiB may come faster than the link and which only the whole MiB
- * measured shows slow (too short a pull to see how many connections pay). The layers (15 MB) are large
- * enough for eight requests to run at once on the three a pull opens, ranges
- * being cut no finer than SPREAD_MIN_PIECE: with 7.5 MB the last ranges could
- * be too short to measure eight. */
+ * measured shows slow (too short a pull to see how many connections pay). The layers (15 MB) are
+ * large enough for eight requests to run at once on the three a pull opens, ranges being cut no
+ * finer than SPREAD_MIN_PIECE: with 7.5 MB the last ranges could be too short to measure eight. */
 static const struct {
   const char *label;
   const char *want; /* in the --debug log, NULL: nothing to look for */
