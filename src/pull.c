@@ -346,10 +346,16 @@ fetch_blob(struct blob_put *b, struct error **err)
   if (b->offset == 0 && digest_new(&b->s.md, err) < 0)
     return -1;
   b->s.received = b->offset;
-  /* the bytes pull_link_slow measured the endpoint with */
-  if (b->offset == 0 && p->probe.len > 0 && strcmp(p->probe_digest, d->digest) == 0 &&
-      sink(p->probe.data, p->probe.len, &b->s, err) < 0)
-    return -1;
+  /* the bytes the probe beside the daemon's pull fetched (pull_probe.c) */
+  if (p->probe.digest != NULL && strcmp(p->probe.digest, d->digest) == 0) {
+    int rc = 0;
+    pull_probe_end(p, false); /* it is near its end: the link was not to idle */
+    if (b->offset == 0 && p->probe.bytes.len > 0)
+      rc = sink(p->probe.bytes.data, p->probe.bytes.len, &b->s, err);
+    buf_release(&p->probe.bytes); /* a blob started again fetches them anew */
+    if (rc < 0)
+      return -1;
+  }
   /* layers are spread; a document (small, needed first) takes no turn */
   if (p->sched && layer_rank(p, d) >= 0) {
     bool done = false;
@@ -795,23 +801,6 @@ learn_line(struct pull *p, struct error **err)
   return 0;
 }
 
-/* The probe beside the daemon's pull: a slow endpoint cancels that pull. */
-struct probe_run {
-  struct pull *p;
-  volatile int slow;
-  volatile int stop; /* the daemon's pull ended first */
-};
-
-static void *
-probe_thread(void *arg)
-{
-  struct probe_run *r = arg;
-
-  if (pull_link_slow(r->p, &r->stop))
-    r->slow = 1;
-  return NULL;
-}
-
 /* 2.x: the daemon pulls through its Transfer service (pull_transfer.c),
  * unless --max-concurrent-downloads was given: ctr 2.x takes that only with
  * --local, for a pull in the client, and so does ctrx. Unless told not to
@@ -822,24 +811,24 @@ static bool
 pulled_by_daemon(struct pull *p, struct pull_result *res)
 {
   int64_t stall = p->o->registry.stall_timeout_ms;
-  struct probe_run run = {p, 0, 0};
-  pthread_t tid;
-  bool probing, done;
+  bool done;
   struct pull_transfer t = {
-      p->c,        p->lease,       &p->eps[p->served],
-      p->health,   p->ref.domain,  p->repo,
-      &p->root,    p->name,        p->o->labels,
-      p->platform, p->snapshotter, stall > 0 ? stall : REGISTRY_STALL_TIMEOUT_MS,
-      &run.slow,   p->o->on_event, p->o->arg};
+      p->c,           p->lease,       &p->eps[p->served],
+      p->health,      p->ref.domain,  p->repo,
+      &p->root,       p->name,        p->o->labels,
+      p->platform,    p->snapshotter, stall > 0 ? stall : REGISTRY_STALL_TIMEOUT_MS,
+      &p->probe.slow, p->o->on_event, p->o->arg};
 
   if (!p->line.all_metadata || p->o->registry.user != NULL || p->o->max_concurrent != 0)
     return false;
-  probing = p->sched != NULL && pthread_create(&tid, NULL, probe_thread, &run) == 0;
+  if (p->sched != NULL)
+    pull_probe_start(p);
   done = pull_by_daemon(&t, res);
-  run.stop = 1;
-  if (probing)
-    pthread_join(tid, NULL);
-  if (!done && run.slow)
+  /* taken over: the probe goes on a round trip longer, and ctrx's pull takes
+   * its bytes when it comes to that layer */
+  if (done || !pull_probe_slow(p))
+    pull_probe_end(p, true);
+  else
     note(p, PULL_NOTE, "one connection to %s is slow: ctrx pulls the rest itself",
          p->eps[p->served].base);
   return done;
@@ -890,8 +879,9 @@ pull_state_release(struct pull *p)
     ctd_lease_delete(p->c, p->lease, NULL);
   buf_release(&p->manb);
   buf_release(&p->cfgb);
-  buf_release(&p->probe);
-  free(p->probe_digest);
+  pull_probe_end(p, true);
+  buf_release(&p->probe.bytes);
+  free(p->probe.digest);
   oci_desc_release(&p->root);
   oci_desc_release(&p->man);
   oci_desc_release(&p->cfg);

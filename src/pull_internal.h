@@ -95,9 +95,15 @@ struct pull {
   struct oci_desc root, man, cfg;
   struct buf manb, cfgb;
   size_t served; /* the endpoint that resolved the root */
-  /* the first bytes of layer probe_digest, from pull_link_slow */
-  struct buf probe;
-  char *probe_digest;
+  /* the probe beside a 2.x daemon's pull (pull_probe.c) */
+  struct {
+    pthread_t thread;
+    bool running;      /* the thread is to be joined (pull_probe_end) */
+    volatile int slow; /* judged slow: cancels the daemon's pull */
+    volatile int stop; /* end where it is */
+    struct buf bytes;  /* the first bytes of layer digest, once slow */
+    char *digest;
+  } probe;
   /* layers, shared with the download threads */
   pthread_mutex_t mu;
   pthread_cond_t cond;
@@ -131,12 +137,19 @@ int pull_label_blob(struct pull *p, const char *digest, struct strv *keys, struc
  * d's (the root is 0). Other media types are left out. */
 int pull_keep_metadata(struct pull *p, const struct oci_desc *d, size_t depth, struct error **err);
 
-/* 2.x, one endpoint: whether one connection to it is so slow that ctrx's own
- * pull (more connections when they pay, lower layers first) beats the
- * daemon's. The first of the bytes it measured on stay in p->probe for that
- * layer (pull_probe.c). Once *stop is set (the
- * daemon's pull ended) it gives up at once and says no. */
-bool pull_link_slow(struct pull *p, const volatile int *stop);
+/* 2.x, one endpoint: a thread beside the daemon's pull measures one
+ * connection to it, on one of the image's lower layers. When it is so slow
+ * that ctrx's own pull (more connections when they pay, lower layers first)
+ * beats the daemon's, it sets p->probe.slow, which cancels that pull, and goes
+ * on fetching the layer into p->probe.bytes a while longer, so that the link
+ * does not idle while ctrx's own pull sets out (pull_probe.c). */
+void pull_probe_start(struct pull *p);
+/* Whether the probe judged the endpoint slow. */
+bool pull_probe_slow(struct pull *p);
+/* Wait for the probe to end, stopping it where it is when now; its bytes
+ * stay in p->probe.bytes when it judged slow. Once is enough; more do
+ * nothing. */
+void pull_probe_end(struct pull *p, bool now);
 
 /* A pull through the daemon's Transfer service (pull_transfer.c). */
 struct pull_transfer {
