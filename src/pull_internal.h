@@ -101,6 +101,7 @@ struct pull {
     bool running;      /* the thread is to be joined (pull_probe_end) */
     volatile int slow; /* judged slow: cancels the daemon's pull */
     volatile int stop; /* end where it is */
+    int64_t until;     /* judged slow: when it means to end (ms, now_ms) */
     struct buf bytes;  /* the first bytes of layer digest, once slow */
     char *digest;
   } probe;
@@ -146,8 +147,9 @@ int pull_keep_metadata(struct pull *p, const struct oci_desc *d, size_t depth, s
 void pull_probe_start(struct pull *p);
 /* Whether the probe judged the endpoint slow. */
 bool pull_probe_slow(struct pull *p);
-/* Wait for the probe to end, stopping it where it is when now; its bytes
- * stay in p->probe.bytes when it judged slow. Once is enough; more do
+/* Wait for the probe to end, stopping it where it is when now, else once it
+ * is past its time (a connection that stalls then is not waited for); its
+ * bytes stay in p->probe.bytes when it judged slow. Once is enough; more do
  * nothing. */
 void pull_probe_end(struct pull *p, bool now);
 

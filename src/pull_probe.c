@@ -32,7 +32,6 @@
 struct probe {
   struct pull *p;
   int64_t t_asked; /* when the range was asked for (ms) */
-  int64_t until;   /* judged slow: when to stop (ms) */
   int64_t got;
   int64_t t_first; /* when the first piece came (ms): the rate counts from then */
   size_t first_len;
@@ -67,8 +66,8 @@ probe_judge(struct probe *pr, int64_t before, struct error **err)
   if (rate < (pr->got >= PROBE_BYTES ? PROBE_SLOW_RATE : PROBE_SLOW_RATE / 2)) {
     pr->judged = true;
     pr->rate = rate;
-    if (!pr->dropping)
-      pr->until = now_ms() + (pr->t_first - pr->t_asked) + PROBE_SET_OUT_MS;
+    p->probe.until =
+        pr->dropping ? now_ms() : now_ms() + (pr->t_first - pr->t_asked) + PROBE_SET_OUT_MS;
     __atomic_store_n(&p->probe.slow, 1, __ATOMIC_RELEASE); /* after probe.digest */
     log_debug("probe: %s: one connection brought %.1f MB/s over %.0f KiB", p->eps[p->served].base,
               rate / 1e6, (double)pr->got / 1024);
@@ -98,7 +97,7 @@ probe_sink(const void *data, size_t len, void *arg, struct error **err)
   if (!pr->dropping)
     buf_add(&pr->p->probe.bytes, data, len);
   pr->got += (int64_t)len;
-  if (pr->until > 0 && now_ms() >= pr->until)
+  if (pr->judged && now_ms() >= pr->p->probe.until)
     return error_setc(err, ERR_CANCELLED, "bridged");
   return probe_judge(pr, before, err);
 }
@@ -208,11 +207,24 @@ pull_probe_slow(struct pull *p)
 void
 pull_probe_end(struct pull *p, bool now)
 {
+  struct timespec ts;
+  int64_t wait;
+
   if (!__atomic_exchange_n(&p->probe.running, false, __ATOMIC_ACQ_REL))
     return;
-  if (now)
+  /* p->probe.until was set before p->probe.slow, which the caller saw */
+  wait = now ? 0 : p->probe.until + PROBE_SET_OUT_MS - now_ms();
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += (time_t)(wait / 1000);
+  ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  if (wait <= 0 || pthread_timedjoin_np(p->probe.thread, NULL, &ts) != 0) {
     p->probe.stop = 1;
-  pthread_join(p->probe.thread, NULL);
+    pthread_join(p->probe.thread, NULL);
+  }
   if (!p->probe.slow) {
     buf_release(&p->probe.bytes);
     free(p->probe.digest);
