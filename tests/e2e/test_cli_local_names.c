@@ -118,6 +118,16 @@ START_TEST(rm_everything_listed)
 }
 END_TEST
 
+/* ctr 2.x exports through the Transfer service by default, and under load one
+ * archive in about forty came out short with status 0 (ctr 2.1.5; none in
+ * sixty with --local, which exports in ctr's own process). What these tests
+ * look at is the names, so on 2.x they export locally. */
+static const char *
+export_flags(void)
+{
+  return e2e_line_2x() ? " --local" : "";
+}
+
 START_TEST(export_and_tag_local)
 {
   cleanup_e2e_out struct e2e_out a = {0}, b = {0}, c = {0};
@@ -125,7 +135,9 @@ START_TEST(export_and_tag_local)
   struct stat st;
 
   ctr_tag("mybox:1");
-  ck_assert_msg(e2e_sh(&a, NULL, CTRX_NS " images export %s mybox:1", ns, tar) == 0, "%s", a.err);
+  ck_assert_msg(e2e_sh(&a, NULL, CTRX_NS " images export%s %s mybox:1", ns, export_flags(), tar) ==
+                    0,
+                "%s", a.err);
   ck_assert_int_eq(stat(tar, &st), 0);
   ck_assert_int_gt(st.st_size, 1024);
   ck_assert_msg(e2e_sh(&c, NULL, "tar -xOf %s index.json", tar) == 0, "%s", c.err);
@@ -145,15 +157,16 @@ START_TEST(import_base_name)
   cleanup_free char *dir = xasprintf("%s/%s-import", e2e_env("CTRX_TEST_ROOT"), ns);
 
   ck_assert_msg(
-      e2e_sh(&a, NULL,
-             "set -e; mkdir -p %1$s/x; $CTR -a \"$ADDR\" -n %2$s images export %1$s/in.tar %3$s; "
-             "$CTR -a \"$ADDR\" -n %2$s images rm %3$s; cd %1$s/x; tar -xf ../in.tar; "
-             "sed -i -e 's/\"io\\.containerd\\.image\\.name\": *\"[^\"]*\" *, *//' "
-             "-e 's/, *\"io\\.containerd\\.image\\.name\": *\"[^\"]*\"//' "
-             "-e 's/\"org\\.opencontainers\\.image\\.ref\\.name\": *\"[^\"]*\"/"
-             "\"org.opencontainers.image.ref.name\":\"3.18\"/' index.json; "
-             "! grep -q io.containerd.image.name index.json; tar -cf ../app.tar *",
-             dir, ns, img) == 0,
+      e2e_sh(
+          &a, NULL,
+          "set -e; mkdir -p %1$s/x; $CTR -a \"$ADDR\" -n %2$s images export%4$s %1$s/in.tar %3$s; "
+          "$CTR -a \"$ADDR\" -n %2$s images rm %3$s; cd %1$s/x; tar -xf ../in.tar; "
+          "sed -i -e 's/\"io\\.containerd\\.image\\.name\": *\"[^\"]*\" *, *//' "
+          "-e 's/, *\"io\\.containerd\\.image\\.name\": *\"[^\"]*\"//' "
+          "-e 's/\"org\\.opencontainers\\.image\\.ref\\.name\": *\"[^\"]*\"/"
+          "\"org.opencontainers.image.ref.name\":\"3.18\"/' index.json; "
+          "! grep -q io.containerd.image.name index.json; tar -cf ../app.tar *",
+          dir, ns, img, export_flags()) == 0,
       "%s", a.err);
   ck_assert_msg(e2e_sh(&b, NULL, CTRX_NS " images import --base-name myapp %s/app.tar", ns, dir) ==
                     0,
